@@ -1,0 +1,76 @@
+"""Retention benchmark on SQuAD dev-v1.1: top-1/2/3 sentence recall of bm25, sbert and bm25+sbert,
+retention and compression of each default level, and wall time, against the reference pipeline
+(``../shared/bench/reference_pipeline.py``) run on the same file in the same run.
+
+    python bench/retention.py [--limit N] [--precision auto|fp32|bf16]
+
+Writes ``bench/results/retention-<file stem>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from _common import DEV, REFERENCE, ROOT, timed, write_result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEV)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--precision", default="auto")
+    args = ap.parse_args()
+    limit = ["--limit", str(args.limit)] if args.limit else []
+
+    ref_s, ref_out, _ = timed([sys.executable, str(REFERENCE), str(args.data), *limit])
+    reference = json.loads(ref_out)
+    print(f"reference pipeline: {ref_s:.1f} s wall")
+
+    out = ROOT / "bench" / "work" / "retention"
+    shutil.rmtree(out, ignore_errors=True)  # no score cache: time the whole job
+    cmd = [str(Path(sys.executable).with_name("ids-extract")), "extract", str(args.data),
+           "--out", str(out), "--quiet", "--precision", args.precision, *limit]
+    ours_s, _, _ = timed(cmd)
+    manifest = json.loads((out / "manifest.json").read_text())
+    valid, _, _ = timed([cmd[0], "validate", str(out)])
+    print(f"ids-extract (bm25+sbert, default levels): {ours_s:.1f} s wall")
+
+    ref_recall = reference["top_k_recall_pct"]
+    ours = manifest["ranking"]["top_k_recall_pct"]
+    pairs = {"bm25": "bm25", "sbert": "minilm", "bm25+sbert": "bm25+minilm"}
+    ours_named = {"bm25": ours["bm25"], "sbert": ours["sbert"], "bm25+sbert": ours["fused"]}
+    print(f"\n{'scorer':<12}{'ours top1/2/3':>24}{'reference top1/2/3':>26}")
+    for name, ref_name in pairs.items():
+        o, r = ours_named[name], ref_recall[ref_name]
+        print(f"{name:<12}{o['top1']:>8.2f}{o['top2']:>8.2f}{o['top3']:>8.2f}"
+              f"{r['top1']:>10.2f}{r['top2']:>8.2f}{r['top3']:>8.2f}")
+    print(f"\n{'level':<16}{'retention %':>12}{'compression':>12}{'p50':>7}{'kept tokens':>12}")
+    levels = {}
+    for lv in manifest["levels"]:
+        s = lv["stats"]
+        levels[lv["name"]] = {k: s[k] for k in ("retention_pct", "compression", "kept_tokens",
+                                                "kept_sentences_mean", "made_unanswerable")}
+        print(f"{lv['name']:<16}{s['retention_pct']:>12.2f}{s['compression']['mean']:>12.3f}"
+              f"{s['compression']['p50']:>7.3f}{s['kept_tokens']['mean']:>12.1f}")
+    ratio = ours_s / ref_s
+    print(f"\nwall time: ours {ours_s:.1f} s, reference {ref_s:.1f} s, ratio {ratio:.3f}")
+    path = write_result(f"retention-{args.data.stem}.json", {
+        "data": args.data.name, "questions": manifest["input"]["questions"],
+        "config": manifest["config"],
+        "top_k_recall_pct": {"ours": ours_named, "reference": {n: ref_recall[r]
+                                                                for n, r in pairs.items()}},
+        "levels": levels,
+        "wall_s": {"ours": round(ours_s, 2), "reference": round(ref_s, 2),
+                   "ratio_ours_over_reference": round(ratio, 3)},
+        "reference_stage_s": reference["seconds"],
+        "validate": "passed",
+    })
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

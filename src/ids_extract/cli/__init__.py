@@ -1,0 +1,8 @@
+"""The ``ids-extract`` command line: one module per group of commands, all on one Typer app."""
+
+from __future__ import annotations
+
+from . import extract  # noqa: F401  (registers its commands)
+from .app import app
+
+__all__ = ["app"]

@@ -1,0 +1,98 @@
+"""``extract``, ``stats`` and ``validate``: the dataset ladder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import ConfigError
+from ..extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
+from ..segment import SEGMENTERS
+from ..writer import extract_to_dir, print_stats, read_manifest, validate_dir
+from .app import app, csv_list, err_console, handles_errors
+
+
+@app.command()
+@handles_errors
+def extract(
+    input: Annotated[str, typer.Argument(help="SQuAD JSON/JSONL/Parquet file, a datasets "
+                                              "save_to_disk folder, or a hub dataset name.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder "
+                                             "[default: ./extract-<input name>].")] = None,
+    levels: Annotated[str, typer.Option(help="Comma-separated levels: ratio:R, top-k:K, "
+                                        "tokens:L[@tokenizer], threshold:T.")] = DEFAULT_LEVELS,
+    scorers: Annotated[str, typer.Option(help="Comma-separated scorers.")] = "bm25,sbert",
+    weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
+                                                "'1,1' [default: all 1].")] = None,
+    split: Annotated[str, typer.Option(help="'train' lets gold answers guide segmentation and "
+                                       "keep-gold; 'eval' never uses them.")] = "eval",
+    lost: Annotated[str | None, typer.Option(help="What to do with an example whose answer "
+                                             f"was cut: {', '.join(LOST_POLICIES)} [default: "
+                                             "keep-gold on train, unanswerable on eval].")] = None,
+    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    sbert_model: Annotated[str | None, typer.Option(help="sentence-transformers folder or name "
+                                                    "[default: all-MiniLM-L6-v2].")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, or auto.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Encoder batch size.")] = 64,
+    precision: Annotated[str, typer.Option(help="Encoder precision: auto (bf16 on CPUs with "
+                                           "native bf16, fp16 on CUDA, else fp32), fp32, bf16, "
+                                           "fp16.")] = "auto",
+    format: Annotated[str, typer.Option("--format", help="squad, parquet, or both "
+                                        "(comma-separated).")] = "squad",
+    on_bad_answer: Annotated[str, typer.Option(help="error, repair (move to the nearest "
+                                               "occurrence) or skip.")] = "error",
+    hf_split: Annotated[str, typer.Option(help="Split to read from a datasets folder or hub "
+                                          "name.")] = "validation",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an extraction with another config "
+                                            "in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")] = False,
+) -> None:
+    """Write datasets D1…Dn (one per level) and manifest.json; re-running resumes."""
+    if on_bad_answer not in ("error", "repair", "skip"):
+        raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
+    names = csv_list(scorers)
+    options: dict[str, dict[str, Any]] = {
+        "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
+                  "precision": precision},
+    }
+    extractor = Extractor(
+        names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
+        segmenter=segmenter, scorer_options={n: options.get(n, {}) for n in names}, quiet=quiet,
+    )
+    out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")
+    summary = extract_to_dir(
+        extractor, input, out_dir, formats=tuple(csv_list(format)),
+        on_bad_answer=on_bad_answer, limit=limit, overwrite=overwrite,  # type: ignore[arg-type]
+        hf_split=hf_split,
+    )
+    if not quiet:
+        if summary.skipped:
+            err_console.print(f"already written, skipped: {', '.join(summary.skipped)}")
+        print_stats(summary.manifest)
+        repairs = summary.manifest["input"]["answers_repaired_or_skipped"]
+        if repairs:
+            err_console.print(f"[yellow]{len(repairs)} answers or questions repaired or skipped "
+                              f"(listed in {out_dir / 'manifest.json'})[/]")
+        err_console.print(f"wrote {out_dir}")
+
+
+@app.command()
+@handles_errors
+def stats(directory: Annotated[Path, typer.Argument(help="An extract output folder.")]) -> None:
+    """Print the per-level statistics table of an output folder."""
+    print_stats(read_manifest(directory))
+
+
+@app.command()
+@handles_errors
+def validate(directory: Annotated[Path, typer.Argument(help="An extract output folder.")]) -> None:
+    """Check every output: checksums, and every answer equal to the text at its offset."""
+    checks = validate_dir(directory)
+    for c in checks:
+        mark = "[green]ok[/]" if c.ok else "[bold red]FAIL[/]"
+        err_console.print(f"{mark} {c.level} {c.file}: {c.message}", highlight=False)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)

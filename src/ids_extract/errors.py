@@ -1,0 +1,20 @@
+"""Errors that carry the place they come from, so a user can find the bad record at once."""
+
+from __future__ import annotations
+
+
+class IdsExtractError(Exception):
+    """Base class of every error this package raises on purpose (the CLI exits 2 on these)."""
+
+
+class DataError(IdsExtractError):
+    """Input data is malformed: the message names the file and the article/paragraph/question."""
+
+    def __init__(self, path: str, where: str, problem: str) -> None:
+        self.path, self.where, self.problem = path, where, problem
+        location = f"{path}: {where}" if where else path
+        super().__init__(f"{location}: {problem}")
+
+
+class ConfigError(IdsExtractError):
+    """A level, scorer or option given by the user cannot be understood."""

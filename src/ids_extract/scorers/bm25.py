@@ -1,0 +1,66 @@
+"""Okapi BM25 of the question against the sentences of its own context (the context is the corpus).
+
+Built on ``bm25s`` (indexing and scoring). Its default tokenizer drops one-letter tokens and English
+stopwords; here numbers and one-letter tokens are kept ("1", "a", "X") because answers to SQuAD
+questions are often numbers and initials, and stopwords are kept unless asked for (the reference
+pipeline keeps them too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+from .base import Scorer, ScoringBatch
+
+TOKEN_PATTERN = re.compile(r"\w+")
+
+
+def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    """Lower-cased word tokens; numbers and single characters are kept."""
+    return [t for t in TOKEN_PATTERN.findall(text.lower()) if t not in stopwords]
+
+
+class BM25Scorer(Scorer):
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene",
+                 stopwords: str | None = None) -> None:
+        self.k1, self.b, self.method = k1, b, method
+        self.stopwords_name = stopwords
+        self.stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN) if stopwords == "en" else frozenset()
+
+    def config(self) -> dict[str, object]:
+        return {"name": self.name, "k1": self.k1, "b": self.b, "method": self.method,
+                "stopwords": self.stopwords_name}
+
+    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        by_context: dict[int, list[int]] = {}
+        for q, c in enumerate(batch.owner):
+            by_context.setdefault(c, []).append(q)
+        out: list[np.ndarray] = [np.empty(0)] * len(batch.questions)
+        for c, questions in by_context.items():
+            index = self._index(batch.contexts[c])
+            for q in questions:
+                out[q] = self._query(index, batch.questions[q], len(batch.contexts[c]))
+        return out
+
+    def _index(self, sentences: Sequence[str]) -> bm25s.BM25 | None:
+        docs = [tokenize(s, self.stopwords) for s in sentences]
+        if not any(docs):
+            return None
+        index = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
+        index.index(docs, show_progress=False)
+        return index
+
+    def _query(self, index: bm25s.BM25 | None, question: str, n: int) -> np.ndarray:
+        if index is None:
+            return np.zeros(n, dtype=np.float32)
+        vocab = index.vocab_dict
+        ids = sorted({vocab[t] for t in tokenize(question, self.stopwords) if t in vocab})
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(index.get_scores_from_ids(ids), dtype=np.float32)

@@ -1,0 +1,85 @@
+"""Cosine similarity of sentence-transformers embeddings of question and sentence (S(q, p)).
+
+Each batch encodes every distinct sentence and every distinct question once; a context asked
+several questions is encoded once, not once per question.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..models import pick_device, pick_precision, quiet_transformers, resolve_model
+from .base import Scorer, ScoringBatch
+
+
+class SBERTScorer(Scorer):
+    name = "sbert"
+
+    def __init__(self, model: str | None = None, device: str | None = None,
+                 batch_size: int = 64, max_seq_length: int | None = None,
+                 precision: str = "auto") -> None:
+        self.model_name = resolve_model(model)
+        self.device = pick_device(device)
+        self.precision = pick_precision(precision, self.device)
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self._model: Any = None
+
+    def config(self) -> dict[str, object]:
+        return {"name": self.name, "model": _model_id(self.model_name),
+                "max_seq_length": self.max_seq_length, "precision": self.precision}
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            quiet_transformers()
+            self._model = SentenceTransformer(self.model_name, device=self.device)
+            if self.max_seq_length:
+                self._model.max_seq_length = self.max_seq_length
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length embeddings of distinct texts, in the order given.
+
+        Under bf16/fp16 the matrix products run in half precision (autocast) while the pooling
+        and normalisation stay in fp32; on dev-v1.1 this keeps cosines within 1e-4 of fp32.
+        """
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        import torch
+
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+            embeddings = self.model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                show_progress_bar=False, convert_to_tensor=True,
+            )
+        return embeddings.float().cpu().numpy()
+
+    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        sentences = [s for ctx in batch.contexts for s in ctx]
+        unique, inverse = _unique(sentences)
+        sent_emb = self.encode(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
+        q_unique, q_inverse = _unique(list(batch.questions))
+        q_emb = self.encode(q_unique)[q_inverse]
+        offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
+        return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
+
+
+def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    index: dict[str, int] = {}
+    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64,
+                          count=len(texts))
+    return list(index), inverse
+
+
+def _model_id(name: str) -> str:
+    """Folder name of a local model, so the manifest does not depend on where it is installed."""
+    from pathlib import Path
+
+    return Path(name).name if Path(name).exists() else name

@@ -1,0 +1,99 @@
+"""Shared fixtures: small SQuAD files written on the fly, tiny models built from configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+DEV = SHARED / "dev-v1.1.json"
+
+CONTEXT = (
+    "The Normans were people who in the 10th and 11th centuries gave their name to Normandy. "
+    "They were descended from Norse raiders led by Rollo. "
+    "Their identity emerged in the first half of the 10th century! "
+    "In 1066, William the Conqueror invaded England. "
+    "The Norman dynasty had a major political impact on Europe."
+)
+CONTEXT2 = (
+    "Paris is the capital of France. It has 2 million people. "
+    "The Seine flows through Paris. X marks the spot."
+)
+
+
+def qa(qid: str, question: str, context: str, answer: str, nth: int = 0) -> dict[str, Any]:
+    start = -1
+    for _ in range(nth + 1):
+        start = context.index(answer, start + 1)
+    return {"id": qid, "question": question,
+            "answers": [{"text": answer, "answer_start": start}]}
+
+
+def squad_dict() -> dict[str, Any]:
+    return {
+        "version": "1.1",
+        "data": [
+            {"title": "Normans", "paragraphs": [{"context": CONTEXT, "qas": [
+                qa("q1", "Who led the Norse raiders?", CONTEXT, "Rollo"),
+                qa("q2", "When did William invade England?", CONTEXT, "1066"),
+                qa("q3", "What region did the Normans name?", CONTEXT, "Normandy"),
+            ]}]},
+            {"title": "Paris", "paragraphs": [{"context": CONTEXT2, "qas": [
+                qa("q4", "How many people live in Paris?", CONTEXT2, "2 million"),
+                qa("q5", "What river flows through Paris?", CONTEXT2, "Seine"),
+                qa("q6", "What marks the spot?", CONTEXT2, "X"),
+            ]}]},
+        ],
+    }
+
+
+@pytest.fixture
+def squad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(squad_dict()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A WordPiece tokenizer trained on the fly on the test texts (and dev, when present)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertTokenizerFast
+
+    texts = [CONTEXT, CONTEXT2] + [q["question"] for a in squad_dict()["data"]
+                                   for p in a["paragraphs"] for q in p["qas"]]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tok.train_from_iterator(texts * 5, trainer)
+    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                             cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    out = tmp_path_factory.mktemp("tokenizer")
+    fast.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide BERT with mean pooling, saved as a sentence-transformers folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    bert_dir = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(config).save_pretrained(bert_dir)
+    tokenizer.save_pretrained(bert_dir)
+    word = models.Transformer(str(bert_dir), max_seq_length=128)
+    pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    out = tmp_path_factory.mktemp("tiny-sbert")
+    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
+    return out

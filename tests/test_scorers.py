@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ids_extract.errors import ConfigError
+from ids_extract.fusion import parse_weights, ranking, weighted, zscore
+from ids_extract.scorers import ScoringBatch, build_scorer
+from ids_extract.scorers.bm25 import tokenize
+
+SENTENCES = ["Paris is the capital of France.", "It has 2 million people.",
+             "The Seine flows through Paris.", "X marks the spot."]
+
+
+def test_bm25_tokens_keep_numbers_and_single_letters() -> None:
+    assert tokenize("X marks 2 spots, a B-52.") == ["x", "marks", "2", "spots", "a", "b", "52"]
+
+
+def test_bm25_ranks_the_matching_sentence_first() -> None:
+    batch = ScoringBatch([SENTENCES, ["Nothing here.", "Nor here."]],
+                         ["How many people? 2 million", "What marks X?", "zebra"], [0, 0, 1])
+    scores = build_scorer("bm25").score(batch)
+    assert [s.shape for s in scores] == [(4,), (4,), (2,)]
+    assert int(np.argmax(scores[0])) == 1
+    assert int(np.argmax(scores[1])) == 3
+    assert not scores[2].any()  # no shared term: all zero, no error
+
+
+def test_bm25_matches_the_okapi_formula() -> None:
+    docs = [["a", "b"], ["b", "c", "c"]]
+    batch = ScoringBatch([[" ".join(d) for d in docs]], ["c"], [0])
+    got = build_scorer("bm25", k1=1.5, b=0.75).score(batch)[0]
+    avg = 2.5
+    idf = np.log(1 + (2 - 1 + 0.5) / (1 + 0.5))
+    expected = idf * 2 / (2 + 1.5 * (1 - 0.75 + 0.75 * 3 / avg))
+    assert got[0] == 0 and got[1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_sbert_scores_are_cosines_and_contexts_encoded_once(tiny_sbert_dir: Path) -> None:
+    scorer: Any = build_scorer("sbert", model=str(tiny_sbert_dir), device="cpu")
+    calls: list[list[str]] = []
+    real = scorer.encode
+    scorer.encode = lambda texts: calls.append(list(texts)) or real(texts)
+    batch = ScoringBatch([SENTENCES, ["Rollo led them."]],
+                         ["Where is Paris?", "Where is Paris?", "Who led?"], [0, 0, 1])
+    scores = scorer.score(batch)
+    assert [s.shape for s in scores] == [(4,), (4,), (1,)]
+    assert np.allclose(scores[0], scores[1])
+    assert all(-1.0001 <= v <= 1.0001 for s in scores for v in s)
+    assert calls[0] == SENTENCES + ["Rollo led them."]  # each sentence once
+    assert calls[1] == ["Where is Paris?", "Who led?"]  # each distinct question once
+    emb = real(SENTENCES)
+    q = real(["Where is Paris?"])[0]
+    assert np.allclose(scores[0], emb @ q, atol=1e-5)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+
+
+def test_unknown_scorer_and_option() -> None:
+    with pytest.raises(ConfigError, match="unknown scorer"):
+        build_scorer("tfidf")
+    with pytest.raises(ConfigError, match="bm25"):
+        build_scorer("bm25", colour="red")
+
+
+def test_fusion_standardises_then_weights() -> None:
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([300.0, 100.0, 200.0])
+    assert np.allclose(zscore(a), [-1.2247, 0, 1.2247], atol=1e-4)
+    assert not zscore(np.array([5.0, 5.0])).any() and not zscore(np.array([1.0])).any()
+    fused = weighted({"a": a, "b": b}, {"a": 1.0, "b": 0.5})
+    assert np.allclose(fused, zscore(a) + 0.5 * zscore(b))
+    assert ranking(np.array([1.0, 3.0, 3.0, 0.0])).tolist() == [1, 2, 0, 3]
+    assert parse_weights("sbert=2", ["bm25", "sbert"]) == {"bm25": 1.0, "sbert": 2.0}
+    assert parse_weights("1,0.5", ["bm25", "sbert"]) == {"bm25": 1.0, "sbert": 0.5}
+    for bad in ["1", "dpr=1", "a,b"]:
+        with pytest.raises(ConfigError):
+            parse_weights(bad, ["bm25", "sbert"])

@@ -39,7 +39,9 @@ def machine() -> dict[str, Any]:
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name
-    payload = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(),
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
+    payload = {"command": " ".join(["python", str(shown), *sys.argv[1:]]), "machine": machine(),
                **payload}
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     return path

@@ -79,7 +79,11 @@ def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
 
 
 def _model_id(name: str) -> str:
-    """Folder name of a local model, so the manifest does not depend on where it is installed."""
+    """A name for the manifest that does not depend on where the model is installed."""
     from pathlib import Path
 
+    from ..models import HUB_MINILM, default_sbert_model
+
+    if name == default_sbert_model():
+        return HUB_MINILM
     return Path(name).name if Path(name).exists() else name

@@ -82,7 +82,8 @@ def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT with mean pooling, saved as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -92,8 +93,8 @@ def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFa
     bert_dir = tmp_path_factory.mktemp("tiny-bert")
     BertModel(config).save_pretrained(bert_dir)
     tokenizer.save_pretrained(bert_dir)
-    word = models.Transformer(str(bert_dir), max_seq_length=128)
-    pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    word = Transformer(str(bert_dir), max_seq_length=128)
+    pooling = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     out = tmp_path_factory.mktemp("tiny-sbert")
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
     return out

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ids_extract import Extractor, data
-from ids_extract.writer import extract_to_dir, validate_dir
+from ids_extract.engine import extract_to_dir
+from ids_extract.writer import validate_dir
 
 from .conftest import DEV
 

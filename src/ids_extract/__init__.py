@@ -12,7 +12,8 @@ from .extractor import ExtractionResult, Extractor, LevelResult
 from .levels import Level, parse_level, parse_levels
 from .scorers import Scorer, ScoringBatch, build_scorer
 from .segment import split_sentences
-from .writer import extract_to_dir, validate_dir
+from .engine import extract_to_dir
+from .writer import validate_dir
 
 __version__ = "0.1.0"
 

@@ -163,7 +163,7 @@ def _from_squad_json(text: str, path: str) -> SquadDataset:
         raise DataError(path, f"line {err.lineno} column {err.colno}", f"not JSON: {err.msg}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
         raise DataError(path, "", "not a SQuAD file: expected an object with a 'data' list")
-    articles = [_parse_article(a, i, path) for i, a in enumerate(raw["data"])]
+    articles = [parse_article(a, i, path) for i, a in enumerate(raw["data"])]
     return SquadDataset(str(raw.get("version", "1.1")), articles, source=path)
 
 
@@ -178,7 +178,7 @@ def _require(obj: Any, key: str, kind: type | tuple[type, ...], path: str, where
     return value
 
 
-def _parse_article(raw: Any, index: int, path: str) -> Article:
+def parse_article(raw: Any, index: int, path: str) -> Article:
     where = f"article {index}"
     if isinstance(raw, dict) and isinstance(raw.get("title"), str):
         where = f"article {index} ({raw['title']!r})"
@@ -302,27 +302,43 @@ def _from_rows(rows: Iterator[dict[str, Any]], path: str) -> SquadDataset:
 # -------------------------------------------------------------------------------------- validation
 
 
-def _validated(dataset: SquadDataset, path: str, policy: BadAnswerPolicy) -> SquadDataset:
-    """Check ids are unique and every answer sits at its offset; repair or skip on request."""
-    seen: dict[str, str] = {}
-    for a_i, article in enumerate(dataset.articles):
+class Validator:
+    """Checks article after article (so a stream can be checked without loading it whole): ids
+    unique across the file, every answer at its offset; repairs or skips on request."""
+
+    def __init__(self, path: str, policy: BadAnswerPolicy) -> None:
+        self.path, self.policy = path, policy
+        self.seen: dict[str, str] = {}
+        self.repairs: list[str] = []
+
+    def check(self, article: Article, a_i: int) -> Article:
         for p_i, paragraph in enumerate(article.paragraphs):
             kept = []
             for qa in paragraph.qas:
                 where = f"article {a_i} ({article.title!r}) paragraph {p_i} question id {qa.id}"
-                if qa.id in seen:
-                    raise DataError(path, where, f"duplicate question id (first at {seen[qa.id]})")
-                seen[qa.id] = where
-                qa.answers = _checked_answers(qa.answers, paragraph.context, where, path, policy,
-                                              dataset.repairs)
-                qa.plausible_answers = _checked_answers(
-                    qa.plausible_answers, paragraph.context, where, path, policy, dataset.repairs
-                )
+                if qa.id in self.seen:
+                    raise DataError(self.path, where,
+                                    f"duplicate question id (first at {self.seen[qa.id]})")
+                self.seen[qa.id] = where
+                qa.answers = self._answers(qa.answers, paragraph.context, where)
+                qa.plausible_answers = self._answers(qa.plausible_answers, paragraph.context, where)
                 if qa.answers or qa.is_impossible:
                     kept.append(qa)
                 else:
-                    dataset.repairs.append(f"{where}: question skipped: no usable answer left")
+                    self.repairs.append(f"{where}: question skipped: no usable answer left")
             paragraph.qas = kept
+        return article
+
+    def _answers(self, answers: list[Answer], context: str, where: str) -> list[Answer]:
+        return _checked_answers(answers, context, where, self.path, self.policy, self.repairs)
+
+
+def _validated(dataset: SquadDataset, path: str, policy: BadAnswerPolicy) -> SquadDataset:
+    """Check ids are unique and every answer sits at its offset; repair or skip on request."""
+    validator = Validator(path, policy)
+    for a_i, article in enumerate(dataset.articles):
+        validator.check(article, a_i)
+    dataset.repairs = validator.repairs
     dataset.source = path
     return dataset
 
@@ -372,28 +388,29 @@ def _nearest_occurrence(context: str, answer: Answer) -> int | None:
 # ----------------------------------------------------------------------------------------- writing
 
 
-def to_squad_dict(dataset: SquadDataset) -> dict[str, Any]:
+def article_dict(article: Article, v2: bool) -> dict[str, Any]:
+    """One article in SQuAD JSON form; ``v2`` adds ``is_impossible`` (and plausible answers)."""
+
     def answer(a: Answer) -> dict[str, Any]:
         return {"answer_start": a.answer_start, "text": a.text}
 
     def qa_dict(qa: QA) -> dict[str, Any]:
         out: dict[str, Any] = {"answers": [answer(a) for a in qa.answers], "question": qa.question,
                                "id": qa.id}
-        if dataset.is_v2:
+        if v2:
             out["is_impossible"] = qa.is_impossible
             if qa.plausible_answers:
                 out["plausible_answers"] = [answer(a) for a in qa.plausible_answers]
         return out
 
-    return {
-        "data": [
-            {"title": art.title,
-             "paragraphs": [{"context": p.context, "qas": [qa_dict(q) for q in p.qas]}
-                            for p in art.paragraphs]}
-            for art in dataset.articles
-        ],
-        "version": dataset.version,
-    }
+    return {"title": article.title,
+            "paragraphs": [{"context": p.context, "qas": [qa_dict(q) for q in p.qas]}
+                           for p in article.paragraphs]}
+
+
+def to_squad_dict(dataset: SquadDataset, v2: bool | None = None) -> dict[str, Any]:
+    v2 = dataset.is_v2 if v2 is None else v2
+    return {"data": [article_dict(a, v2) for a in dataset.articles], "version": dataset.version}
 
 
 def to_rows(dataset: SquadDataset) -> list[dict[str, Any]]:
@@ -412,24 +429,51 @@ def to_rows(dataset: SquadDataset) -> list[dict[str, Any]]:
     ]
 
 
+def rows_schema() -> Any:
+    """The Parquet schema of :func:`to_rows` (fixed, so streamed row groups always agree)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("id", pa.string()), ("title", pa.string()), ("context", pa.string()),
+        ("question", pa.string()),
+        ("answers", pa.struct([("text", pa.list_(pa.string())),
+                               ("answer_start", pa.list_(pa.int64()))])),
+        ("is_impossible", pa.bool_()),
+    ])
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` and move it into place only on success.
 
     A crash or Ctrl-C leaves either the old file or none, never a half-written one.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    tmp = temp_beside(target)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        yield tmp
+        commit_temp(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_beside(target: str | os.PathLike[str]) -> Path:
+    """An empty temporary file in the target's folder (so the final move is atomic)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def commit_temp(tmp: Path, target: str | os.PathLike[str]) -> None:
+    """Give the temporary file normal permissions and move it over the target in one step."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
 
 
 def _umask() -> int:
@@ -451,7 +495,7 @@ def write_parquet(dataset: SquadDataset, target: str | os.PathLike[str]) -> None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(to_rows(dataset))
+    table = pa.Table.from_pylist(to_rows(dataset), schema=rows_schema())
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp)
 

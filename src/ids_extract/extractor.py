@@ -152,25 +152,35 @@ class Extractor:
 
     # ------------------------------------------------------------------ pipeline stages
 
-    def segment(self, dataset: SquadDataset) -> Segmented:
-        """Split every paragraph once; on a training split, merge sentences an answer crosses."""
+    def segment(self, dataset: SquadDataset,
+                spans_given: Sequence[list[Span]] | None = None) -> Segmented:
+        """Split every paragraph once; on a training split, merge sentences an answer crosses.
+
+        ``spans_given`` (one list per paragraph, as a previous call returned them) skips the
+        segmenter: a resumed run rebuilds its units from the cache."""
         seg = Segmented([], [], [], [])
         cache: dict[str, list[Span]] = {}
         paragraphs = [(a, p) for a in dataset.articles for p in a.paragraphs]
-        for article, paragraph in track(paragraphs, "segmenting", len(paragraphs), self.quiet):
-            if paragraph.context not in cache:
-                cache[paragraph.context] = split_sentences(paragraph.context, self.segmenter)
-            spans = cache[paragraph.context]
-            if self.split == "train":
-                cuts = [(a.answer_start, a.end) for qa in paragraph.qas
-                        for a in qa.answers + qa.plausible_answers]
-                spans = merge_spans(spans, cuts)
+        for n, (article, paragraph) in enumerate(
+                track(paragraphs, "segmenting", len(paragraphs), self.quiet)):
+            spans = (list(spans_given[n]) if spans_given is not None
+                     else self._units(paragraph, cache))
             index = len(seg.contexts)
             seg.contexts.append(paragraph.context)
             seg.spans.append(spans)
             seg.titles.append(article.title)
             seg.questions.extend((index, qa) for qa in paragraph.qas)
         return seg
+
+    def _units(self, paragraph: Paragraph, cache: dict[str, list[Span]]) -> list[Span]:
+        if paragraph.context not in cache:
+            cache[paragraph.context] = split_sentences(paragraph.context, self.segmenter)
+        spans = cache[paragraph.context]
+        if self.split == "train":
+            cuts = [(a.answer_start, a.end) for qa in paragraph.qas
+                    for a in qa.answers + qa.plausible_answers]
+            spans = merge_spans(spans, cuts)
+        return spans
 
     def score(self, seg: Segmented) -> Scored:
         """Run every scorer over the questions in chunks of contexts, then fuse."""

@@ -51,6 +51,14 @@ class LevelStats:
         self.kept_sentences.append(kept_sentences)
         self.total_sentences.append(total_sentences)
 
+    def merge(self, other: LevelStats) -> None:
+        """Add another shard's counts (streaming runs measure shard by shard)."""
+        for name in ("questions", "answerable", "retained", "over_budget", "lost", "dropped",
+                     "made_unanswerable"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("ratios", "kept_tokens", "kept_sentences", "total_sentences"):
+            getattr(self, name).extend(getattr(other, name))
+
     def finish(self) -> dict[str, Any]:
         ratios = np.array(self.ratios or [0.0])
         kept = np.array(self.kept_tokens or [0])
@@ -86,7 +94,19 @@ class RankingStats:
     (the reference pipeline's definition)."""
 
     answerable: int
-    recall_pct: dict[str, dict[str, float]]
+    hits: dict[str, dict[int, int]]
+
+    @property
+    def recall_pct(self) -> dict[str, dict[str, float]]:
+        return {name: {f"top{k}": _pct(h[k], self.answerable) for k in TOP_K}
+                for name, h in self.hits.items()}
+
+    def merge(self, other: RankingStats) -> None:
+        self.answerable += other.answerable
+        for name, h in other.hits.items():
+            mine = self.hits.setdefault(name, dict.fromkeys(TOP_K, 0))
+            for k in TOP_K:
+                mine[k] += h[k]
 
     @classmethod
     def measure(cls, seg: Segmented, scores: Mapping[str, Sequence[np.ndarray]]) -> RankingStats:
@@ -104,8 +124,7 @@ class RankingStats:
                          else np.argsort(-np.asarray(per_q[q], dtype=np.float64), kind="stable"))
                 for k in TOP_K:
                     hits[name][k] += bool(gold & set(order[:k].tolist()))
-        recall = {name: {f"top{k}": _pct(h[k], n) for k in TOP_K} for name, h in hits.items()}
-        return cls(n, recall)
+        return cls(n, hits)
 
     def to_dict(self) -> dict[str, Any]:
         return {"answerable": self.answerable, "top_k_recall_pct": self.recall_pct}

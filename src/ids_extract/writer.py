@@ -1,8 +1,8 @@
-"""The dataset writer: one dataset per level plus ``manifest.json`` in an output folder.
+"""The dataset writer: one dataset per level plus ``manifest.json`` in an output folder, and the
+checks and tables read back from it.
 
-Every file is written atomically and the manifest is rewritten after each finished level, so an
-interrupted run leaves only whole files behind; a re-run with the same input and config skips the
-levels already written (and reuses cached scores), and gives byte-identical files.
+Every file is written atomically (a temporary file moved into place on success), so an interrupted
+run leaves only whole files behind. The pipeline that feeds the writer is :mod:`ids_extract.engine`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import data
 from .errors import ConfigError, DataError, IdsExtractError
-from .extractor import Extractor, Scored
 
 MANIFEST = "manifest.json"
 FORMATS = ("squad", "parquet")
@@ -60,7 +57,8 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _key(obj: Any) -> str:
+def config_key(obj: Any) -> str:
+    """Short stable hash of a JSON-able config (names cache folders)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -72,65 +70,9 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
 
 
-def extract_to_dir(
-    extractor: Extractor,
-    source: str,
-    out_dir: str | Path,
-    *,
-    formats: tuple[str, ...] = ("squad",),
-    on_bad_answer: data.BadAnswerPolicy = "error",
-    limit: int | None = None,
-    overwrite: bool = False,
-    hf_split: str = "validation",
-) -> RunSummary:
-    """Run the ladder on ``source`` and write it to ``out_dir``; resumable, see module doc."""
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ConfigError(f"format {fmt!r}: choose from {', '.join(FORMATS)}")
-    out = Path(out_dir)
-    fingerprint = input_fingerprint(source)
-    dataset = data.load(source, on_bad_answer=on_bad_answer, split=hf_split).limit(limit)
-    manifest = _fresh_manifest(extractor, source, fingerprint, dataset, formats, limit)
-    previous = _previous_manifest(out, manifest, overwrite)
-    done = {lv["name"]: lv for lv in previous.get("levels", []) if _level_intact(out, lv)}
-    names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
-    todo = [n for n in names if n not in done]
-    summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
-    if todo:
-        seg = extractor.segment(dataset)
-        scored = _cached_scores(extractor, seg, out, manifest)
-        result = extractor.select_all(dataset, seg, scored, only=todo)
-        manifest["ranking"] = result.ranking.to_dict()
-        for level_result in result.levels:
-            done[level_result.stats.name] = _write_level(out, level_result, formats)
-            summary.written.append(level_result.stats.name)
-            manifest["levels"] = [done[n] for n in names if n in done]
-            data.write_json(manifest, out / MANIFEST)
-    else:
-        manifest["ranking"] = previous.get("ranking", {})
-    manifest["levels"] = [done[n] for n in names]
-    data.write_json(manifest, out / MANIFEST)
-    return summary
-
-
-def _fresh_manifest(extractor: Extractor, source: str, fingerprint: str,
-                    dataset: data.SquadDataset, formats: tuple[str, ...],
-                    limit: int | None) -> dict[str, Any]:
-    return {
-        "format": "ids-extract/1",
-        "input": {"path": source, "sha256": fingerprint, "version": dataset.version,
-                  "articles": len(dataset.articles),
-                  "paragraphs": sum(len(a.paragraphs) for a in dataset.articles),
-                  "questions": dataset.num_questions, "limit": limit,
-                  "answers_repaired_or_skipped": dataset.repairs},
-        "config": {**extractor.config(), "formats": list(formats)},
-        "packages": package_versions(),
-        "ranking": {},
-        "levels": [],
-    }
-
-
-def _previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """The manifest already in ``out`` if it is of the same input and config (then its finished
+    levels are kept); another one is an error unless ``overwrite``."""
     path = out / MANIFEST
     if not path.exists():
         return {}
@@ -151,7 +93,7 @@ def _previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> 
     return {}
 
 
-def _level_intact(out: Path, entry: dict[str, Any]) -> bool:
+def level_intact(out: Path, entry: dict[str, Any]) -> bool:
     files = entry.get("files", {})
     return bool(files) and all(
         (out / f["path"]).exists() and sha256_file(out / f["path"]) == f["sha256"]
@@ -159,32 +101,80 @@ def _level_intact(out: Path, entry: dict[str, Any]) -> bool:
     )
 
 
-def _cached_scores(extractor: Extractor, seg: Any, out: Path, manifest: dict[str, Any]) -> Scored:
-    """Scores are the expensive part: keep them under ``.cache/`` so adding a level, or re-running
-    after an interruption, does not score again."""
-    key = _key({"scoring": extractor.scoring_config(), "input": manifest["input"]["sha256"],
-                "limit": manifest["input"]["limit"]})
-    path = out / ".cache" / f"scores-{key}.npz"
-    if path.exists():
-        with np.load(path) as arrays:
-            return Scored.from_arrays(dict(arrays))
-    scored = extractor.score(seg)
-    with data.atomic_path(path) as tmp, tmp.open("wb") as fh:
-        np.savez(fh, **scored.to_arrays())  # type: ignore[arg-type]
-    return scored
+class LevelWriter:
+    """Streams one level's dataset to its files shard by shard, in every requested format.
+
+    Articles cut by a shard boundary are joined again; the SQuAD JSON bytes equal those of
+    ``json.dumps(to_squad_dict(...))`` of the whole dataset. Files appear only on ``close``."""
+
+    def __init__(self, out: Path, name: str, formats: tuple[str, ...], version: str,
+                 v2: bool) -> None:
+        self.out, self.name, self.formats, self.version, self.v2 = out, name, formats, version, v2
+        self.targets = {fmt: out / f"{name}{SUFFIX[fmt]}" for fmt in formats}
+        self.temps = {fmt: data.temp_beside(t) for fmt, t in self.targets.items()}
+        self._pending: data.Article | None = None
+        self._first = True
+        self._json: Any = None
+        self._parquet: Any = None
+        if "squad" in self.temps:
+            self._json = self.temps["squad"].open("w", encoding="utf-8")
+            self._json.write('{"data": [')
+        if "parquet" in self.temps:
+            import pyarrow.parquet as pq
+
+            self._parquet = pq.ParquetWriter(self.temps["parquet"], data.rows_schema())
+
+    def add(self, articles: list[data.Article]) -> None:
+        if self._parquet is not None and articles:
+            import pyarrow as pa
+
+            rows = data.to_rows(data.SquadDataset(self.version, articles))
+            self._parquet.write_table(pa.Table.from_pylist(rows, schema=data.rows_schema()))
+        if self._json is None:
+            return
+        for article in articles:
+            if self._pending is not None and self._pending.title == article.title:
+                self._pending.paragraphs.extend(article.paragraphs)
+                continue
+            self._flush()
+            self._pending = data.Article(article.title, list(article.paragraphs))
+
+    def _flush(self) -> None:
+        if self._pending is None:
+            return
+        text = json.dumps(data.article_dict(self._pending, self.v2), ensure_ascii=False)
+        self._json.write(text if self._first else ", " + text)
+        self._first = False
+        self._pending = None
+
+    def close(self) -> dict[str, Any]:
+        """Finish the files and move them into place; returns their manifest entry."""
+        if self._json is not None:
+            self._flush()
+            self._json.write(f'], "version": {json.dumps(self.version)}}}\n')
+        self._close_handles()
+        for fmt, tmp in self.temps.items():
+            data.commit_temp(tmp, self.targets[fmt])
+        return {fmt: {"path": t.name, "sha256": sha256_file(t)} for fmt, t in self.targets.items()}
+
+    def abort(self) -> None:
+        """Drop the unfinished files."""
+        self._close_handles()
+        for tmp in self.temps.values():
+            tmp.unlink(missing_ok=True)
+
+    def _close_handles(self) -> None:
+        if self._json is not None:
+            self._json.close()
+        if self._parquet is not None:
+            self._parquet.close()
 
 
-def _write_level(out: Path, result: Any, formats: tuple[str, ...]) -> dict[str, Any]:
-    name = result.stats.name
-    files = {}
-    for fmt in formats:
-        target = out / f"{name}{SUFFIX[fmt]}"
-        if fmt == "squad":
-            data.write_squad(result.dataset, target)
-        else:
-            data.write_parquet(result.dataset, target)
-        files[fmt] = {"path": target.name, "sha256": sha256_file(target)}
-    return {"name": name, "level": str(result.level), "files": files, "stats": result.stats.summary}
+def remove_stale_temps(out: Path) -> None:
+    """Temporary files left by a run that was killed (kill -9 cannot clean up after itself)."""
+    if out.is_dir():
+        for tmp in out.glob(f".*{data.TEMP_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------- stats/validate

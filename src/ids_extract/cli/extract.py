@@ -10,7 +10,8 @@ import typer
 from ..errors import ConfigError
 from ..extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..segment import SEGMENTERS
-from ..writer import extract_to_dir, print_stats, read_manifest, validate_dir
+from ..engine import DEFAULT_SHARD_SIZE, extract_to_dir
+from ..writer import print_stats, read_manifest, validate_dir
 from .app import app, csv_list, err_console, handles_errors
 
 
@@ -23,7 +24,8 @@ def extract(
                                              "[default: ./extract-<input name>].")] = None,
     levels: Annotated[str, typer.Option(help="Comma-separated levels: ratio:R, top-k:K, "
                                         "tokens:L[@tokenizer], threshold:T.")] = DEFAULT_LEVELS,
-    scorers: Annotated[str, typer.Option(help="Comma-separated scorers.")] = "bm25,sbert",
+    scorers: Annotated[str, typer.Option(help="Comma-separated scorers: bm25, sbert, dpr "
+                                         "(needs --dpr-model).")] = "bm25,sbert",
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
                                                 "'1,1' [default: all 1].")] = None,
     split: Annotated[str, typer.Option(help="'train' lets gold answers guide segmentation and "
@@ -34,6 +36,10 @@ def extract(
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
     sbert_model: Annotated[str | None, typer.Option(help="sentence-transformers folder or name "
                                                     "[default: all-MiniLM-L6-v2].")] = None,
+    dpr_model: Annotated[str | None, typer.Option(help="dpr scorer: folder with "
+                                                  "question_encoder/ and ctx_encoder/ (from "
+                                                  "train-retriever), or, with internet, "
+                                                  "facebook/dpr-single-nq-base.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, or auto.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Encoder batch size.")] = 64,
     precision: Annotated[str, typer.Option(help="Encoder precision: auto (bf16 on CPUs with "
@@ -46,6 +52,14 @@ def extract(
     hf_split: Annotated[str, typer.Option(help="Split to read from a datasets folder or hub "
                                           "name.")] = "validation",
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    engine: Annotated[str, typer.Option(help="local (streaming, one process) or ray (Ray Data "
+                                        "actor pool; pip install 'ids-extract[ray]').")] = "local",
+    shard_size: Annotated[int, typer.Option(help="Paragraphs per shard: the unit of resume and "
+                                            "of work for Ray.")] = DEFAULT_SHARD_SIZE,
+    ray_address: Annotated[str | None, typer.Option(help="Join this Ray cluster [default: a "
+                                                    "local instance].")] = None,
+    ray_actors: Annotated[int | None, typer.Option(help="Actors in the Ray pool [default: one "
+                                                   "per GPU, else 1].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an extraction with another config "
                                             "in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")] = False,
@@ -57,6 +71,8 @@ def extract(
     options: dict[str, dict[str, Any]] = {
         "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
                   "precision": precision},
+        "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size,
+                "precision": precision},
     }
     extractor = Extractor(
         names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
@@ -66,7 +82,8 @@ def extract(
     summary = extract_to_dir(
         extractor, input, out_dir, formats=tuple(csv_list(format)),
         on_bad_answer=on_bad_answer, limit=limit, overwrite=overwrite,  # type: ignore[arg-type]
-        hf_split=hf_split,
+        hf_split=hf_split, engine=engine, shard_size=shard_size, ray_address=ray_address,
+        ray_actors=ray_actors,
     )
     if not quiet:
         if summary.skipped:

@@ -16,6 +16,7 @@ from .base import Scorer, ScoringBatch
 REGISTRY: dict[str, str] = {
     "bm25": "bm25:BM25Scorer",
     "sbert": "sbert:SBERTScorer",
+    "dpr": "dpr:DPRScorer",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import extract  # noqa: F401  (registers its commands)
+from . import retriever  # noqa: F401  (sentences, train-retriever)
 from .app import app
 
 __all__ = ["app"]

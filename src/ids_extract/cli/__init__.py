@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from . import extract  # noqa: F401  (registers its commands)
-from . import retriever  # noqa: F401  (sentences, train-retriever)
+from . import (
+    extract,  # noqa: F401  (registers its commands)
+    reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)
+    retriever,  # noqa: F401  (sentences, train-retriever)
+)
 from .app import app
 
 __all__ = ["app"]

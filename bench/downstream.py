@@ -1,0 +1,226 @@
+"""Downstream benchmark (issue 4): does a small max_seq_length reader do better on IDS-extracted
+contexts than with a sliding window or plain truncation, and at what training cost?
+
+The all-MiniLM-L6-v2 backbone (a fresh QA head) is trained on a fixed subset of
+``train-v1.1-subset44.json`` and scored on a fixed subset of ``dev-v1.1.json`` against the
+ORIGINAL dev answers (an answer cut by extraction costs what it should). Rows, all with the same
+training questions, epochs, batch size and learning rate:
+
+    a_window384    sliding window, max_seq_length 384 (the usual setting)
+    b_window128    sliding window at 128          c_truncate128   truncation at 128
+    d_ids128       IDS-extracted (bm25+sbert, tokens:128; keep-gold on train only) at 128
+    e_window64     sliding window at 64           g_truncate64    truncation at 64
+    f_ids64        IDS-extracted at tokens:64, at 64
+
+Each row runs in its own process (so its peak memory is its own) and writes
+``bench/work/downstream/rows/<row>/result.json``; re-running skips finished rows. The
+extraction of train and dev is timed once and shared by the IDS rows.
+
+    flock /tmp/ids-heavy.lock python bench/downstream.py            # CPU budget, see --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
+from ids_extract import data  # noqa: E402
+from ids_extract.data import Article, Paragraph, SquadDataset  # noqa: E402
+
+WORK = ROOT / "bench" / "work" / "downstream"
+ROWS: dict[str, dict[str, Any]] = {  # in the order they run (the most telling first)
+    "d_ids128": {"max_seq_length": 128, "mode": "window", "data": "tokens:128"},
+    "b_window128": {"max_seq_length": 128, "mode": "window", "data": "original"},
+    "c_truncate128": {"max_seq_length": 128, "mode": "truncate", "data": "original"},
+    "a_window384": {"max_seq_length": 384, "mode": "window", "data": "original"},
+    "e_window64": {"max_seq_length": 64, "mode": "window", "data": "original"},
+    "f_ids64": {"max_seq_length": 64, "mode": "window", "data": "tokens:64"},
+    "g_truncate64": {"max_seq_length": 64, "mode": "truncate", "data": "original"},
+}
+LEVELS = "tokens:128,tokens:64"
+LEVEL_FILES = {"tokens:128": "D1-tokens128.json", "tokens:64": "D2-tokens64.json"}
+
+
+def every_kth(dataset: SquadDataset, n: int | None) -> SquadDataset:
+    """A fixed subset of about ``n`` questions spread over the whole file (every k-th
+    question), so that every article is represented."""
+    total = dataset.num_questions
+    if n is None or n >= total:
+        return dataset
+    k = total / n
+    wanted = {int(i * k) for i in range(n)}
+    articles: list[Article] = []
+    index = 0
+    for article in dataset.articles:
+        paragraphs = []
+        for p in article.paragraphs:
+            qas = []
+            for qa in p.qas:
+                if index in wanted:
+                    qas.append(qa)
+                index += 1
+            if qas:
+                paragraphs.append(Paragraph(p.context, qas))
+        if paragraphs:
+            articles.append(Article(article.title, paragraphs))
+    return SquadDataset(dataset.version, articles, source=dataset.source)
+
+
+def prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the subsets and extract them (train: split=train, keep-gold; dev: split=eval)."""
+    from ids_extract.extractor import Extractor
+
+    info: dict[str, Any] = {}
+    for name, source, n in (("train", TRAIN, args.train_n), ("dev", DEV, args.dev_n)):
+        path = WORK / f"{name}-subset.json"
+        if not path.exists():
+            data.write_squad(every_kth(data.load(source), n), path)
+        info[f"{name}_questions"] = data.load(path).num_questions
+    timing_path = WORK / "extraction.json"
+    if timing_path.exists():
+        info.update(json.loads(timing_path.read_text()))
+        return info
+    for name, split in (("train", "train"), ("dev", "eval")):
+        start = time.perf_counter()
+        ex = Extractor(["bm25", "sbert"], LEVELS, split=split, quiet=True)  # type: ignore[arg-type]
+        result = ex.run(data.load(WORK / f"{name}-subset.json"))
+        for level in result.levels:
+            data.write_squad(level.dataset, WORK / f"ids-{name}" / f"{level.stats.name}.json")
+            info[f"{name} {level.stats.name} retention_pct"] = level.stats.summary.get(
+                "retention_pct")
+        info[f"extract_{name}_seconds"] = round(time.perf_counter() - start, 1)
+    data.write_json({k: v for k, v in info.items() if not k.endswith("_questions")}, timing_path)
+    return info
+
+
+def row_inputs(row: dict[str, Any]) -> tuple[Path, Path]:
+    if row["data"] == "original":
+        return WORK / "train-subset.json", WORK / "dev-subset.json"
+    name = LEVEL_FILES[row["data"]]
+    return WORK / "ids-train" / name, WORK / "ids-dev" / name
+
+
+def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train, predict and score one row (called in a child process)."""
+    from ids_extract.reader import Reader, ReaderConfig, TrainConfig, examples_of, train_reader
+    from ids_extract.squad_eval import evaluate, headline
+
+    row = ROWS[name]
+    train_path, dev_path = row_inputs(row)
+    folder = WORK / "rows" / name
+    cfg = ReaderConfig(max_seq_length=row["max_seq_length"], mode=row["mode"])
+    tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                       learning_rate=args.lr, seed=args.seed, precision=args.precision,
+                       save_steps=10_000, logging_steps=50)
+    summary = train_reader(data.load(train_path), args.model, folder / "model", cfg, tcfg,
+                           quiet=True)
+    start = time.perf_counter()
+    reader = Reader.load(folder / "model", precision=args.precision)
+    dev_input = data.load(dev_path)
+    predictions = reader.predict(examples_of(dev_input), batch_size=64)
+    eval_seconds = time.perf_counter() - start
+    metrics = evaluate(data.load(WORK / "dev-subset.json"),  # the ORIGINAL answers, by id
+                       {p.id: p.text for p in predictions})
+    em, f1 = headline(metrics)
+    result = {
+        "row": name, **row, "doc_stride": cfg.stride, "train_file": str(train_path),
+        "dev_file": str(dev_path), "exact_match": round(em, 2),
+        "f1": round(f1, 2), "train_seconds": round(summary.train_seconds, 1),
+        "eval_seconds": round(eval_seconds, 1), "train_examples": summary.examples,
+        "train_features": summary.features, "steps": summary.steps,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_gpu_mb": summary.peak_gpu_mb, "precision": summary.precision,
+        "device": summary.device, "resumed": summary.resumed_from is not None or summary.skipped,
+        "metrics": metrics, "reader": asdict(cfg),
+    }
+    data.write_json(result, folder / "result.json")
+    return result
+
+
+def comparisons(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def get(name: str, key: str) -> float | None:
+        return rows[name][key] if name in rows else None
+
+    out: dict[str, Any] = {}
+    for ids, window, trunc in (("d_ids128", "b_window128", "c_truncate128"),
+                               ("f_ids64", "e_window64", "g_truncate64")):
+        f_ids, f_win, f_tr = get(ids, "f1"), get(window, "f1"), get(trunc, "f1")
+        if f_ids is not None and f_win is not None:
+            out[f"{ids} F1 >= {window} F1"] = {"holds": f_ids >= f_win, "margin": round(f_ids - f_win, 2)}
+        if f_ids is not None and f_tr is not None:
+            out[f"{ids} F1 >= {trunc} F1 + 5"] = {"holds": f_ids >= f_tr + 5,
+                                                  "margin": round(f_ids - f_tr - 5, 2)}
+    t_ids, t_a = get("d_ids128", "train_seconds"), get("a_window384", "train_seconds")
+    if t_ids is not None and t_a is not None:
+        out["d_ids128 train time <= 1/2 a_window384"] = {"holds": t_ids <= t_a / 2,
+                                                         "ratio": round(t_ids / t_a, 3)}
+    return out
+
+
+def main() -> None:
+    global WORK
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train-n", type=int, default=4000, help="training questions (subset)")
+    parser.add_argument("--dev-n", type=int, default=1000, help="dev questions (subset)")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--precision", default="auto", help="auto: bf16 on CPUs with native bf16")
+    parser.add_argument("--model", default=None, help="reader init [default: all-MiniLM-L6-v2]")
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--work", default=str(WORK), help="work folder (subsets, models)")
+    parser.add_argument("--one-row", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    WORK = Path(args.work).resolve()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.one_row:
+        print(json.dumps(run_row(args.one_row, args)))
+        return
+    info = prepare(args)
+    print(json.dumps(info), flush=True)
+    rows: dict[str, dict[str, Any]] = {}
+    child = list(sys.argv[1:])
+    for name in args.rows.split(","):
+        path = WORK / "rows" / name / "result.json"
+        if not path.exists():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, __file__, *child, "--one-row", name], check=True)
+            print(f"{name}: {time.perf_counter() - start:.0f}s", flush=True)
+        rows[name] = json.loads(path.read_text())
+        r = rows[name]
+        print(f"{name:14} EM {r['exact_match']:6.2f} F1 {r['f1']:6.2f} train {r['train_seconds']:7.1f}s "
+              f"features {r['train_features']:6d} peak {r['peak_rss_mb']:.0f} MB", flush=True)
+    import ids_extract
+
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    result = {
+        "code": {"ids_extract": ids_extract.__file__, "git_head_at_finish": head},
+        "setup": {"train_file": str(TRAIN), "dev_file": str(DEV), "train_questions":
+                  info["train_questions"], "dev_questions": info["dev_questions"],
+                  "subset": "every k-th question of the file (fixed, spread over all articles)",
+                  "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+                  "seed": args.seed, "precision": args.precision,
+                  "model": args.model or "all-MiniLM-L6-v2 backbone + fresh QA head",
+                  "scored_against": "original dev answers, by id",
+                  "extraction": {k: v for k, v in info.items() if not k.endswith("_questions")}},
+        "rows": rows,
+        "acceptance": comparisons(rows),
+    }
+    print(json.dumps(result["acceptance"], indent=1))
+    print("wrote", write_result("downstream.json", result))
+
+
+if __name__ == "__main__":
+    main()

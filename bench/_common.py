@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,19 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def timed(cmd: list[str], **kwargs: Any) -> tuple[float, str, int]:
-    """Wall seconds, stdout and peak RSS (KiB, of children) of a command; raises on failure."""
+    """Wall seconds, stdout and peak RSS (MiB) of that one command; raises on failure."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, done.stdout, peak
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, **kwargs)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return seconds, stdout, usage.ru_maxrss // 1024
 
 
 def machine() -> dict[str, Any]:

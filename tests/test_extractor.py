@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from ids_extract import Extractor, data
 from ids_extract.cli import app
+from ids_extract.engine import extract_to_dir
 from ids_extract.errors import ConfigError
 from ids_extract.scorers.bm25 import BM25Scorer
 from ids_extract.tokens import load_tokenizer
-from ids_extract.engine import extract_to_dir
 from ids_extract.writer import sha256_file, validate_dir
 
 from .conftest import CONTEXT, squad_dict

@@ -77,3 +77,22 @@ def test_fusion_standardises_then_weights() -> None:
     for bad in ["1", "dpr=1", "a,b"]:
         with pytest.raises(ConfigError):
             parse_weights(bad, ["bm25", "sbert"])
+
+
+def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("IDS_EXTRACT_CACHE", str(tmp_path))
+    batch = ScoringBatch([SENTENCES], ["Where is Paris?", "How many people?"], [0, 0])
+    torch_scores = build_scorer("sbert", model=str(tiny_sbert_dir), precision="fp32").score(batch)
+    onnx = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx")
+    assert onnx.config()["backend"] == "onnx" and onnx.config()["precision"] == "fp32"
+    for got, want in zip(onnx.score(batch), torch_scores, strict=True):
+        assert np.allclose(got, want, atol=1e-5)
+    assert len(list(tmp_path.glob("onnx/*/model.onnx"))) == 1  # exported once, cached
+    int8 = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx", precision="int8")
+    for got, want in zip(int8.score(batch), torch_scores, strict=True):
+        assert np.allclose(got, want, atol=0.1)
+    assert len(list(tmp_path.glob("onnx/*/model-int8.onnx"))) == 1
+    with pytest.raises(ConfigError, match="needs --backend onnx"):
+        build_scorer("sbert", model=str(tiny_sbert_dir), precision="int8")

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 from .data import QA, Answer, Article, Paragraph, SquadDataset, load, write_parquet, write_squad
+from .engine import extract_to_dir
 from .errors import ConfigError, DataError, IdsExtractError
 from .extractor import ExtractionResult, Extractor, LevelResult
 from .levels import Level, parse_level, parse_levels
 from .scorers import Scorer, ScoringBatch, build_scorer
 from .segment import split_sentences
-from .engine import extract_to_dir
 from .writer import validate_dir
 
 __version__ = "0.1.0"

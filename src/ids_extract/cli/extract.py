@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ..engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..errors import ConfigError
 from ..extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..segment import SEGMENTERS
-from ..engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..writer import print_stats, read_manifest, validate_dir
 from .app import app, csv_list, err_console, handles_errors
 
@@ -44,7 +44,10 @@ def extract(
     batch_size: Annotated[int, typer.Option(help="Encoder batch size.")] = 64,
     precision: Annotated[str, typer.Option(help="Encoder precision: auto (bf16 on CPUs with "
                                            "native bf16, fp16 on CUDA, else fp32), fp32, bf16, "
-                                           "fp16.")] = "auto",
+                                           "fp16; int8 with --backend onnx.")] = "auto",
+    backend: Annotated[str, typer.Option(help="sbert encoder runtime: torch, or onnx "
+                                         "(onnxruntime, exported offline on first use; "
+                                         "pip install 'ids-extract[onnx]').")] = "torch",
     format: Annotated[str, typer.Option("--format", help="squad, parquet, or both "
                                         "(comma-separated).")] = "squad",
     on_bad_answer: Annotated[str, typer.Option(help="error, repair (move to the nearest "
@@ -70,7 +73,7 @@ def extract(
     names = csv_list(scorers)
     options: dict[str, dict[str, Any]] = {
         "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
-                  "precision": precision},
+                  "precision": precision, "backend": backend},
         "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size,
                 "precision": precision},
     }

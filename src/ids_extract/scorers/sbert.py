@@ -10,8 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..models import pick_device, pick_precision, quiet_transformers, resolve_model
 from .base import Scorer, ScoringBatch
+
+BACKENDS = ("torch", "onnx")
 
 
 class SBERTScorer(Scorer):
@@ -19,17 +22,29 @@ class SBERTScorer(Scorer):
 
     def __init__(self, model: str | None = None, device: str | None = None,
                  batch_size: int = 64, max_seq_length: int | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", backend: str = "torch") -> None:
         self.model_name = resolve_model(model)
         self.device = pick_device(device)
-        self.precision = pick_precision(precision, self.device)
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend {backend!r}: choose from {', '.join(BACKENDS)}")
+        if backend == "onnx":
+            if precision not in ("auto", "fp32", "int8"):
+                raise ConfigError("backend onnx runs fp32 or int8")
+            self.precision = "fp32" if precision == "auto" else precision
+        else:
+            if precision == "int8":
+                raise ConfigError("precision int8 needs --backend onnx")
+            self.precision = pick_precision(precision, self.device)
+        self.backend = backend
+        self._onnx: Any = None
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self._model: Any = None
 
     def config(self) -> dict[str, object]:
         return {"name": self.name, "model": _model_id(self.model_name),
-                "max_seq_length": self.max_seq_length, "precision": self.precision}
+                "max_seq_length": self.max_seq_length, "precision": self.precision,
+                "backend": self.backend}
 
     @property
     def model(self) -> Any:
@@ -50,6 +65,12 @@ class SBERTScorer(Scorer):
         """
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
+        if self.backend == "onnx":
+            if self._onnx is None:
+                from ..onnx_encoder import OnnxEncoder
+
+                self._onnx = OnnxEncoder(self.model, quantize=self.precision == "int8")
+            return self._onnx.encode(texts, self.batch_size)
         import torch
 
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)

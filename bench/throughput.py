@@ -1,0 +1,130 @@
+"""Throughput benchmark on SQuAD dev-v1.1: questions/second of the extraction for bm25, sbert and
+bm25+sbert against the reference pipeline (``../shared/bench/reference_pipeline.py``) in the same
+run; encoder settings (torch fp32 / bf16, onnx fp32 / int8) with their top-1 recall; peak RSS; a
+scaling series (dev repeated 1x, 2x, 4x with fresh ids); local engine vs Ray on a local instance.
+
+    python bench/throughput.py [--limit N] [--skip-scaling] [--skip-ray]
+
+Writes ``bench/results/throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from _common import DEV, REFERENCE, ROOT, timed, write_result
+
+WORK = ROOT / "bench" / "work" / "throughput"
+CLI = str(Path(sys.executable).with_name("ids-extract"))
+
+
+def extract(name: str, source: Path, *args: str) -> dict[str, Any]:
+    """One cold run of ``ids-extract extract`` (no cache), timed as a whole process."""
+    out = WORK / name
+    shutil.rmtree(out, ignore_errors=True)
+    seconds, _, rss = timed([CLI, "extract", str(source), "--out", str(out), "--quiet", *args])
+    manifest = json.loads((out / "manifest.json").read_text())
+    questions = manifest["input"]["questions"]
+    recall = manifest["ranking"]["top_k_recall_pct"]
+    row = {"seconds": round(seconds, 2), "questions": questions,
+           "questions_per_s": round(questions / seconds, 2), "peak_rss_mib": rss,
+           "top1": {k: v["top1"] for k, v in recall.items()}}
+    print(f"{name:<28}{seconds:>8.1f} s{row['questions_per_s']:>9.1f} q/s{rss:>7} MiB  "
+          f"top1 {row['top1']}")
+    return row
+
+
+def repeated(times: int) -> Path:
+    """dev-v1.1 repeated ``times`` times, question ids made unique."""
+    path = WORK / f"dev-x{times}.json"
+    if path.exists():
+        return path
+    raw = json.loads(DEV.read_text(encoding="utf-8"))
+    articles = []
+    for r in range(times):
+        for article in json.loads(json.dumps(raw["data"])):
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    qa["id"] = f"{qa['id']}-r{r}"
+            articles.append(article)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"data": articles, "version": raw["version"]}), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=None, help="first N questions (smoke test)")
+    ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--skip-ray", action="store_true")
+    args = ap.parse_args()
+    limit = ["--limit", str(args.limit)] if args.limit else []
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+
+    ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
+    ref = json.loads(ref_out)
+    ref_qps = ref["questions"] / ref_s
+    results["reference"] = {"seconds": round(ref_s, 2), "questions_per_s": round(ref_qps, 2),
+                            "peak_rss_mib": ref_rss, "stage_s": ref["seconds"],
+                            "top1": {k: v["top1"] for k, v in ref["top_k_recall_pct"].items()}}
+    print(f"{'reference (bm25+minilm)':<28}{ref_s:>8.1f} s{ref_qps:>9.1f} q/s{ref_rss:>7} MiB")
+
+    runs = {
+        "bm25": ["--scorers", "bm25"],
+        "sbert": ["--scorers", "sbert"],
+        "bm25+sbert torch fp32": ["--precision", "fp32"],
+        "bm25+sbert torch auto": [],
+        "bm25+sbert onnx fp32": ["--backend", "onnx"],
+        "bm25+sbert onnx int8": ["--backend", "onnx", "--precision", "int8"],
+    }
+    # export the ONNX models once, outside the timed runs (a one-off cost per model)
+    for prec in ("fp32", "int8"):
+        timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
+               "--backend", "onnx", "--precision", prec, "--overwrite"])
+    rows = {name: extract(name.replace(" ", "_"), DEV, *extra, *limit)
+            for name, extra in runs.items()}
+    base_top1 = rows["bm25+sbert torch fp32"]["top1"]["fused"]
+    for name, row in rows.items():
+        row["speedup_vs_reference"] = round(row["questions_per_s"] / ref_qps, 3)
+        if name.startswith("bm25+sbert"):
+            row["top1_change_vs_fp32"] = round(row["top1"]["fused"] - base_top1, 2)
+    results["runs"] = rows
+    fast = [n for n, r in rows.items() if n.startswith("bm25+sbert")
+            and abs(r["top1_change_vs_fp32"]) <= 0.3]
+    best = max(fast, key=lambda n: rows[n]["questions_per_s"])
+    results["acceptance_speed"] = {"setting": best,
+                                   "speedup_vs_reference": rows[best]["speedup_vs_reference"],
+                                   "top1_change_vs_fp32": rows[best]["top1_change_vs_fp32"]}
+    print(f"\nbest bm25+sbert within 0.3 top-1 points of fp32: {best}: "
+          f"{rows[best]['speedup_vs_reference']:.2f}x the reference's questions/s")
+
+    if not args.skip_ray:
+        results["ray_local"] = extract("ray_local", DEV, "--engine", "ray", *limit)
+        results["ray_local"]["vs_local_seconds_ratio"] = round(
+            results["ray_local"]["seconds"] / rows["bm25+sbert torch auto"]["seconds"], 3)
+
+    if not args.skip_scaling:
+        scaling = {}
+        for times in (1, 2, 4):
+            source = DEV if times == 1 else repeated(times)
+            scaling[f"x{times}"] = extract(f"scale_x{times}", source, "--scorers", "bm25,sbert")
+        base = scaling["x1"]
+        for row in scaling.values():
+            row["time_ratio_vs_x1"] = round(row["seconds"] / base["seconds"], 3)
+            row["rss_ratio_vs_x1"] = round(row["peak_rss_mib"] / base["peak_rss_mib"], 3)
+        results["scaling"] = scaling
+        print("scaling:", {k: (v["time_ratio_vs_x1"], v["rss_ratio_vs_x1"])
+                           for k, v in scaling.items()})
+
+    path = write_result("throughput.json", results)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

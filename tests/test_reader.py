@@ -190,6 +190,14 @@ def test_cli_train_evaluate_and_score_file(tiny_encoder_dir: Path, squad_file: P
     res = runner.invoke(app, ["evaluate", "--data", str(squad_file), "--predictions",
                               str(tmp_path / "gold.json")])
     assert res.exit_code == 0 and json.loads(res.stdout)["exact_match"] == 100.0
+    half = tmp_path / "half.json"
+    data.write_squad(data.load(squad_file).limit(3), half)
+    for extra, total, missing in (([], 3, 0), (["--all-gold"], 6, 0)):
+        res = runner.invoke(app, ["evaluate", "--data", str(half), "--gold", str(squad_file),
+                                  "--predictions", str(tmp_path / "gold.json"), *extra])
+        assert res.exit_code == 0, res.output
+        scored = json.loads(res.stdout[: res.stdout.rindex("}") + 1])
+        assert (scored["total"], scored["missing"]) == (total, missing)
     (tmp_path / "bad.json").write_text(json.dumps({"q1": 3}))
     res = runner.invoke(app, ["evaluate", "--data", str(squad_file), "--predictions",
                               str(tmp_path / "bad.json")])

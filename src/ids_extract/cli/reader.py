@@ -77,6 +77,8 @@ def evaluate(
                                                   "--predictions.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where predictions.json and "
                                              "metrics.json go [default: MODEL/eval-<data>].")] = None,
+    all_gold: Annotated[bool, typer.Option(help="Score every --gold question, counting those "
+                                           "missing from --data as missed.")] = False,
     truncate: Annotated[bool | None, typer.Option("--truncate/--window", help="Override the "
                                                   "reader's mode.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
@@ -91,9 +93,15 @@ def evaluate(
 
     reading = data.load(data_file).limit(limit)
     gold_set = data.load(gold) if gold else reading
-    if gold and limit is not None:
+    if gold and not all_gold:
         keep = {qa.id for _, _, qa in reading.iter_qas()}
-        gold_set = _only(gold_set, keep)
+        scored = _only(gold_set, keep)
+        left_out = gold_set.num_questions - scored.num_questions
+        if left_out:
+            err_console.print(f"scoring the {scored.num_questions} questions of --data; "
+                              f"{left_out} more in --gold are left out (--all-gold counts them "
+                              "as missed)")
+        gold_set = scored
     probs = None
     if predictions is not None:
         preds = _read_mapping(predictions, str)

@@ -56,6 +56,15 @@ def test_jsonl_parquet_and_hf_folder_load_the_same(squad_file: Path, tmp_path: P
         assert data.to_rows(loaded) == rows
 
 
+def test_json_list_of_rows(squad_file: Path, tmp_path: Path) -> None:
+    rows = data.to_rows(data.load(squad_file))
+    path = write(tmp_path, rows, "rows.json")
+    assert data.to_rows(data.load(path)) == rows
+    from ids_extract import stream
+
+    assert stream.scan(str(path)).questions == 6
+
+
 def test_jsonl_with_list_of_answers(tmp_path: Path) -> None:
     row = {"id": "a", "question": "Who?", "context": "Bob ran.",
            "answers": [{"text": "Bob", "answer_start": 0}]}

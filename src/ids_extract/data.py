@@ -161,6 +161,8 @@ def _from_squad_json(text: str, path: str) -> SquadDataset:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(path, f"line {err.lineno} column {err.colno}", f"not JSON: {err.msg}") from None
+    if isinstance(raw, list) and raw and all(isinstance(r, dict) and "context" in r for r in raw):
+        return _from_rows(iter(raw), path)  # flat rows, as datasets' to_json(lines=False) writes
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
         raise DataError(path, "", "not a SQuAD file: expected an object with a 'data' list")
     articles = [parse_article(a, i, path) for i, a in enumerate(raw["data"])]

@@ -38,8 +38,13 @@ class InputInfo:
 
 
 def _streamable(source: str) -> bool:
+    """SQuAD JSON (an object at the top); a JSON list of flat rows is loaded whole instead."""
     path = Path(source)
-    return path.is_file() and path.suffix.lower() in STREAMED_SUFFIXES
+    if not path.is_file() or path.suffix.lower() not in STREAMED_SUFFIXES:
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return not head.startswith(b"[")
 
 
 def check_utf8(path: Path, block: int = 1 << 20) -> None:

@@ -17,6 +17,8 @@ REGISTRY: dict[str, str] = {
     "bm25": "bm25:BM25Scorer",
     "sbert": "sbert:SBERTScorer",
     "dpr": "dpr:DPRScorer",
+    "ig": "ig:IGScorer",
+    "reader": "reader:ReaderScorer",
 }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -207,6 +208,8 @@ def main() -> None:
                           text=True).stdout.strip()
     result = {
         "code": {"ids_extract": ids_extract.__file__, "git_head_at_finish": head},
+        "environment": {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "PYTHONPATH",
+                                                       "OMP_NUM_THREADS")},
         "setup": {"train_file": str(TRAIN), "dev_file": str(DEV), "train_questions":
                   info["train_questions"], "dev_questions": info["dev_questions"],
                   "subset": "every k-th question of the file (fixed, spread over all articles)",

@@ -16,6 +16,7 @@ import numpy as np
 from . import fusion
 from .data import QA, Answer, Article, Paragraph, SquadDataset
 from .errors import ConfigError
+from .fusion import parse_weights
 from .levels import Compressed, Level, add_gold, compress, parse_levels, select
 from .progress import track
 from .scorers import Scorer, ScoringBatch, build_scorer
@@ -108,6 +109,8 @@ class Extractor:
         scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
         chunk_size: int = 4096,
         quiet: bool = False,
+        fusion: str = "weighted",
+        fusion_model: Any = None,
     ) -> None:
         if split not in ("train", "eval"):
             raise ConfigError(f"split must be 'train' or 'eval', not {split!r}")
@@ -124,8 +127,9 @@ class Extractor:
         if not self.scorers:
             raise ConfigError("no scorers given")
         names = [s.name for s in self.scorers]
-        self.weights = (fusion.parse_weights(weights, names) if isinstance(weights, str) or
+        self.weights = (parse_weights(weights, names) if isinstance(weights, str) or
                         weights is None else {n: float(weights.get(n, 1.0)) for n in names})
+        self.fusion, self.learned = _fusion(fusion, fusion_model, names)
         self.segmenter = segmenter
         self.stats_tokenizer = stats_tokenizer
         self.chunk_size = chunk_size
@@ -140,7 +144,8 @@ class Extractor:
             "lost": self.lost,
             "segmenter": self.segmenter,
             "scorers": [s.config() for s in self.scorers],
-            "fusion": {"method": "weighted", "weights": self.weights},
+            "fusion": (self.learned.config() if self.learned is not None
+                       else {"method": "weighted", "weights": self.weights}),
             "levels": [str(lv) for lv in self.levels],
             "stats_tokenizer": self.stats_tokenizer or "default",
         }
@@ -189,9 +194,15 @@ class Extractor:
         for batch in track(chunks, "scoring", len(chunks), self.quiet):
             for scorer in self.scorers:
                 per_scorer[scorer.name].extend(scorer.score(batch))
-        fused = [fusion.weighted({n: v[q] for n, v in per_scorer.items()}, self.weights)
+        fused = [self.fuse({n: v[q] for n, v in per_scorer.items()})
                  for q in range(len(seg.questions))]
         return Scored(per_scorer, fused)
+
+    def fuse(self, per_scorer: Mapping[str, np.ndarray]) -> np.ndarray:
+        """One question's fused sentence scores (``weighted`` or ``learned``)."""
+        if self.learned is not None:
+            return self.learned.score(per_scorer)
+        return fusion.weighted(per_scorer, self.weights)
 
     def _chunks(self, seg: Segmented) -> Any:
         """Batches of whole paragraphs holding about ``chunk_size`` sentences + questions."""
@@ -347,6 +358,27 @@ def _remap_all(comp: Compressed, spans: Sequence[Span], answers: Sequence[Answer
 def _answer_kept(kept: Sequence[int], gold: Sequence[tuple[int, ...]]) -> bool:
     chosen = set(kept)
     return any(set(g) <= chosen for g in gold)
+
+
+def _fusion(method: str, model: Any, names: Sequence[str]) -> tuple[str, Any]:
+    """``weighted`` (no model) or ``learned`` (a :class:`LearnedFusion`, a path or a name)."""
+    if method == "weighted":
+        if model is not None:
+            raise ConfigError("a fusion model is only used with fusion='learned'")
+        return method, None
+    if method != "learned":
+        raise ConfigError(f"fusion {method!r}: choose weighted or learned")
+    from .fusion_learned import LearnedFusion, load_fusion
+
+    if model is None:
+        raise ConfigError("fusion='learned' needs a fusion model (--fusion-model PATH or NAME, "
+                          "from 'ids-extract fit-fusion')")
+    learned = model if isinstance(model, LearnedFusion) else load_fusion(model)
+    missing = [n for n in learned.scorers if n not in names]
+    if missing:
+        raise ConfigError(f"the learned fusion was fitted on scorers {learned.scorers}: add "
+                          f"{missing} to the scorers")
+    return method, learned
 
 
 def _levels(levels: str | Sequence[str] | Sequence[Level]) -> list[Level]:

@@ -25,9 +25,24 @@ def extract(
     levels: Annotated[str, typer.Option(help="Comma-separated levels: ratio:R, top-k:K, "
                                         "tokens:L[@tokenizer], threshold:T.")] = DEFAULT_LEVELS,
     scorers: Annotated[str, typer.Option(help="Comma-separated scorers: bm25, sbert, dpr "
-                                         "(needs --dpr-model).")] = "bm25,sbert",
+                                         "(needs --dpr-model), ig and reader (need "
+                                         "--reader-model).")] = "bm25,sbert",
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
                                                 "'1,1' [default: all 1].")] = None,
+    fusion: Annotated[str, typer.Option(help="weighted (z-scores, --weights) or learned "
+                                        "(--fusion-model).")] = "weighted",
+    fusion_model: Annotated[str | None, typer.Option(help="learned fusion: a file or name "
+                                                     "from 'ids-extract fit-fusion'.")] = None,
+    reader_model: Annotated[str | None, typer.Option(help="ig and reader scorers: a trained "
+                                                     "QA model folder.")] = None,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
+    ig_mode: Annotated[str, typer.Option(help="ig: ig (Integrated Gradients) or gxi "
+                                         "(gradient x input, one step).")] = "ig",
+    ig_target: Annotated[str, typer.Option(help="ig: both, start, end or sum.")] = "both",
+    ig_cascade: Annotated[str | None, typer.Option(help="ig: cheap scorers (e.g. 'bm25,sbert')"
+                                                   "; IG runs only where their top two "
+                                                   "sentences are within --ig-margin.")] = None,
+    ig_margin: Annotated[float, typer.Option(help="ig cascade margin (z-units).")] = 0.5,
     split: Annotated[str, typer.Option(help="'train' lets gold answers guide segmentation and "
                                        "keep-gold; 'eval' never uses them.")] = "eval",
     lost: Annotated[str | None, typer.Option(help="What to do with an example whose answer "
@@ -76,10 +91,14 @@ def extract(
                   "precision": precision, "backend": backend},
         "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size,
                 "precision": precision},
+        "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
+               "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
+        "reader": {"model": reader_model, "device": device},
     }
     extractor = Extractor(
         names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
         segmenter=segmenter, scorer_options={n: options.get(n, {}) for n in names}, quiet=quiet,
+        fusion=fusion, fusion_model=fusion_model,
     )
     out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")
     summary = extract_to_dir(

@@ -98,3 +98,19 @@ def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("tiny-sbert")
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_qa_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide BertForQuestionAnswering (random but fixed weights)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    out = tmp_path_factory.mktemp("tiny-qa")
+    BertForQuestionAnswering(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

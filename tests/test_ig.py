@@ -26,22 +26,6 @@ BATCH = ScoringBatch([SENTENCES, PARIS], ["Who led the Norse raiders?", "What ri
                                           "When did William invade England?"], [0, 1, 0])
 
 
-@pytest.fixture(scope="session")
-def tiny_qa_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BertForQuestionAnswering (random but fixed weights)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    out = tmp_path_factory.mktemp("tiny-qa")
-    BertForQuestionAnswering(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def test_scores_have_one_finite_value_per_sentence(tiny_qa_dir: Path) -> None:
     for options in ({"n_steps": 8}, {"target": "sum", "aggregation": "max", "n_steps": 4},
                     {"mode": "gxi"}):

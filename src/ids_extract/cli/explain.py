@@ -1,0 +1,145 @@
+"""``explain`` (IG heat maps for one question), ``sanity-check`` (parameter randomisation) and
+``fit-fusion`` (learned fusion weights from a training file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import ConfigError
+from ..segment import SEGMENTERS
+from .app import app, csv_list, err_console, handles_errors
+
+ReaderModel = Annotated[str, typer.Option("--reader-model", "-m",
+                                          help="A trained extractive QA model folder "
+                                               "(from 'ids-extract train-reader').")]
+Steps = Annotated[int, typer.Option(help="IG integration steps.")]
+Target = Annotated[str, typer.Option(help="IG target: both, start, end or sum.")]
+Device = Annotated[str, typer.Option(help="cpu, cuda or auto.")]
+
+
+def _ig(model: str, steps: int, target: str, device: str, **extra: Any) -> Any:
+    from ..scorers import build_scorer
+
+    return build_scorer("ig", model=model, n_steps=steps, target=target, device=device, **extra)
+
+
+@app.command()
+@handles_errors
+def explain(
+    reader_model: ReaderModel,
+    question: Annotated[str, typer.Option("--question", "-q", help="The question.")],
+    context: Annotated[str | None, typer.Option(help="The context text.")] = None,
+    context_file: Annotated[Path | None, typer.Option(help="Read the context from this text "
+                                                      "file instead.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML page to write (the PNG chart "
+                                      "goes beside it).")] = Path("explain.html"),
+    steps: Steps = 50,
+    target: Target = "both",
+    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    device: Device = "auto",
+) -> None:
+    """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page."""
+    from ..explain import explain as run_explain
+    from ..explain import write_explanation
+
+    if (context is None) == (context_file is None):
+        raise ConfigError("give exactly one of --context and --context-file")
+    if context_file is not None:
+        try:
+            context = context_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{context_file}: cannot read ({err})") from None
+    assert context is not None
+    exp = run_explain(_ig(reader_model, steps, target, device), question, context, segmenter)
+    html_path, png_path = write_explanation(exp, out)
+    best = int(exp.sentence_scores.argmax())
+    err_console.print(f"answer: {exp.answer!r}; top sentence S{best + 1}; wrote {html_path} and "
+                      f"{png_path}", highlight=False)
+
+
+@app.command("sanity-check")
+@handles_errors
+def sanity_check(
+    reader_model: ReaderModel,
+    data: Annotated[str, typer.Option(help="SQuAD file to sample questions from.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sanity.json and "
+                                      "sanity.png.")] = Path("sanity"),
+    sample: Annotated[int, typer.Option(help="Questions sampled evenly over the file.")] = 50,
+    steps: Steps = 16,
+    target: Target = "both",
+    schedules: Annotated[str, typer.Option(help="cascading, independent, or both "
+                                           "(comma-separated).")] = "cascading,independent",
+    threshold: Annotated[float, typer.Option(help="Verdict: PASS when the mean Spearman after "
+                                             "randomising everything is at most this.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+    device: Device = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Randomise the reader (cascading and independent) and measure how IG rankings change."""
+    from rich.table import Table
+
+    from ..data import load
+    from ..sanity import SCHEDULES, run_sanity, sample_batch, write_result
+
+    chosen = csv_list(schedules)
+    bad = [s for s in chosen if s not in SCHEDULES]
+    if bad or not chosen:
+        raise ConfigError(f"--schedules {schedules!r}: choose from {', '.join(SCHEDULES)}")
+    if sample < 1:
+        raise ConfigError("--sample must be >= 1")
+    batch = sample_batch(load(data), sample)
+    result = run_sanity(_ig(reader_model, steps, target, device), batch, chosen, threshold, seed,
+                        quiet)
+    json_path, png_path = write_result(result, out)
+    table = Table(title=f"IG sanity check ({result.questions} questions)")
+    for column in ("schedule", "randomised", "mean Spearman", "median", "n"):
+        table.add_column(column)
+    for s in result.steps:
+        table.add_row(s.schedule, s.block, f"{s.mean_spearman:.3f}", f"{s.median_spearman:.3f}",
+                      str(s.questions))
+    err_console.print(table)
+    err_console.print(result.verdict(), highlight=False)
+    err_console.print(f"wrote {json_path} and {png_path}")
+
+
+@app.command("fit-fusion")
+@handles_errors
+def fit_fusion(
+    train: Annotated[str, typer.Option(help="Training SQuAD file (never the dev file).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="A .json path, or a bare name saved "
+                                     "under $IDS_EXTRACT_HOME/fusion/.")],
+    scorers: Annotated[str, typer.Option(help="Scorers to fuse (comma-separated).")] = "bm25,sbert",
+    reader_model: Annotated[str | None, typer.Option(help="For ig and reader.")] = None,
+    dpr_model: Annotated[str | None, typer.Option(help="For dpr.")] = None,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
+    ig_mode: Annotated[str, typer.Option(help="ig: ig or gxi.")] = "ig",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    c: Annotated[float, typer.Option("--C", help="Inverse L2 strength of the logistic "
+                                     "regression.")] = 1.0,
+    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    device: Device = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Fit learned-fusion weights (logistic regression on sentence labels) and save them."""
+    from ..data import load
+    from ..fusion_learned import fit_on_dataset, fusion_home
+
+    if Path(train).name.startswith("dev"):
+        raise ConfigError(f"{train}: fit on a training file, never on dev")
+    names = csv_list(scorers)
+    options: dict[str, dict[str, Any]] = {
+        "sbert": {"device": device}, "dpr": {"model": dpr_model, "device": device},
+        "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode},
+        "reader": {"model": reader_model, "device": device},
+    }
+    dataset = load(train).limit(limit)
+    model = fit_on_dataset(dataset, names, {n: options.get(n, {}) for n in names}, segmenter,
+                           C=c, source=train, quiet=quiet)
+    target = Path(out) if out.endswith(".json") or "/" in out else fusion_home() / f"{out}.json"
+    model.save(target)
+    weights = ", ".join(f"{n}={w:.3f}" for n, w in model.weights().items())
+    err_console.print(f"fitted on {model.fitted_on['questions']} questions; z-score weights: "
+                      f"{weights}; wrote {target}", highlight=False)

@@ -102,6 +102,10 @@ class IGScorer(Scorer):
         self.cascade_margin = cascade_margin
         self.quiet = quiet
         self._cheap: list[Scorer] | None = None
+        if self.cascade_names:  # loaded now, so that scoring time is scoring only
+            from . import build_scorer
+
+            self._cheap = [build_scorer(n) for n in self.cascade_names]
         self.last_ig_fraction = 1.0  # share of questions the last score() call ran IG on
 
     def config(self) -> dict[str, object]:
@@ -123,11 +127,7 @@ class IGScorer(Scorer):
     def _cascade(self, batch: ScoringBatch) -> list[np.ndarray]:
         """IG only where the cheap scorers' fused top two sentences are within the margin."""
         from .. import fusion
-        from . import build_scorer
-
-        if self._cheap is None:
-            self._cheap = [build_scorer(n) for n in self.cascade_names]
-        cheap = [s.score(batch) for s in self._cheap]
+        cheap = [s.score(batch) for s in self._cheap or []]
         fused = [fusion.weighted({str(i): c[q] for i, c in enumerate(cheap)}, {})
                  for q in range(len(batch.questions))]
         unsure = [q for q, f in enumerate(fused) if f.size > 1 and

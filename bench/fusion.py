@@ -1,0 +1,137 @@
+"""Fusion benchmark: top-1/2/3 sentence recall on dev-v1.1 of each signal alone (bm25, sbert, dpr,
+reader, ig) and of their fusions (weighted z-scores; learned logistic regression).
+
+The learned weights are fitted on a fixed sample of the TRAINING file only (every k-th question of
+``train-v1.1-subset44.json``) and evaluated on a fixed sample of dev (every k-th question; the
+whole file with ``--dev-sample 0``). IG uses the fast setting given by ``--ig`` (see
+``bench/ig.py`` for its agreement with the 50-step reference). Per-scorer scores are cached under
+``bench/work/fusion/`` so that a re-run after a kill resumes.
+
+    flock /tmp/ids-heavy.lock python bench/fusion.py --reader-model MODEL [--dev-sample 1000]
+
+Writes ``bench/results/fusion.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
+from downstream import every_kth  # noqa: E402
+from ids_extract import data, fusion  # noqa: E402
+from ids_extract.extractor import Extractor, Segmented  # noqa: E402
+from ids_extract.fusion_learned import fit, sentence_labels  # noqa: E402
+from ids_extract.scorers import build_scorer  # noqa: E402
+from ids_extract.stats import RankingStats  # noqa: E402
+
+WORK = ROOT / "bench" / "work" / "fusion"
+DPR_DEFAULT = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
+IG_SETTINGS: dict[str, dict[str, Any]] = {
+    "steps4-sum": {"n_steps": 4, "target": "sum"},
+    "steps8": {"n_steps": 8},
+    "gxi": {"mode": "gxi"},
+    "steps50": {"n_steps": 50},
+}
+
+
+def scores_for(name: str, options: dict[str, Any], seg: Segmented, tag: str,
+               timings: dict[str, float]) -> list[np.ndarray]:
+    """One scorer over every question, cached in ``WORK`` by (data tag, scorer, options)."""
+    key = hashlib.sha1(json.dumps([tag, name, options], sort_keys=True).encode()).hexdigest()[:12]
+    path = WORK / f"{tag}-{name}-{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            flat, lengths = z["flat"], z["lengths"]
+            timings[f"{tag}:{name}"] = float(z["seconds"])
+        bounds = np.cumsum(np.concatenate([[0], lengths]))
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    scorer = build_scorer(name, **options)
+    ex = Extractor([scorer], "top-k:1", chunk_size=256, quiet=True)
+    out: list[np.ndarray] = []
+    start = time.perf_counter()
+    for batch in ex._chunks(seg):
+        out.extend(scorer.score(batch))
+    seconds = time.perf_counter() - start
+    timings[f"{tag}:{name}"] = seconds
+    print(f"{tag} {name}: {seconds:.1f} s for {len(out)} questions", flush=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, flat=np.concatenate(out), lengths=np.array([len(o) for o in out]),
+             seconds=seconds)
+    tmp.replace(path)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reader-model", required=True)
+    ap.add_argument("--dpr-model", default=str(DPR_DEFAULT) if (DPR_DEFAULT / "question_encoder")
+                    .is_dir() else None)
+    ap.add_argument("--train-sample", type=int, default=2000)
+    ap.add_argument("--dev-sample", type=int, default=1000, help="0: the whole dev file")
+    ap.add_argument("--ig", default="steps4-sum", choices=list(IG_SETTINGS))
+    ap.add_argument("--no-ig", action="store_true", help="leave the ig signal out")
+    args = ap.parse_args()
+
+    options: dict[str, dict[str, Any]] = {
+        "bm25": {}, "sbert": {},
+        "reader": {"model": args.reader_model, "device": "cpu"},
+        "ig": {"model": args.reader_model, "device": "cpu", **IG_SETTINGS[args.ig]},
+    }
+    if args.dpr_model:
+        options["dpr"] = {"model": args.dpr_model}
+    if args.no_ig:
+        del options["ig"]
+    names = list(options)
+    timings: dict[str, float] = {}
+    splits = {"train": every_kth(data.load(TRAIN), args.train_sample),
+              "dev": every_kth(data.load(DEV), args.dev_sample or None)}
+    segs = {t: Extractor(["bm25"], "top-k:1", quiet=True).segment(d) for t, d in splits.items()}
+    tags = {t: f"{t}{splits[t].num_questions}" for t in splits}
+    scores = {t: {n: scores_for(n, options[n], segs[t], tags[t], timings) for n in names}
+              for t in splits}
+
+    labels = sentence_labels(splits["train"])
+    combos = {"bm25+sbert": ["bm25", "sbert"], "all": names,
+              "all-but-ig": [n for n in names if n != "ig"]}
+    models = {c: fit({n: scores["train"][n] for n in ns}, labels, fitted_on={"combo": c})
+              for c, ns in combos.items()}
+    dev = scores["dev"]
+    ranked: dict[str, list[np.ndarray]] = {n: dev[n] for n in names}
+    n_dev = splits["dev"].num_questions
+    for c, ns in combos.items():
+        ranked[f"weighted:{c}"] = [fusion.weighted({n: dev[n][q] for n in ns}, {})
+                                   for q in range(n_dev)]
+        ranked[f"learned:{c}"] = [models[c].score({n: dev[n][q] for n in ns})
+                                  for q in range(n_dev)]
+    recall = RankingStats.measure(segs["dev"], ranked)
+    for row, r in recall.recall_pct.items():
+        print(f"{row:28s} {r}")
+    best = recall.recall_pct.get("learned:all", {}).get("top1")
+    result = {
+        "train": {"file": TRAIN.name, "questions": splits["train"].num_questions,
+                  "sample": "every k-th question"},
+        "dev": {"file": DEV.name, "questions": n_dev, "answerable": recall.answerable,
+                "sample": "whole file" if not args.dev_sample else "every k-th question"},
+        "options": options, "ig_setting": None if args.no_ig else args.ig,
+        "top_k_recall_pct": recall.recall_pct,
+        "learned_weights": {c: {"z": m.weights(), "coef": m.coef, "intercept": m.intercept}
+                            for c, m in models.items()},
+        "scoring_seconds": {k: round(v, 1) for k, v in timings.items()},
+        "acceptance_learned_all_top1_ge_92": None if best is None else best >= 92.0,
+    }
+    print("wrote", write_result("fusion.json", result))
+
+
+if __name__ == "__main__":
+    main()

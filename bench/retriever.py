@@ -1,0 +1,121 @@
+"""Our trained dual encoder against bm25 and sbert on SQuAD dev-v1.1 (top-1/2/3 sentence recall).
+
+    python bench/retriever.py [--limit N] [--precision auto|fp32|bf16]
+
+1. Trains the DPR pair on ``train-v1.1-subset44.json`` with the default ``train-retriever``
+   config into ``bench/work/retriever/dpr-minilm`` (a finished pair with the same config is
+   reused: its training wall time and peak memory are those recorded when it was trained, and the
+   result says ``reused``). The held-out slice for the during-training evaluation is the last
+   articles of the *training* file; dev is never used for training or tuning.
+2. Scores every dev question with bm25, sbert and dpr in one pass (the extractor's units and
+   chunks, evaluation split), then fuses them in every combination with equal weights, as
+   ``extract --scorers ...`` would.
+
+Writes ``bench/results/retriever.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import DEV, ROOT, TRAIN, write_result
+from ids_extract import Extractor, fusion, load
+from ids_extract.retriever import TrainConfig, train_retriever
+from ids_extract.scorers import Scorer, build_scorer
+from ids_extract.stats import RankingStats
+
+WORK = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
+
+
+def timed_scorer(scorer: Scorer, seconds: dict[str, float]) -> Scorer:
+    """Wrap ``score`` to add up each scorer's own wall time."""
+    inner = scorer.score
+
+    def score(batch: Any) -> list[np.ndarray]:
+        start = time.perf_counter()
+        try:
+            return inner(batch)
+        finally:
+            seconds[scorer.name] = seconds.get(scorer.name, 0.0) + time.perf_counter() - start
+
+    scorer.score = score  # type: ignore[method-assign]
+    return scorer
+
+
+def recall(seg: Any, per_scorer: dict[str, list[np.ndarray]], combo: tuple[str, ...]) -> dict[str, float]:
+    """Top-k recall of one scorer, or of the equal-weight z-score fusion of several (ties broken
+    by the scorers' own z-scores in the order given, as the extractor does)."""
+    if len(combo) == 1:
+        return RankingStats.measure(seg, {combo[0]: per_scorer[combo[0]]}).recall_pct[combo[0]]
+    weights = dict.fromkeys(combo, 1.0)
+    orders = []
+    for q in range(len(seg.questions)):
+        fused = fusion.weighted({n: per_scorer[n][q] for n in combo}, weights)
+        orders.append(fusion.ranking(fused, *(fusion.zscore(per_scorer[n][q]) for n in combo)))
+    return RankingStats.measure(seg, {"fused": orders}).recall_pct["fused"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", type=Path, default=TRAIN)
+    ap.add_argument("--data", type=Path, default=DEV)
+    ap.add_argument("--limit", type=int, default=None, help="first N dev questions")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--work", type=Path, default=WORK, help="folder of the trained pair")
+    ap.add_argument("--train-limit", type=int, default=None, help="smoke runs only")
+    ap.add_argument("--epochs", type=float, default=None, help="smoke runs only")
+    args = ap.parse_args()
+
+    config = TrainConfig(train_file=str(args.train), limit=args.train_limit)
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    summary = train_retriever(config, args.work)
+    print(f"training: {summary.steps} steps, {summary.wall_s:.0f} s wall, peak RSS "
+          f"{summary.peak_rss_mib:.0f} MiB{' (reused: measured when trained)' if summary.reused else ''}")
+
+    seconds: dict[str, float] = {}
+    scorers = [timed_scorer(build_scorer("bm25"), seconds),
+               timed_scorer(build_scorer("sbert", precision=args.precision), seconds),
+               timed_scorer(build_scorer("dpr", model=str(args.work), precision=args.precision), seconds)]
+    ex = Extractor(scorers, "top-k:1", split="eval", quiet=True)
+    dataset = load(args.data).limit(args.limit)
+    start = time.perf_counter()
+    seg = ex.segment(dataset)
+    scored = ex.score(seg)
+    score_s = time.perf_counter() - start
+
+    names = ("bm25", "sbert", "dpr")
+    combos = [c for r in (1, 2, 3) for c in itertools.combinations(names, r)]
+    table = {"+".join(c): recall(seg, scored.per_scorer, c) for c in combos}
+    answerable = RankingStats.measure(seg, {"bm25": scored.per_scorer["bm25"]}).answerable
+    print(f"\n{'scorer':<16}{'top1':>8}{'top2':>8}{'top3':>8}   ({answerable} answerable questions)")
+    for name, r in table.items():
+        print(f"{name:<16}{r['top1']:>8.2f}{r['top2']:>8.2f}{r['top3']:>8.2f}")
+    print(f"\nscoring {len(seg.questions)} questions: {score_s:.0f} s wall "
+          f"({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
+
+    path = write_result("retriever.json", {
+        "train_data": args.train.name, "eval_data": args.data.name, "limit": args.limit,
+        "questions": len(seg.questions), "answerable": answerable,
+        "train_config": config.key(),
+        "training": {**asdict(summary), "out": _shown(Path(summary.out))},
+        "scorers": [s.config() for s in scorers],
+        "top_k_recall_pct": table,
+        "eval_wall_s": {"total": round(score_s, 1), **{k: round(v, 1) for k, v in seconds.items()}},
+    })
+    print(f"wrote {path}")
+
+
+def _shown(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+
+
+if __name__ == "__main__":
+    main()

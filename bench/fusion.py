@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
+from _common import DEV, RESULTS, ROOT, TRAIN, write_result  # noqa: E402
 from downstream import every_kth  # noqa: E402
 from ids_extract import data, fusion  # noqa: E402
 from ids_extract.extractor import Extractor, Segmented  # noqa: E402
@@ -37,11 +37,24 @@ from ids_extract.stats import RankingStats  # noqa: E402
 WORK = ROOT / "bench" / "work" / "fusion"
 DPR_DEFAULT = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
 IG_SETTINGS: dict[str, dict[str, Any]] = {
-    "steps4-sum": {"n_steps": 4, "target": "sum"},
-    "steps8": {"n_steps": 8},
     "gxi": {"mode": "gxi"},
+    "steps4-sum": {"n_steps": 4, "target": "sum"},
+    "steps8-sum": {"n_steps": 8, "target": "sum"},
+    "steps8": {"n_steps": 8},
     "steps50": {"n_steps": 50},
 }
+AFFORDABLE = ("gxi", "steps4-sum", "steps8-sum")  # what ``--ig auto`` may pick on a CPU
+
+
+def auto_ig() -> str:
+    """The fastest affordable setting that ``bench/ig.py`` measured at Spearman >= 0.9 with the
+    50-step reference (``steps4-sum`` when there is no such measurement)."""
+    path = RESULTS / "ig.json"
+    if not path.exists():
+        return "steps4-sum"
+    rows = json.loads(path.read_text(encoding="utf-8"))["settings"]
+    good = [n for n in AFFORDABLE if n in rows and rows[n].get("spearman_mean", 0) >= 0.9]
+    return min(good, key=lambda n: rows[n]["seconds"]) if good else "steps4-sum"
 
 
 def scores_for(name: str, options: dict[str, Any], seg: Segmented, tag: str,
@@ -79,9 +92,12 @@ def main() -> None:
                     .is_dir() else None)
     ap.add_argument("--train-sample", type=int, default=2000)
     ap.add_argument("--dev-sample", type=int, default=1000, help="0: the whole dev file")
-    ap.add_argument("--ig", default="steps4-sum", choices=list(IG_SETTINGS))
+    ap.add_argument("--ig", default="auto", choices=["auto", *IG_SETTINGS])
     ap.add_argument("--no-ig", action="store_true", help="leave the ig signal out")
     args = ap.parse_args()
+    if args.ig == "auto":
+        args.ig = auto_ig()
+        print("ig setting:", args.ig, IG_SETTINGS[args.ig], flush=True)
 
     options: dict[str, dict[str, Any]] = {
         "bm25": {}, "sbert": {},

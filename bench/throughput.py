@@ -3,9 +3,10 @@ bm25+sbert against the reference pipeline (``../shared/bench/reference_pipeline.
 run; encoder settings (torch fp32 / bf16, onnx fp32 / int8) with their top-1 recall; peak RSS; a
 scaling series (dev repeated 1x, 2x, 4x with fresh ids); local engine vs Ray on a local instance.
 
-    python bench/throughput.py [--limit N] [--skip-scaling] [--skip-ray]
+    python bench/throughput.py [--limit N] [--parts speed,ray,scaling]
 
-Writes ``bench/results/throughput.json``.
+Writes ``bench/results/throughput.json`` (speed), ``throughput-ray.json`` and
+``throughput-scaling.json``, each with the command that made it.
 """
 
 from __future__ import annotations
@@ -60,13 +61,32 @@ def repeated(times: int) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=None, help="first N questions (smoke test)")
-    ap.add_argument("--skip-scaling", action="store_true")
-    ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--parts", default="speed,ray,scaling")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     limit = ["--limit", str(args.limit)] if args.limit else []
     WORK.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
+    # warm-up: compile every library's bytecode once, for the reference and for us alike
+    timed([sys.executable, str(REFERENCE), str(DEV), "--limit", "5"])
+    for prec in ("fp32", "int8"):  # and export the ONNX models once (a one-off cost per model)
+        timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
+               "--backend", "onnx", "--precision", prec, "--overwrite"])
+    if "speed" in parts:
+        write_result("throughput.json", speed(limit))
+    if "ray" in parts:
+        local = extract("local", DEV, *limit)
+        ray = extract("ray_local", DEV, "--engine", "ray", *limit)
+        ray["note"] = "peak RSS is the driver's only: Ray workers are not its children"
+        write_result("throughput-ray.json", {
+            "local": local, "ray_local": ray,
+            "ray_over_local_seconds": round(ray["seconds"] / local["seconds"], 3)})
+    if "scaling" in parts:
+        write_result("throughput-scaling.json", scaling())
 
+
+def speed(limit: list[str]) -> dict[str, Any]:
+    """Questions/second of each scorer and encoder setting against the reference."""
+    results: dict[str, Any] = {}
     ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
     ref = json.loads(ref_out)
     ref_qps = ref["questions"] / ref_s
@@ -83,10 +103,6 @@ def main() -> None:
         "bm25+sbert onnx fp32": ["--backend", "onnx"],
         "bm25+sbert onnx int8": ["--backend", "onnx", "--precision", "int8"],
     }
-    # export the ONNX models once, outside the timed runs (a one-off cost per model)
-    for prec in ("fp32", "int8"):
-        timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
-               "--backend", "onnx", "--precision", prec, "--overwrite"])
     rows = {name: extract(name.replace(" ", "_"), DEV, *extra, *limit)
             for name, extra in runs.items()}
     base_top1 = rows["bm25+sbert torch fp32"]["top1"]["fused"]
@@ -103,27 +119,22 @@ def main() -> None:
                                    "top1_change_vs_fp32": rows[best]["top1_change_vs_fp32"]}
     print(f"\nbest bm25+sbert within 0.3 top-1 points of fp32: {best}: "
           f"{rows[best]['speedup_vs_reference']:.2f}x the reference's questions/s")
+    return results
 
-    if not args.skip_ray:
-        results["ray_local"] = extract("ray_local", DEV, "--engine", "ray", *limit)
-        results["ray_local"]["vs_local_seconds_ratio"] = round(
-            results["ray_local"]["seconds"] / rows["bm25+sbert torch auto"]["seconds"], 3)
 
-    if not args.skip_scaling:
-        scaling = {}
-        for times in (1, 2, 4):
-            source = DEV if times == 1 else repeated(times)
-            scaling[f"x{times}"] = extract(f"scale_x{times}", source, "--scorers", "bm25,sbert")
-        base = scaling["x1"]
-        for row in scaling.values():
-            row["time_ratio_vs_x1"] = round(row["seconds"] / base["seconds"], 3)
-            row["rss_ratio_vs_x1"] = round(row["peak_rss_mib"] / base["peak_rss_mib"], 3)
-        results["scaling"] = scaling
-        print("scaling:", {k: (v["time_ratio_vs_x1"], v["rss_ratio_vs_x1"])
-                           for k, v in scaling.items()})
-
-    path = write_result("throughput.json", results)
-    print(f"wrote {path}")
+def scaling() -> dict[str, Any]:
+    """Time and peak RSS of bm25+sbert (defaults) on dev repeated 1x, 2x, 4x."""
+    rows = {}
+    for times in (1, 2, 4):
+        source = DEV if times == 1 else repeated(times)
+        rows[f"x{times}"] = extract(f"scale_x{times}", source, "--scorers", "bm25,sbert")
+    base = rows["x1"]
+    for row in rows.values():
+        row["time_ratio_vs_x1"] = round(row["seconds"] / base["seconds"], 3)
+        row["rss_ratio_vs_x1"] = round(row["peak_rss_mib"] / base["peak_rss_mib"], 3)
+    print("scaling (time, rss) vs x1:", {k: (v["time_ratio_vs_x1"], v["rss_ratio_vs_x1"])
+                                          for k, v in rows.items()})
+    return {"scaling": rows}
 
 
 if __name__ == "__main__":

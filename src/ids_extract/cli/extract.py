@@ -56,7 +56,8 @@ def extract(
                                                   "train-retriever), or, with internet, "
                                                   "facebook/dpr-single-nq-base.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, or auto.")] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Encoder batch size.")] = 64,
+    batch_size: Annotated[int | None, typer.Option(help="Encoder batch size [default: 64 "
+                                                   "torch, 16 onnx].")] = None,
     precision: Annotated[str, typer.Option(help="Encoder precision: auto (bf16 on CPUs with "
                                            "native bf16, fp16 on CUDA, else fp32), fp32, bf16, "
                                            "fp16; int8 with --backend onnx.")] = "auto",
@@ -89,7 +90,7 @@ def extract(
     options: dict[str, dict[str, Any]] = {
         "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
                   "precision": precision, "backend": backend},
-        "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size,
+        "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size or 64,
                 "precision": precision},
         "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
                "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},

@@ -21,7 +21,7 @@ class SBERTScorer(Scorer):
     name = "sbert"
 
     def __init__(self, model: str | None = None, device: str | None = None,
-                 batch_size: int = 64, max_seq_length: int | None = None,
+                 batch_size: int | None = None, max_seq_length: int | None = None,
                  precision: str = "auto", backend: str = "torch") -> None:
         self.model_name = resolve_model(model)
         self.device = pick_device(device)
@@ -36,8 +36,10 @@ class SBERTScorer(Scorer):
                 raise ConfigError("precision int8 needs --backend onnx")
             self.precision = pick_precision(precision, self.device)
         self.backend = backend
+        # onnxruntime gains from less padding more than it loses to more calls: 16 is ~12 %
+        # faster than 64 for int8 MiniLM here; torch is best around 64.
+        self.batch_size = batch_size or (16 if backend == "onnx" else 64)
         self._onnx: Any = None
-        self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self._model: Any = None
 

@@ -148,6 +148,27 @@ def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def count_features(args: argparse.Namespace) -> dict[str, Any]:
+    """Per row, the features and padded tokens one training epoch and one dev pass process (no
+    training): the cost side of the comparison, cheap enough to run anywhere."""
+    from ids_extract.reader import ReaderConfig, eval_features, examples_of, train_features
+    from ids_extract.tokens import load_tokenizer
+
+    tokenizer = load_tokenizer(args.model)
+    rows = {}
+    for name, row in ROWS.items():
+        cfg = ReaderConfig(max_seq_length=row["max_seq_length"], mode=row["mode"])
+        train_path, dev_path = row_inputs(row)
+        cols = train_features(tokenizer, examples_of(data.load(train_path)), cfg)
+        dev = eval_features(tokenizer, examples_of(data.load(dev_path)), cfg)
+        lengths = [len(ids) for ids in cols["input_ids"]]
+        rows[name] = {"train_features": len(lengths), "train_tokens": sum(lengths),
+                      "dev_features": len(dev.inputs),
+                      "dev_tokens": sum(len(f["input_ids"]) for f in dev.inputs)}
+        print(f"{name:14} {rows[name]}", flush=True)
+    return rows
+
+
 def comparisons(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def get(name: str, key: str) -> float | None:
         return rows[name][key] if name in rows else None
@@ -181,6 +202,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="reader init [default: all-MiniLM-L6-v2]")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--work", default=str(WORK), help="work folder (subsets, models)")
+    parser.add_argument("--features-only", action="store_true",
+                        help="only count training/dev features and tokens per row (no training)")
     parser.add_argument("--one-row", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     WORK = Path(args.work).resolve()
@@ -190,6 +213,18 @@ def main() -> None:
         return
     info = prepare(args)
     print(json.dumps(info), flush=True)
+    if args.features_only:
+        counts = count_features(args)
+        base = counts["a_window384"]["train_tokens"]
+        for r in counts.values():
+            r["train_tokens_vs_a"] = round(r["train_tokens"] / base, 3)
+        print("wrote", write_result("downstream-features.json", {
+            "setup": {"train_questions": info["train_questions"],
+                      "dev_questions": info["dev_questions"],
+                      "subset": "every k-th question of the file"},
+            "extraction_retention": {k: v for k, v in info.items() if "retention" in k},
+            "rows": counts}))
+        return
     rows: dict[str, dict[str, Any]] = {}
     child = list(sys.argv[1:])
     for name in args.rows.split(","):

@@ -9,7 +9,8 @@
    articles of the *training* file; dev is never used for training or tuning.
 2. Scores every dev question with bm25, sbert and dpr in one pass (the extractor's units and
    chunks, evaluation split), then fuses them in every combination with equal weights, as
-   ``extract --scorers ...`` would.
+   ``extract --scorers ...`` would, and once more with bm25/sbert/dpr weights fitted on the
+   held-out training articles (``extract --weights``).
 
 Writes ``bench/results/retriever.json``.
 """
@@ -26,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from _common import DEV, ROOT, TRAIN, write_result
-from ids_extract import Extractor, fusion, load
-from ids_extract.retriever import TrainConfig, train_retriever
+from ids_extract import Extractor, SquadDataset, fusion, load
+from ids_extract.retriever import TrainConfig, build_groups, split_heldout, train_retriever
 from ids_extract.scorers import Scorer, build_scorer
 from ids_extract.stats import RankingStats
 
@@ -49,17 +50,44 @@ def timed_scorer(scorer: Scorer, seconds: dict[str, float]) -> Scorer:
     return scorer
 
 
-def recall(seg: Any, per_scorer: dict[str, list[np.ndarray]], combo: tuple[str, ...]) -> dict[str, float]:
-    """Top-k recall of one scorer, or of the equal-weight z-score fusion of several (ties broken
-    by the scorers' own z-scores in the order given, as the extractor does)."""
+def recall(seg: Any, per_scorer: dict[str, list[np.ndarray]], combo: tuple[str, ...],
+           weights: dict[str, float] | None = None) -> dict[str, float]:
+    """Top-k recall of one scorer, or of the z-score fusion of several (equal weights unless
+    given; ties broken by the scorers' own z-scores in the order given, as the extractor does)."""
     if len(combo) == 1:
         return RankingStats.measure(seg, {combo[0]: per_scorer[combo[0]]}).recall_pct[combo[0]]
-    weights = dict.fromkeys(combo, 1.0)
+    weights = weights or dict.fromkeys(combo, 1.0)
     orders = []
     for q in range(len(seg.questions)):
         fused = fusion.weighted({n: per_scorer[n][q] for n in combo}, weights)
         orders.append(fusion.ranking(fused, *(fusion.zscore(per_scorer[n][q]) for n in combo)))
     return RankingStats.measure(seg, {"fused": orders}).recall_pct["fused"]
+
+
+def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float], dict[str, Any]]:
+    """Fusion weights of bm25+sbert+dpr fitted on the held-out articles of the *training* file
+    (never seen by the encoder, never dev): grid search of the bm25 and sbert weights (dpr = 1)
+    for the best top-1 recall there (ties: best top-2, then the first in grid order)."""
+    dataset = load(config.train_file).limit(config.limit)
+    groups, titles = build_groups(dataset)
+    train, _ = split_heldout(groups, titles, config.heldout_questions)
+    held = set(titles[len(train):])
+    sub = SquadDataset(dataset.version, [a for a in dataset.articles if a.title in held])
+    seg = ex.segment(sub)
+    per = ex.score(seg).per_scorer
+    grid = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+    best: tuple[float, float] = (-1.0, -1.0)
+    chosen: dict[str, float] = {}
+    for wb, ws in itertools.product(grid, grid):
+        weights = {"bm25": wb, "sbert": ws, "dpr": 1.0}
+        r = recall(seg, per, ("bm25", "sbert", "dpr"), weights)
+        if (r["top1"], r["top2"]) > best:
+            best, chosen = (r["top1"], r["top2"]), weights
+    info = {"articles": sorted(held), "questions": len(seg.questions), "grid": list(grid),
+            "heldout_top1_top2": list(best),
+            "heldout_recall": {"+".join(c): recall(seg, per, c) for c in
+                               (("bm25",), ("sbert",), ("dpr",), ("bm25", "sbert", "dpr"))}}
+    return chosen, info
 
 
 def main() -> None:
@@ -94,10 +122,14 @@ def main() -> None:
     names = ("bm25", "sbert", "dpr")
     combos = [c for r in (1, 2, 3) for c in itertools.combinations(names, r)]
     table = {"+".join(c): recall(seg, scored.per_scorer, c) for c in combos}
+    weights, fit = heldout_weights(config, ex)
+    fitted = "bm25+sbert+dpr (weights fit on train held-out)"
+    table[fitted] = recall(seg, scored.per_scorer, names, weights)
+    print(f"fusion weights fit on the held-out training articles: {weights}")
     answerable = RankingStats.measure(seg, {"bm25": scored.per_scorer["bm25"]}).answerable
-    print(f"\n{'scorer':<16}{'top1':>8}{'top2':>8}{'top3':>8}   ({answerable} answerable questions)")
+    print(f"\n{'scorer':<48}{'top1':>8}{'top2':>8}{'top3':>8}   ({answerable} answerable questions)")
     for name, r in table.items():
-        print(f"{name:<16}{r['top1']:>8.2f}{r['top2']:>8.2f}{r['top3']:>8.2f}")
+        print(f"{name:<48}{r['top1']:>8.2f}{r['top2']:>8.2f}{r['top3']:>8.2f}")
     print(f"\nscoring {len(seg.questions)} questions: {score_s:.0f} s wall "
           f"({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
 
@@ -108,6 +140,7 @@ def main() -> None:
         "training": {**asdict(summary), "out": _shown(Path(summary.out))},
         "scorers": [s.config() for s in scorers],
         "top_k_recall_pct": table,
+        "fusion_weights_fit": {"weights": weights, **fit},
         "eval_wall_s": {"total": round(score_s, 1), **{k: round(v, 1) for k, v in seconds.items()}},
     })
     print(f"wrote {path}")

@@ -46,3 +46,35 @@ class Scorer(ABC):
     def config(self) -> dict[str, object]:
         """What identifies this scorer's output (written to the manifest and the score cache)."""
         return {"name": self.name}
+
+
+class BiEncoderScorer(Scorer):
+    """A scorer that embeds questions and sentences separately and scores by dot product
+    (cosine when the embeddings are unit length): sbert, dpr.
+
+    ``score`` encodes every distinct sentence and every distinct question of the batch once, so a
+    context asked several questions is encoded once, not once per question."""
+
+    @abstractmethod
+    def encode_questions(self, texts: list[str]) -> np.ndarray:
+        """One embedding row per text, in the order given."""
+
+    @abstractmethod
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """One embedding row per text, in the order given."""
+
+    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        unique, inverse = unique_texts([s for ctx in batch.contexts for s in ctx])
+        sent_emb = self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
+        q_unique, q_inverse = unique_texts(list(batch.questions))
+        q_emb = self.encode_questions(q_unique)[q_inverse]
+        offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
+        return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
+
+
+def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in first-seen order, and for each input its index among them."""
+    index: dict[str, int] = {}
+    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64,
+                          count=len(texts))
+    return list(index), inverse

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models import pick_device, pick_precision, quiet_transformers
-from .base import Scorer, ScoringBatch
+from .base import BiEncoderScorer
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")
@@ -172,7 +172,7 @@ def embed(model: Any, input_ids: Any, attention_mask: Any, pooling: Pooling) -> 
     return (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-class DPRScorer(Scorer):
+class DPRScorer(BiEncoderScorer):
     name = "dpr"
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
@@ -235,21 +235,6 @@ class DPRScorer(Scorer):
         out[order] = np.concatenate(parts)
         return out
 
-    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
-        sentences = [s for ctx in batch.contexts for s in ctx]
-        unique, inverse = _unique(sentences)
-        sent_emb = self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
-        q_unique, q_inverse = _unique(list(batch.questions))
-        q_emb = self.encode_questions(q_unique)[q_inverse]
-        offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
-        return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
-
-
-def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    index: dict[str, int] = {}
-    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64,
-                          count=len(texts))
-    return list(index), inverse
 
 
 def _model_id(name: str) -> str:

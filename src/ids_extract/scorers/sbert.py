@@ -12,12 +12,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models import pick_device, pick_precision, quiet_transformers, resolve_model
-from .base import Scorer, ScoringBatch
+from .base import BiEncoderScorer
 
 BACKENDS = ("torch", "onnx")
 
 
-class SBERTScorer(Scorer):
+class SBERTScorer(BiEncoderScorer):
     name = "sbert"
 
     def __init__(self, model: str | None = None, device: str | None = None,
@@ -84,21 +84,11 @@ class SBERTScorer(Scorer):
             )
         return embeddings.float().cpu().numpy()
 
-    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
-        sentences = [s for ctx in batch.contexts for s in ctx]
-        unique, inverse = _unique(sentences)
-        sent_emb = self.encode(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
-        q_unique, q_inverse = _unique(list(batch.questions))
-        q_emb = self.encode(q_unique)[q_inverse]
-        offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
-        return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
+    def encode_questions(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)  # one siamese encoder for both sides
 
-
-def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    index: dict[str, int] = {}
-    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64,
-                          count=len(texts))
-    return list(index), inverse
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
 
 
 def _model_id(name: str) -> str:

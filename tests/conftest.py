@@ -78,22 +78,35 @@ def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT with mean pooling, saved as a sentence-transformers folder."""
+def save_tiny_bert(model_class: Any, tokenizer_dir: Path, out: Path) -> Path:
+    """A 2-layer, 32-wide BERT of ``model_class`` (random but seeded weights) and the tokenizer."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer, BertConfig
 
     torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    bert_dir = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(config).save_pretrained(bert_dir)
-    tokenizer.save_pretrained(bert_dir)
-    word = Transformer(str(bert_dir), max_seq_length=128)
+    model_class(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain 2-layer BertModel (no QA head): a reader adds a fresh one."""
+    from transformers import BertModel
+
+    return save_tiny_bert(BertModel, tiny_tokenizer_dir, tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sbert_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT with mean pooling, saved as a sentence-transformers folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    word = Transformer(str(tiny_encoder_dir), max_seq_length=128)
     pooling = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     out = tmp_path_factory.mktemp("tiny-sbert")
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
@@ -103,14 +116,7 @@ def tiny_sbert_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="session")
 def tiny_qa_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BertForQuestionAnswering (random but fixed weights)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+    from transformers import BertForQuestionAnswering
 
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    out = tmp_path_factory.mktemp("tiny-qa")
-    BertForQuestionAnswering(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return save_tiny_bert(BertForQuestionAnswering, tiny_tokenizer_dir,
+                          tmp_path_factory.mktemp("tiny-qa"))

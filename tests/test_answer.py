@@ -18,7 +18,7 @@ from ids_extract.reader import Reader, ReaderConfig
 from ids_extract.segment import split_sentences
 
 from .conftest import CONTEXT, CONTEXT2
-from .test_reader import tiny_encoder_dir, trained_reader  # noqa: F401  (fixtures)
+from .test_reader import trained_reader  # noqa: F401  (fixture)
 
 SPANS = split_sentences(CONTEXT)
 runner = CliRunner()

@@ -35,22 +35,6 @@ FAST = TrainConfig(max_steps=3, batch_size=4, learning_rate=1e-3, precision="fp3
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A plain 2-layer BertModel (no QA head): the reader adds a fresh one."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    out = tmp_path_factory.mktemp("tiny-encoder")
-    BertModel(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
-@pytest.fixture(scope="session")
 def trained_reader(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from .conftest import squad_dict
 

@@ -142,7 +142,7 @@ def load(
 
 
 def _looks_like_hub_name(name: str) -> bool:
-    return "/" in name.strip("/") and not name.startswith((".", "/")) or name.isidentifier()
+    return ("/" in name.strip("/") and not name.startswith((".", "/"))) or name.isidentifier()
 
 
 def _read_utf8(path: Path) -> str:

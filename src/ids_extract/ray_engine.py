@@ -8,6 +8,7 @@ Shards are submitted in windows so that the driver never holds the whole input.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from collections.abc import Iterator
@@ -71,7 +72,7 @@ def score_shards(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]
     threads = None if gpus else max(1, min(cpus // pool, os.cpu_count() or 1))
     blob = pickle.dumps(extractor)
     window = max(2 * pool, 4)
-    done = track(_windows(shards, window), "scoring shards (ray)", math_ceil(total, window),
+    done = track(_windows(shards, window), "scoring shards (ray)", math.ceil(total / window),
                  extractor.quiet)
     for items in done:
         ds = ray.data.from_items([{"shard": k, "payload": dump_shard(s)} for k, s in items])
@@ -88,6 +89,3 @@ def _windows(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
     while chunk := list(islice(items, size)):
         yield chunk
 
-
-def math_ceil(total: int, size: int) -> int:
-    return -(-total // size)

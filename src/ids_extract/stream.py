@@ -135,10 +135,9 @@ def _articles(source: str, policy: data.BadAnswerPolicy, hf_split: str,
         return
     path = Path(source)
     validator = data.Validator(str(path), policy)
+    validator.repairs = info.repairs  # reported as they happen, without copying the list
     for index, raw in enumerate(_json_articles(path, info)):
-        article = validator.check(data.parse_article(raw, index, str(path)), index)
-        info.repairs[:] = validator.repairs
-        yield article
+        yield validator.check(data.parse_article(raw, index, str(path)), index)
 
 
 def _cut(article: Article, left: int) -> Article:

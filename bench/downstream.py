@@ -122,7 +122,7 @@ def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     cfg = ReaderConfig(max_seq_length=row["max_seq_length"], mode=row["mode"])
     tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                        learning_rate=args.lr, seed=args.seed, precision=args.precision,
-                       save_steps=10_000, logging_steps=50)
+                       max_steps=args.max_steps or -1, save_steps=10_000, logging_steps=50)
     summary = train_reader(data.load(train_path), args.model, folder / "model", cfg, tcfg,
                            quiet=True)
     start = time.perf_counter()
@@ -195,6 +195,11 @@ def main() -> None:
     parser.add_argument("--train-n", type=int, default=4000, help="training questions (subset)")
     parser.add_argument("--dev-n", type=int, default=1000, help="dev questions (subset)")
     parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="the same number of optimiser steps for every row (overrides "
+                             "--epochs): rows with more features per question (windows) then "
+                             "see fewer epochs, rows with one feature per question more")
+    parser.add_argument("--result", default="downstream.json", help="file in bench/results/")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=42)
@@ -248,7 +253,10 @@ def main() -> None:
         "setup": {"train_file": str(TRAIN), "dev_file": str(DEV), "train_questions":
                   info["train_questions"], "dev_questions": info["dev_questions"],
                   "subset": "every k-th question of the file (fixed, spread over all articles)",
-                  "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+                  "epochs": args.epochs, "max_steps": args.max_steps,
+                  "budget": (f"{args.max_steps} optimiser steps per row" if args.max_steps
+                             else f"{args.epochs} epoch(s) per row"),
+                  "batch_size": args.batch_size, "learning_rate": args.lr,
                   "seed": args.seed, "precision": args.precision,
                   "model": args.model or "all-MiniLM-L6-v2 backbone + fresh QA head",
                   "scored_against": "original dev answers, by id",
@@ -257,7 +265,7 @@ def main() -> None:
         "acceptance": comparisons(rows),
     }
     print(json.dumps(result["acceptance"], indent=1))
-    print("wrote", write_result("downstream.json", result))
+    print("wrote", write_result(args.result, result))
 
 
 if __name__ == "__main__":

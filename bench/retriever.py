@@ -1,6 +1,7 @@
 """Our trained dual encoder against bm25 and sbert on SQuAD dev-v1.1 (top-1/2/3 sentence recall).
 
-    python bench/retriever.py [--limit N] [--precision auto|fp32|bf16]
+    python bench/retriever.py [--limit N] [--precision auto|fp32|bf16] [--epochs E]
+                              [--passage-context K]
 
 1. Trains the DPR pair on ``train-v1.1-subset44.json`` with the default ``train-retriever``
    config into ``bench/work/retriever/dpr-minilm`` (a finished pair with the same config is
@@ -98,12 +99,19 @@ def main() -> None:
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--work", type=Path, default=WORK, help="folder of the trained pair")
     ap.add_argument("--train-limit", type=int, default=None, help="smoke runs only")
-    ap.add_argument("--epochs", type=float, default=None, help="smoke runs only")
+    ap.add_argument("--epochs", type=float, default=None, help="training epochs [default: the "
+                    "train-retriever default]")
+    ap.add_argument("--passage-context", type=int, default=0,
+                    help="preceding sentences the passage encoder reads (train-retriever "
+                         "--passage-context); the pair goes to <work>-ctxK")
     args = ap.parse_args()
 
-    config = TrainConfig(train_file=str(args.train), limit=args.train_limit)
+    config = TrainConfig(train_file=str(args.train), limit=args.train_limit,
+                         passage_context=args.passage_context)
     if args.epochs is not None:
         config.epochs = args.epochs
+    if args.passage_context and args.work == WORK:
+        args.work = WORK.with_name(f"{WORK.name}-ctx{args.passage_context}")
     summary = train_retriever(config, args.work)
     print(f"training: {summary.steps} steps, {summary.wall_s:.0f} s wall, peak RSS "
           f"{summary.peak_rss_mib:.0f} MiB{' (reused: measured when trained)' if summary.reused else ''}")

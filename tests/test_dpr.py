@@ -20,6 +20,7 @@ from ids_extract.scorers.dpr import (
     QUESTION_DIR,
     DPRScorer,
     dpr_pair_from_bert,
+    passage_pairs,
     resolve_pair,
     transformer_folder,
 )
@@ -28,14 +29,18 @@ SENTENCES = ["Paris is the capital of France. ", "It has 2 million people. ",
              "The Seine flows through Paris. ", "X marks the spot."]
 
 
-def save_pair(backbone: Path, out: Path, pooling: str | None = "mean") -> Path:
+def save_pair(backbone: Path, out: Path, pooling: str | None = "mean",
+              passage_context: int | None = None) -> Path:
     """A DPR pair folder made from a backbone, as the trainer writes it (without training)."""
     q, c, tok = dpr_pair_from_bert(str(backbone))
     for name, enc in ((QUESTION_DIR, q), (CTX_DIR, c)):
         enc.save_pretrained(out / name)
         tok.save_pretrained(out / name)
     if pooling:
-        (out / META_FILE).write_text(json.dumps({"pooling": pooling}), encoding="utf-8")
+        meta: dict[str, object] = {"pooling": pooling}
+        if passage_context is not None:
+            meta["passage_context"] = passage_context
+        (out / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     return out
 
 
@@ -180,3 +185,40 @@ def test_cli_extract_with_dpr(pair_dir: Path, squad_file: Path, tmp_path: Path) 
     assert missing.exit_code == 2
     assert "--dpr-model" in missing.output
     assert not (tmp_path / "x").exists()
+
+
+def test_passage_pairs_give_each_sentence_the_ones_before_it() -> None:
+    assert passage_pairs(["A.", "B.", "C."], 1) == [("A.", ""), ("B.", "A."), ("C.", "B.")]
+    assert passage_pairs(["A.", "B.", "C."], 2)[2] == ("C.", "A. B.")
+
+
+def test_passage_context_pair_encodes_each_sentence_with_the_one_before(
+        tiny_sbert_dir: Path, pair_dir: Path, tmp_path: Path) -> None:
+    """A pair trained with passage_context 1 (recorded in its metadata) scores a sentence by the
+    encoding of (sentence, previous sentence) as two segments, so the same sentence scores
+    differently after different sentences; without context, the same weights ignore them."""
+    import torch
+
+    ctx_pair = save_pair(tiny_sbert_dir, tmp_path / "ctx-pair", passage_context=1)
+    with_ctx, plain = scorer(ctx_pair), scorer(pair_dir)
+    assert with_ctx.passage_context == 1 and plain.passage_context == 0
+    assert with_ctx.config()["passage_context"] == 1
+    question = "Where is Paris?"
+    got = with_ctx.score(ScoringBatch([SENTENCES], [question], [0]))[0]
+    # by hand: the ctx encoder on tokenizer(sentence, previous) pairs, masked mean pooling
+    _, c, tok = dpr_pair_from_bert(str(tiny_sbert_dir))
+    c.eval()
+    enc = tok(SENTENCES, ["", *SENTENCES[:-1]], padding=True, return_tensors="pt")
+    assert (enc["token_type_ids"] == 1).any()
+    with torch.no_grad():
+        hidden = c.ctx_encoder(**enc, return_dict=True).last_hidden_state
+    mask = enc["attention_mask"].unsqueeze(-1).float()
+    expected = ((hidden * mask).sum(1) / mask.sum(1)).numpy() @ with_ctx.encode_questions([question])[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    # the last sentence after another sentence scores differently; without context it does not
+    moved = [SENTENCES[0], SENTENCES[3]]
+    a = with_ctx.score(ScoringBatch([moved], [question], [0]))[0][1]
+    assert abs(a - got[3]) > 1e-4
+    b = plain.score(ScoringBatch([moved], [question], [0]))[0][1]
+    c_plain = plain.score(ScoringBatch([SENTENCES], [question], [0]))[0][3]
+    assert abs(b - c_plain) < 1e-4

@@ -142,6 +142,24 @@ def test_train_save_load_round_trip(bigger_squad: Path, tiny_sbert_dir: Path, tm
                         quiet=True)
 
 
+def test_passage_context_is_trained_recorded_and_used_by_the_scorer(
+        bigger_squad: Path, tiny_sbert_dir: Path, tmp_path: Path) -> None:
+    groups, _ = build_groups(load(bigger_squad))
+    _, _, tok = dpr_pair_from_bert(str(tiny_sbert_dir))
+    plain = Collator(tok, tok, 16, 64)(groups[:2])
+    paired = Collator(tok, tok, 16, 64, context=1)(groups[:2])
+    assert paired["labels"].tolist() == plain["labels"].tolist()
+    # the first sentence of a context has an empty second segment; the others carry the one before
+    assert paired["p_input_ids"].shape[1] > plain["p_input_ids"].shape[1]
+    assert "p_token_type_ids" not in plain and paired["p_token_type_ids"].max() == 1
+    out = tmp_path / "ctx-pair"
+    train_retriever(tiny_config(bigger_squad, tiny_sbert_dir, passage_context=1, epochs=1), out,
+                    device="cpu", quiet=True)
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["passage_context"] == 1 and meta["train_config"]["passage_context"] == 1
+    assert DPRScorer(model=str(out), device="cpu", precision="fp32").passage_context == 1
+
+
 def test_resume_after_interruption(bigger_squad: Path, tiny_sbert_dir: Path, tmp_path: Path) -> None:
     """An interrupted run (checkpoints, no finished pair) resumes from its last checkpoint and
     ends with the same weights as an uninterrupted run."""

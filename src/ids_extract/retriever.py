@@ -31,7 +31,17 @@ from .data import SquadDataset, load, write_json
 from .errors import ConfigError
 from .models import default_sbert_model, pick_device, pick_precision
 from .progress import console
-from .scorers.dpr import CTX_DIR, META_FILE, POOLINGS, QUESTION_DIR, Pooling, dpr_pair_from_bert, embed
+from .scorers.dpr import (
+    CTX_DIR,
+    META_FILE,
+    POOLINGS,
+    QUESTION_DIR,
+    Pooling,
+    dpr_pair_from_bert,
+    embed,
+    passage_pairs,
+    tokenize,
+)
 
 
 @dataclass
@@ -57,6 +67,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_question_length: int = 64
     max_passage_length: int = 128
+    passage_context: int = 0
     heldout_questions: int = 500
     eval_steps: int = 200
     save_steps: int = 200
@@ -129,29 +140,35 @@ def split_heldout(groups: Sequence[Group], titles: Sequence[str],
 
 
 class Collator:
-    """Tokenises a step's contexts: all their sentences once, all their questions, and the index
-    of each question's answer unit among the step's sentences."""
+    """Tokenises a step's contexts: all their sentences once (each with its ``context``
+    preceding sentences as a second segment when ``context`` > 0), all their questions, and the
+    index of each question's answer unit among the step's sentences."""
 
-    def __init__(self, q_tokenizer: Any, p_tokenizer: Any, max_q: int, max_p: int) -> None:
+    def __init__(self, q_tokenizer: Any, p_tokenizer: Any, max_q: int, max_p: int,
+                 context: int = 0) -> None:
         self.q_tokenizer, self.p_tokenizer, self.max_q, self.max_p = q_tokenizer, p_tokenizer, max_q, max_p
+        self.context = context
 
     def __call__(self, groups: Sequence[Group]) -> dict[str, Any]:
         import torch
 
-        sentences: list[str] = []
+        passages: list[Any] = []
         questions: list[str] = []
         labels: list[int] = []
         for g in groups:
-            labels.extend(len(sentences) + i for i in g.labels)
+            labels.extend(len(passages) + i for i in g.labels)
             questions.extend(g.questions)
-            sentences.extend(g.sentences)
+            passages.extend(passage_pairs(g.sentences, self.context) if self.context
+                            else g.sentences)
         q = self.q_tokenizer(questions, padding=True, truncation=True, max_length=self.max_q,
                              return_tensors="pt")
-        p = self.p_tokenizer(sentences, padding=True, truncation=True, max_length=self.max_p,
-                             return_tensors="pt")
-        return {"q_input_ids": q["input_ids"], "q_attention_mask": q["attention_mask"],
-                "p_input_ids": p["input_ids"], "p_attention_mask": p["attention_mask"],
-                "labels": torch.tensor(labels, dtype=torch.long)}
+        p = tokenize(self.p_tokenizer, passages, self.max_p)
+        batch = {"q_input_ids": q["input_ids"], "q_attention_mask": q["attention_mask"],
+                 "p_input_ids": p["input_ids"], "p_attention_mask": p["attention_mask"],
+                 "labels": torch.tensor(labels, dtype=torch.long)}
+        if self.context and "token_type_ids" in p:   # which segment is the sentence
+            batch["p_token_type_ids"] = p["token_type_ids"]
+        return batch
 
 
 # ------------------------------------------------------------------------------------ model
@@ -170,9 +187,11 @@ def dual_encoder(question_encoder: Any, ctx_encoder: Any, pooling: Pooling) -> A
             self.pooling = pooling
 
         def forward(self, q_input_ids: Any, q_attention_mask: Any, p_input_ids: Any,
-                    p_attention_mask: Any, labels: Any = None) -> dict[str, Any]:
+                    p_attention_mask: Any, labels: Any = None,
+                    p_token_type_ids: Any = None) -> dict[str, Any]:
             q = embed(self.question_encoder, q_input_ids, q_attention_mask, self.pooling).float()
-            p = embed(self.ctx_encoder, p_input_ids, p_attention_mask, self.pooling).float()
+            p = embed(self.ctx_encoder, p_input_ids, p_attention_mask, self.pooling,
+                      p_token_type_ids).float()
             scores = q @ p.T
             out: dict[str, Any] = {"scores": scores}
             if labels is not None:
@@ -234,7 +253,8 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     train_groups, heldout = split_heldout(groups, titles, config.heldout_questions)
     q_enc, c_enc, tokenizer = dpr_pair_from_bert(config.backbone or default_sbert_model())
     model = dual_encoder(q_enc, c_enc, config.pooling)  # type: ignore[arg-type]
-    collator = Collator(tokenizer, tokenizer, config.max_question_length, config.max_passage_length)
+    collator = Collator(tokenizer, tokenizer, config.max_question_length, config.max_passage_length,
+                        config.passage_context)
     trainer = _trainer(model, collator, train_groups, heldout, config, out / "checkpoints",
                        device, precision, quiet)
     resume = _resume_point(out, config, overwrite)
@@ -337,6 +357,7 @@ def _save_pair(model: Any, tokenizer: Any, out: Path, config: TrainConfig, summa
         tokenizer.save_pretrained(tmp)
         shutil.rmtree(out / name, ignore_errors=True)
         tmp.rename(out / name)
-    meta = {"pooling": config.pooling, "score": "dot", "device": device, "precision": precision,
-            "train_config": config.key(), "summary": asdict(summary)}
+    meta = {"pooling": config.pooling, "passage_context": config.passage_context, "score": "dot",
+            "device": device, "precision": precision, "train_config": config.key(),
+            "summary": asdict(summary)}
     write_json(meta, out / META_FILE)

@@ -66,7 +66,10 @@ def train_retriever_cmd(
     pooling: Annotated[str, typer.Option(help="mean (the backbone's own pooling) or cls "
                                          "(plain DPR).")] = "mean",
     max_question_length: Annotated[int, typer.Option(help="Question tokens.")] = 64,
-    max_passage_length: Annotated[int, typer.Option(help="Sentence tokens.")] = 128,
+    max_passage_length: Annotated[int, typer.Option(help="Sentence tokens (with its context).")] = 128,
+    passage_context: Annotated[int, typer.Option(help="Preceding sentences the passage encoder "
+                                                 "reads with each sentence (second segment); "
+                                                 "the dpr scorer reads it from the pair.")] = 0,
     heldout: Annotated[int, typer.Option(help="Questions held out from the end of the training "
                                          "file (whole articles) for top-1 recall.")] = 500,
     eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps.")] = 200,
@@ -90,6 +93,7 @@ def train_retriever_cmd(
         train_file=train_file, backbone=backbone, pooling=pooling, epochs=epochs,
         contexts_per_step=contexts_per_step, learning_rate=learning_rate,
         max_question_length=max_question_length, max_passage_length=max_passage_length,
+        passage_context=passage_context,
         heldout_questions=heldout, eval_steps=eval_steps, save_steps=save_steps, seed=seed,
         precision=precision, segmenter=segmenter, limit=limit)
     summary = train_retriever(config, out, device=device, quiet=quiet, overwrite=overwrite,

@@ -9,11 +9,13 @@ per question.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
+
+T = TypeVar("T", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -63,18 +65,24 @@ class BiEncoderScorer(Scorer):
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """One embedding row per text, in the order given."""
 
+    def passage_embeddings(self, contexts: Sequence[Sequence[str]]) -> np.ndarray:
+        """One row per sentence of every context, in order. Each distinct sentence is encoded
+        once; a scorer whose passage encoder also reads a sentence's neighbours overrides this."""
+        unique, inverse = unique_texts([s for ctx in contexts for s in ctx])
+        return self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
+
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
-        unique, inverse = unique_texts([s for ctx in batch.contexts for s in ctx])
-        sent_emb = self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
+        sent_emb = self.passage_embeddings(batch.contexts)
         q_unique, q_inverse = unique_texts(list(batch.questions))
         q_emb = self.encode_questions(q_unique)[q_inverse]
         offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
         return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
 
 
-def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct texts in first-seen order, and for each input its index among them."""
-    index: dict[str, int] = {}
+def unique_texts(texts: Sequence[T]) -> tuple[list[T], np.ndarray]:
+    """The distinct texts (or other hashable items) in first-seen order, and for each input its
+    index among them."""
+    index: dict[T, int] = {}
     inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64,
                           count=len(texts))
     return list(index), inverse

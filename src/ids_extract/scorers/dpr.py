@@ -14,6 +14,7 @@ guards the conversion of a BERT backbone into a DPR pair (:func:`dpr_pair_from_b
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models import pick_device, pick_precision, quiet_transformers
-from .base import BiEncoderScorer
+from .base import BiEncoderScorer, unique_texts
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")
@@ -82,6 +83,30 @@ def _pooling_of(folder: Path) -> Pooling:
     if pooling not in POOLINGS:
         raise ConfigError(f"{meta}: pooling {pooling!r} is not one of {POOLINGS}")
     return pooling
+
+
+def _passage_context_of(ctx_encoder: str) -> int:
+    """How many preceding sentences the passage encoder was trained to read with each sentence
+    (recorded by the trainer next to the pair; 0 for plain DPR checkpoints)."""
+    meta = Path(ctx_encoder).parent / META_FILE
+    if not meta.is_file():
+        return 0
+    k = json.loads(meta.read_text(encoding="utf-8")).get("passage_context", 0)
+    if not isinstance(k, int) or k < 0:
+        raise ConfigError(f"{meta}: passage_context {k!r} is not a count of sentences")
+    return k
+
+
+Passage = tuple[str, str]
+
+
+def passage_pairs(sentences: Sequence[str], context: int) -> list[Passage]:
+    """(sentence, the ``context`` sentences before it) for each sentence of one context.
+
+    Why: a sentence such as "He moved there in 1890." names its subject only in the sentence
+    before; giving the passage encoder that sentence as a second segment lets it match a question
+    about the subject. The trainer and the scorer both build passages here, so they agree."""
+    return [(s, " ".join(sentences[max(0, i - context):i])) for i, s in enumerate(sentences)]
 
 
 def load_encoder(kind: Literal["question", "ctx"], where: str) -> Any:
@@ -161,11 +186,13 @@ def inner_encoder(model: Any) -> Any:
     return model.question_encoder if hasattr(model, "question_encoder") else model.ctx_encoder
 
 
-def embed(model: Any, input_ids: Any, attention_mask: Any, pooling: Pooling) -> Any:
+def embed(model: Any, input_ids: Any, attention_mask: Any, pooling: Pooling,
+          token_type_ids: Any = None) -> Any:
     """Vectors of a batch: the [CLS] output (DPR's ``pooler_output``, projected if the checkpoint
     has a projection) or the masked mean of the last hidden states (the trainer's default: it
     keeps the pooling the MiniLM backbone was pre-trained with)."""
-    out = inner_encoder(model)(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+    out = inner_encoder(model)(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids, return_dict=True)
     if pooling == "cls":
         return out.pooler_output
     mask = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
@@ -187,13 +214,27 @@ class DPRScorer(BiEncoderScorer):
         self.batch_size = batch_size
         self.max_question_length = max_question_length
         self.max_passage_length = max_passage_length
+        self.passage_context = _passage_context_of(self.ctx_name)
         self._loaded: tuple[Any, Any, Any, Any] | None = None
 
     def config(self) -> dict[str, object]:
         return {"name": self.name, "question_model": _model_id(self.question_name),
                 "ctx_model": _model_id(self.ctx_name), "pooling": self.pooling,
                 "precision": self.precision, "max_question_length": self.max_question_length,
-                "max_passage_length": self.max_passage_length}
+                "max_passage_length": self.max_passage_length,
+                "passage_context": self.passage_context}
+
+    def passage_embeddings(self, contexts: Sequence[Sequence[str]]) -> np.ndarray:
+        """Sentences alone, or, for a pair trained with ``passage_context`` k, each sentence
+        with the k before it as a second segment (encoded once per distinct pair)."""
+        if not self.passage_context:
+            return super().passage_embeddings(contexts)
+        pairs = [p for ctx in contexts for p in passage_pairs(ctx, self.passage_context)]
+        unique, inverse = unique_texts(pairs)
+        if not unique:
+            return np.zeros((0, 1), dtype=np.float32)
+        _, _, c, c_tok = self._models()
+        return self._encode(c, c_tok, unique, self.max_passage_length)[inverse]
 
     def _models(self) -> tuple[Any, Any, Any, Any]:
         if self._loaded is None:
@@ -213,28 +254,43 @@ class DPRScorer(BiEncoderScorer):
         _, _, c, c_tok = self._models()
         return self._encode(c, c_tok, texts, self.max_passage_length)
 
-    def _encode(self, model: Any, tokenizer: Any, texts: list[str], max_length: int) -> np.ndarray:
-        """Embeddings in the order given; batches are formed by length so little is padding."""
+    def _encode(self, model: Any, tokenizer: Any, texts: Sequence[str | Passage],
+                max_length: int) -> np.ndarray:
+        """Embeddings in the order given (texts, or (sentence, context) pairs); batches are
+        formed by length so little is padding."""
         import torch
 
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         device_type = "cuda" if self.device.startswith("cuda") else "cpu"
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        order = np.argsort([len(t) if isinstance(t, str) else len(t[0]) + len(t[1])
+                            for t in texts], kind="stable")
         parts: list[np.ndarray] = []
         with torch.inference_mode(), torch.autocast(device_type, dtype=dtype,
                                                      enabled=dtype is not None):
             for i in range(0, len(order), self.batch_size):
                 chunk = [texts[j] for j in order[i:i + self.batch_size]]
-                enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length,
-                                return_tensors="pt").to(self.device)
-                vec = embed(model, enc["input_ids"], enc["attention_mask"], self.pooling)
+                enc = tokenize(tokenizer, chunk, max_length).to(self.device)
+                vec = embed(model, enc["input_ids"], enc["attention_mask"], self.pooling,
+                            enc.get("token_type_ids"))
                 parts.append(vec.float().cpu().numpy())
         out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
         out[order] = np.concatenate(parts)
         return out
 
+
+
+def tokenize(tokenizer: Any, texts: Sequence[str | Passage], max_length: int) -> Any:
+    """A padded batch of texts, or of (sentence, context) pairs as two segments; a long pair
+    loses tokens from its longer segment first (usually the context)."""
+    if texts and not isinstance(texts[0], str):
+        first = [t[0] for t in texts]
+        second = [t[1] for t in texts]
+        return tokenizer(first, second, padding=True, truncation="longest_first",
+                         max_length=max_length, return_tensors="pt")
+    return tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                     return_tensors="pt")
 
 
 def _model_id(name: str) -> str:

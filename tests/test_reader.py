@@ -152,6 +152,26 @@ def test_training_resumes_from_checkpoint(tiny_encoder_dir: Path, squad_file: Pa
     assert resumed.resumed_from and resumed.resumed_from.endswith("checkpoint-4")
 
 
+def test_same_seed_same_reader_even_with_a_fresh_qa_head(tiny_encoder_dir: Path,
+                                                          squad_file: Path, tmp_path: Path) -> None:
+    """The QA head added to a plain encoder is drawn after seeding: two runs with one seed give
+    the same weights, another seed other weights."""
+    import torch
+    from safetensors.torch import load_file
+
+    def weights(seed: int, name: str) -> dict[str, torch.Tensor]:
+        torch.manual_seed(1000 + len(name))  # whatever the RNG held before must not matter
+        cfg = TrainConfig(**{**FAST.__dict__, "max_steps": 1, "seed": seed})
+        train_reader(data.load(squad_file), str(tiny_encoder_dir), tmp_path / name,
+                     ReaderConfig(max_seq_length=32), cfg, quiet=True)
+        return load_file(tmp_path / name / "model.safetensors")
+
+    a, b, c = weights(7, "a"), weights(7, "bb"), weights(8, "ccc")
+    head = next(k for k in a if "qa_outputs.weight" in k)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a[head], c[head])
+
+
 def test_cli_train_evaluate_and_score_file(tiny_encoder_dir: Path, squad_file: Path,
                                            tmp_path: Path) -> None:
     out = tmp_path / "cli-model"

@@ -430,6 +430,9 @@ def train_reader(
     if meta and not overwrite:
         return TrainSummary(**{**meta["summary"], "skipped": True})
     reader_cfg.version2 = reader_cfg.version2 or train.is_v2
+    from transformers import set_seed
+
+    set_seed(train_cfg.seed)  # before the model: a fresh QA head is drawn from the seeded RNG
     model, tokenizer = load_model(init)
     reader_cfg.check(tokenizer.num_special_tokens_to_add(pair=True))
     examples = examples_of(train)

@@ -4,7 +4,7 @@ contexts than with a sliding window or plain truncation, and at what training co
 The all-MiniLM-L6-v2 backbone (a fresh QA head) is trained on a fixed subset of
 ``train-v1.1-subset44.json`` and scored on a fixed subset of ``dev-v1.1.json`` against the
 ORIGINAL dev answers (an answer cut by extraction costs what it should). Rows, all with the same
-training questions, epochs, batch size and learning rate:
+training questions, budget (``--max-steps`` steps, or ``--epochs``), batch size and learning rate:
 
     a_window384    sliding window, max_seq_length 384 (the usual setting)
     b_window128    sliding window at 128          c_truncate128   truncation at 128
@@ -16,7 +16,10 @@ Each row runs in its own process (so its peak memory is its own) and writes
 ``bench/work/downstream/rows/<row>/result.json``; re-running skips finished rows. The
 extraction of train and dev is timed once and shared by the IDS rows.
 
-    flock /tmp/ids-heavy.lock python bench/downstream.py            # CPU budget, see --help
+    python bench/downstream.py --train-n 3000 --dev-n 1000 --max-steps 300 \
+        --work bench/work/downstream-steps300                  # the reported run (same steps)
+    python bench/downstream.py --train-n 3000 --dev-n 1000 --epochs 1 \
+        --result downstream-epochs.json                        # same passes over the data
 """
 
 from __future__ import annotations

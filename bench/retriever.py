@@ -104,14 +104,21 @@ def main() -> None:
     ap.add_argument("--passage-context", type=int, default=0,
                     help="preceding sentences the passage encoder reads (train-retriever "
                          "--passage-context); the pair goes to <work>-ctxK")
+    ap.add_argument("--contexts-per-step", type=int, default=None,
+                    help="train-retriever --contexts-per-step; the pair goes to <work>-bK")
+    ap.add_argument("--result", default="retriever.json", help="file in bench/results/")
     args = ap.parse_args()
 
     config = TrainConfig(train_file=str(args.train), limit=args.train_limit,
                          passage_context=args.passage_context)
     if args.epochs is not None:
         config.epochs = args.epochs
-    if args.passage_context and args.work == WORK:
-        args.work = WORK.with_name(f"{WORK.name}-ctx{args.passage_context}")
+    if args.contexts_per_step is not None:
+        config.contexts_per_step = args.contexts_per_step
+    if args.work == WORK:
+        suffix = (f"-ctx{args.passage_context}" if args.passage_context else "") + (
+            f"-b{args.contexts_per_step}" if args.contexts_per_step else "")
+        args.work = WORK.with_name(WORK.name + suffix)
     summary = train_retriever(config, args.work)
     print(f"training: {summary.steps} steps, {summary.wall_s:.0f} s wall, peak RSS "
           f"{summary.peak_rss_mib:.0f} MiB{' (reused: measured when trained)' if summary.reused else ''}")
@@ -141,7 +148,7 @@ def main() -> None:
     print(f"\nscoring {len(seg.questions)} questions: {score_s:.0f} s wall "
           f"({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
 
-    path = write_result("retriever.json", {
+    path = write_result(args.result, {
         "train_data": args.train.name, "eval_data": args.data.name, "limit": args.limit,
         "questions": len(seg.questions), "answerable": answerable,
         "train_config": config.key(),

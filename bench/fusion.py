@@ -118,6 +118,7 @@ def main() -> None:
     ap.add_argument("--dev-sample", type=int, default=1000, help="0: the whole dev file")
     ap.add_argument("--ig", default="auto", choices=["auto", *IG_SETTINGS])
     ap.add_argument("--no-ig", action="store_true", help="leave the ig signal out")
+    ap.add_argument("--result", default="fusion.json", help="file in bench/results/")
     args = ap.parse_args()
     if args.ig == "auto":
         args.ig = auto_ig()
@@ -177,7 +178,7 @@ def main() -> None:
         "scoring_seconds": {k: round(v, 1) for k, v in timings.items()},
         "acceptance_learned_all_top1_ge_92": None if best is None else best >= 92.0,
     }
-    print("wrote", write_result("fusion.json", result))
+    print("wrote", write_result(args.result, result))
 
 
 if __name__ == "__main__":

@@ -140,9 +140,8 @@ def main() -> None:
                         else every_kth(train, args.train_sample)),
               "dev": every_kth(data.load(DEV), args.dev_sample or None)}
     segs = {t: Extractor(["bm25"], "top-k:1", quiet=True).segment(d) for t, d in splits.items()}
-    tags = {t: f"{t}{splits[t].num_questions}" for t in splits}
-    if args.fit_on == "heldout":
-        tags["train"] = f"trainheldout{splits['train'].num_questions}"
+    prefix = {"train": "trainheldout" if args.fit_on == "heldout" else "train", "dev": "dev"}
+    tags = {t: f"{prefix[t]}{splits[t].num_questions}" for t in splits}
     scores = {t: {n: scores_for(n, options[n], segs[t], tags[t], timings) for n in names}
               for t in splits}
 

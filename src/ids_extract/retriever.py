@@ -36,10 +36,11 @@ from .scorers.dpr import (
     META_FILE,
     POOLINGS,
     QUESTION_DIR,
+    Passage,
     Pooling,
     dpr_pair_from_bert,
     embed,
-    passage_pairs,
+    passages,
     tokenize,
 )
 
@@ -152,17 +153,16 @@ class Collator:
     def __call__(self, groups: Sequence[Group]) -> dict[str, Any]:
         import torch
 
-        passages: list[Any] = []
+        inputs: list[str | Passage] = []
         questions: list[str] = []
         labels: list[int] = []
         for g in groups:
-            labels.extend(len(passages) + i for i in g.labels)
+            labels.extend(len(inputs) + i for i in g.labels)
             questions.extend(g.questions)
-            passages.extend(passage_pairs(g.sentences, self.context) if self.context
-                            else g.sentences)
+            inputs.extend(passages(g.sentences, self.context))
         q = self.q_tokenizer(questions, padding=True, truncation=True, max_length=self.max_q,
                              return_tensors="pt")
-        p = tokenize(self.p_tokenizer, passages, self.max_p)
+        p = tokenize(self.p_tokenizer, inputs, self.max_p)
         batch = {"q_input_ids": q["input_ids"], "q_attention_mask": q["attention_mask"],
                  "p_input_ids": p["input_ids"], "p_attention_mask": p["attention_mask"],
                  "labels": torch.tensor(labels, dtype=torch.long)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -62,13 +62,17 @@ class BiEncoderScorer(Scorer):
         """One embedding row per text, in the order given."""
 
     @abstractmethod
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        """One embedding row per text, in the order given."""
+    def encode_passages(self, texts: list[Any]) -> np.ndarray:
+        """One embedding row per passage input (see :meth:`passage_inputs`), in the order given."""
+
+    def passage_inputs(self, sentences: Sequence[str]) -> Sequence[Hashable]:
+        """What the passage encoder reads for each sentence of one context: the sentence itself
+        (a scorer whose encoder also reads a sentence's neighbours returns more)."""
+        return sentences
 
     def passage_embeddings(self, contexts: Sequence[Sequence[str]]) -> np.ndarray:
-        """One row per sentence of every context, in order. Each distinct sentence is encoded
-        once; a scorer whose passage encoder also reads a sentence's neighbours overrides this."""
-        unique, inverse = unique_texts([s for ctx in contexts for s in ctx])
+        """One row per sentence of every context, in order; each distinct input is encoded once."""
+        unique, inverse = unique_texts([p for ctx in contexts for p in self.passage_inputs(ctx)])
         return self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:

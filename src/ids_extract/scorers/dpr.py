@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models import pick_device, pick_precision, quiet_transformers
-from .base import BiEncoderScorer, unique_texts
+from .base import BiEncoderScorer
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")
@@ -74,26 +74,26 @@ def _local(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
+def _meta(folder: Path) -> dict[str, Any]:
+    """What the trainer recorded next to a pair (``{}`` for a plain DPR checkpoint)."""
+    meta = folder / META_FILE
+    return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+
+
 def _pooling_of(folder: Path) -> Pooling:
     """Pooling recorded by the trainer; plain DPR checkpoints use the [CLS] vector."""
-    meta = folder / META_FILE
-    if not meta.is_file():
-        return "cls"
-    pooling = json.loads(meta.read_text(encoding="utf-8")).get("pooling", "cls")
+    pooling = _meta(folder).get("pooling", "cls")
     if pooling not in POOLINGS:
-        raise ConfigError(f"{meta}: pooling {pooling!r} is not one of {POOLINGS}")
+        raise ConfigError(f"{folder / META_FILE}: pooling {pooling!r} is not one of {POOLINGS}")
     return pooling
 
 
-def _passage_context_of(ctx_encoder: str) -> int:
+def _passage_context_of(folder: Path) -> int:
     """How many preceding sentences the passage encoder was trained to read with each sentence
-    (recorded by the trainer next to the pair; 0 for plain DPR checkpoints)."""
-    meta = Path(ctx_encoder).parent / META_FILE
-    if not meta.is_file():
-        return 0
-    k = json.loads(meta.read_text(encoding="utf-8")).get("passage_context", 0)
+    (0 for plain DPR checkpoints)."""
+    k = _meta(folder).get("passage_context", 0)
     if not isinstance(k, int) or k < 0:
-        raise ConfigError(f"{meta}: passage_context {k!r} is not a count of sentences")
+        raise ConfigError(f"{folder / META_FILE}: passage_context {k!r} is not a count of sentences")
     return k
 
 
@@ -105,8 +105,14 @@ def passage_pairs(sentences: Sequence[str], context: int) -> list[Passage]:
 
     Why: a sentence such as "He moved there in 1890." names its subject only in the sentence
     before; giving the passage encoder that sentence as a second segment lets it match a question
-    about the subject. The trainer and the scorer both build passages here, so they agree."""
+    about the subject."""
     return [(s, " ".join(sentences[max(0, i - context):i])) for i, s in enumerate(sentences)]
+
+
+def passages(sentences: Sequence[str], context: int) -> Sequence[str | Passage]:
+    """What the passage encoder reads for each sentence: the sentence alone, or with its
+    ``context`` preceding sentences. The trainer and the scorer both call this, so they agree."""
+    return passage_pairs(sentences, context) if context else sentences
 
 
 def load_encoder(kind: Literal["question", "ctx"], where: str) -> Any:
@@ -214,7 +220,7 @@ class DPRScorer(BiEncoderScorer):
         self.batch_size = batch_size
         self.max_question_length = max_question_length
         self.max_passage_length = max_passage_length
-        self.passage_context = _passage_context_of(self.ctx_name)
+        self.passage_context = _passage_context_of(Path(self.ctx_name).parent)
         self._loaded: tuple[Any, Any, Any, Any] | None = None
 
     def config(self) -> dict[str, object]:
@@ -224,17 +230,9 @@ class DPRScorer(BiEncoderScorer):
                 "max_passage_length": self.max_passage_length,
                 "passage_context": self.passage_context}
 
-    def passage_embeddings(self, contexts: Sequence[Sequence[str]]) -> np.ndarray:
-        """Sentences alone, or, for a pair trained with ``passage_context`` k, each sentence
-        with the k before it as a second segment (encoded once per distinct pair)."""
-        if not self.passage_context:
-            return super().passage_embeddings(contexts)
-        pairs = [p for ctx in contexts for p in passage_pairs(ctx, self.passage_context)]
-        unique, inverse = unique_texts(pairs)
-        if not unique:
-            return np.zeros((0, 1), dtype=np.float32)
-        _, _, c, c_tok = self._models()
-        return self._encode(c, c_tok, unique, self.max_passage_length)[inverse]
+    def passage_inputs(self, sentences: Sequence[str]) -> Sequence[str | Passage]:
+        """For a pair trained with ``passage_context`` k, each sentence with the k before it."""
+        return passages(sentences, self.passage_context)
 
     def _models(self) -> tuple[Any, Any, Any, Any]:
         if self._loaded is None:
@@ -250,7 +248,7 @@ class DPRScorer(BiEncoderScorer):
         q, q_tok, _, _ = self._models()
         return self._encode(q, q_tok, texts, self.max_question_length)
 
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
+    def encode_passages(self, texts: list[str | Passage]) -> np.ndarray:
         _, _, c, c_tok = self._models()
         return self._encode(c, c_tok, texts, self.max_passage_length)
 

@@ -10,7 +10,9 @@ Writes ``bench/results/retention-<file stem>.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEV)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--precision", default="auto")
+    ap.add_argument("--result", default=None, help="results file name (default retention-<stem>.json)")
     args = ap.parse_args()
     limit = ["--limit", str(args.limit)] if args.limit else []
 
@@ -56,9 +59,11 @@ def main() -> None:
                                                 "kept_sentences_mean", "made_unanswerable")}
         print(f"{lv['name']:<16}{s['retention_pct']:>12.2f}{s['compression']['mean']:>12.3f}"
               f"{s['compression']['p50']:>7.3f}{s['kept_tokens']['mean']:>12.1f}")
+    sha256 = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in sorted(out.iterdir()) if p.is_file() and p.name != "manifest.json"}
     ratio = ours_s / ref_s
     print(f"\nwall time: ours {ours_s:.1f} s, reference {ref_s:.1f} s, ratio {ratio:.3f}")
-    path = write_result(f"retention-{args.data.stem}.json", {
+    path = write_result(args.result or f"retention-{args.data.stem}.json", {
         "data": args.data.name, "questions": manifest["input"]["questions"],
         "config": manifest["config"],
         "top_k_recall_pct": {"ours": ours_named, "reference": {n: ref_recall[r]
@@ -68,6 +73,8 @@ def main() -> None:
                    "ratio_ours_over_reference": round(ratio, 3)},
         "reference_stage_s": reference["seconds"],
         "validate": "passed",
+        "level_sha256": sha256,
+        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
     })
     print(f"wrote {path}")
 

@@ -38,8 +38,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
-from ids_extract import data  # noqa: E402
-from ids_extract.data import Article, Paragraph, SquadDataset  # noqa: E402
+from ids_extract.files import write_json  # noqa: E402
+from ids_extract.squad.model import Article, Paragraph, SquadDataset  # noqa: E402
+from ids_extract.squad.read import load  # noqa: E402
+from ids_extract.squad.write import write_squad  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "downstream"
 ROWS: dict[str, dict[str, Any]] = {  # in the order they run (the most telling first)
@@ -82,14 +84,14 @@ def every_kth(dataset: SquadDataset, n: int | None) -> SquadDataset:
 
 def prepare(args: argparse.Namespace) -> dict[str, Any]:
     """Write the subsets and extract them (train: split=train, keep-gold; dev: split=eval)."""
-    from ids_extract.extractor import Extractor
+    from ids_extract.pipeline.extractor import Extractor
 
     info: dict[str, Any] = {}
     for name, source, n in (("train", TRAIN, args.train_n), ("dev", DEV, args.dev_n)):
         path = WORK / f"{name}-subset.json"
         if not path.exists():
-            data.write_squad(every_kth(data.load(source), n), path)
-        info[f"{name}_questions"] = data.load(path).num_questions
+            write_squad(every_kth(load(source), n), path)
+        info[f"{name}_questions"] = load(path).num_questions
     timing_path = WORK / "extraction.json"
     if timing_path.exists():
         info.update(json.loads(timing_path.read_text()))
@@ -97,13 +99,13 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     for name, split in (("train", "train"), ("dev", "eval")):
         start = time.perf_counter()
         ex = Extractor(["bm25", "sbert"], LEVELS, split=split, quiet=True)  # type: ignore[arg-type]
-        result = ex.run(data.load(WORK / f"{name}-subset.json"))
+        result = ex.run(load(WORK / f"{name}-subset.json"))
         for level in result.levels:
-            data.write_squad(level.dataset, WORK / f"ids-{name}" / f"{level.stats.name}.json")
+            write_squad(level.dataset, WORK / f"ids-{name}" / f"{level.stats.name}.json")
             info[f"{name} {level.stats.name} retention_pct"] = level.stats.summary.get(
                 "retention_pct")
         info[f"extract_{name}_seconds"] = round(time.perf_counter() - start, 1)
-    data.write_json({k: v for k, v in info.items() if not k.endswith("_questions")}, timing_path)
+    write_json({k: v for k, v in info.items() if not k.endswith("_questions")}, timing_path)
     return info
 
 
@@ -116,8 +118,10 @@ def row_inputs(row: dict[str, Any]) -> tuple[Path, Path]:
 
 def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Train, predict and score one row (called in a child process)."""
-    from ids_extract.reader import Reader, ReaderConfig, TrainConfig, examples_of, train_reader
-    from ids_extract.squad_eval import evaluate, headline
+    from ids_extract.models.qa.features import ReaderConfig, examples_of
+    from ids_extract.models.qa.reader import Reader
+    from ids_extract.models.qa.train import TrainConfig, train_reader
+    from ids_extract.squad.evaluate import evaluate, headline
 
     row = ROWS[name]
     train_path, dev_path = row_inputs(row)
@@ -126,14 +130,14 @@ def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                        learning_rate=args.lr, seed=args.seed, precision=args.precision,
                        max_steps=args.max_steps or -1, save_steps=10_000, logging_steps=50)
-    summary = train_reader(data.load(train_path), args.model, folder / "model", cfg, tcfg,
+    summary = train_reader(load(train_path), args.model, folder / "model", cfg, tcfg,
                            quiet=True)
     start = time.perf_counter()
     reader = Reader.load(folder / "model", precision=args.precision)
-    dev_input = data.load(dev_path)
+    dev_input = load(dev_path)
     predictions = reader.predict(examples_of(dev_input), batch_size=64)
     eval_seconds = time.perf_counter() - start
-    metrics = evaluate(data.load(WORK / "dev-subset.json"),  # the ORIGINAL answers, by id
+    metrics = evaluate(load(WORK / "dev-subset.json"),  # the ORIGINAL answers, by id
                        {p.id: p.text for p in predictions})
     em, f1 = headline(metrics)
     result = {
@@ -147,23 +151,28 @@ def run_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "device": summary.device, "resumed": summary.resumed_from is not None or summary.skipped,
         "metrics": metrics, "reader": asdict(cfg),
     }
-    data.write_json(result, folder / "result.json")
+    write_json(result, folder / "result.json")
     return result
 
 
 def count_features(args: argparse.Namespace) -> dict[str, Any]:
     """Per row, the features and padded tokens one training epoch and one dev pass process (no
     training): the cost side of the comparison, cheap enough to run anywhere."""
-    from ids_extract.reader import ReaderConfig, eval_features, examples_of, train_features
-    from ids_extract.tokens import load_tokenizer
+    from ids_extract.models.hub import load_tokenizer
+    from ids_extract.models.qa.features import (
+        ReaderConfig,
+        eval_features,
+        examples_of,
+        train_features,
+    )
 
     tokenizer = load_tokenizer(args.model)
     rows = {}
     for name, row in ROWS.items():
         cfg = ReaderConfig(max_seq_length=row["max_seq_length"], mode=row["mode"])
         train_path, dev_path = row_inputs(row)
-        cols = train_features(tokenizer, examples_of(data.load(train_path)), cfg)
-        dev = eval_features(tokenizer, examples_of(data.load(dev_path)), cfg)
+        cols = train_features(tokenizer, examples_of(load(train_path)), cfg)
+        dev = eval_features(tokenizer, examples_of(load(dev_path)), cfg)
         lengths = [len(ids) for ids in cols["input_ids"]]
         rows[name] = {"train_features": len(lengths), "train_tokens": sum(lengths),
                       "dev_features": len(dev.inputs),

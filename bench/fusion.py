@@ -34,11 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEV, RESULTS, ROOT, TRAIN, write_result  # noqa: E402
 from downstream import every_kth  # noqa: E402
-from ids_extract import data, fusion  # noqa: E402
-from ids_extract.extractor import Extractor, Segmented  # noqa: E402
-from ids_extract.fusion_learned import fit, sentence_labels  # noqa: E402
+from ids_extract.pipeline.fit_fusion import sentence_labels  # noqa: E402
 from ids_extract.scorers import build_scorer  # noqa: E402
-from ids_extract.stats import RankingStats  # noqa: E402
+from ids_extract.select import fusion  # noqa: E402
+from ids_extract.select.learned import fit  # noqa: E402
+from ids_extract.select.stats import RankingStats  # noqa: E402
+from ids_extract.squad.model import Article, SquadDataset  # noqa: E402
+from ids_extract.squad.read import load  # noqa: E402
+from ids_extract.squad.units import SquadUnits, answer_units, segment  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "fusion"
 DPR_DEFAULT = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
@@ -63,7 +66,7 @@ def auto_ig() -> str:
     return min(good, key=lambda n: rows[n]["seconds"]) if good else "steps4-sum"
 
 
-def scores_for(name: str, options: dict[str, Any], seg: Segmented, tag: str,
+def scores_for(name: str, options: dict[str, Any], seg: SquadUnits, tag: str,
                timings: dict[str, float]) -> list[np.ndarray]:
     """One scorer over every question, cached in ``WORK`` by (data tag, scorer, options)."""
     key = hashlib.sha1(json.dumps([tag, name, options], sort_keys=True).encode()).hexdigest()[:12]
@@ -75,10 +78,9 @@ def scores_for(name: str, options: dict[str, Any], seg: Segmented, tag: str,
         bounds = np.cumsum(np.concatenate([[0], lengths]))
         return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     scorer = build_scorer(name, **options)
-    ex = Extractor([scorer], "top-k:1", chunk_size=256, quiet=True)
     out: list[np.ndarray] = []
     start = time.perf_counter()
-    for batch in ex._chunks(seg):
+    for _, batch in seg.batches(256):
         out.extend(scorer.score(batch))
     seconds = time.perf_counter() - start
     timings[f"{tag}:{name}"] = seconds
@@ -91,17 +93,17 @@ def scores_for(name: str, options: dict[str, Any], seg: Segmented, tag: str,
     return out
 
 
-def last_articles(dataset: data.SquadDataset, n_questions: int) -> data.SquadDataset:
+def last_articles(dataset: SquadDataset, n_questions: int) -> SquadDataset:
     """Whole articles from the end of the file until ``n_questions`` are taken: the slice
-    :func:`ids_extract.retriever.split_heldout` holds out of the dual encoder's training."""
-    taken: list[data.Article] = []
+    :func:`ids_extract.models.dpr.train.split_heldout` holds out of the dual encoder's training."""
+    taken: list[Article] = []
     count = 0
     for article in reversed(dataset.articles):
         if count >= n_questions:
             break
         taken.insert(0, article)
         count += sum(len(p.qas) for p in article.paragraphs)
-    return data.SquadDataset(dataset.version, taken, source=dataset.source)
+    return SquadDataset(dataset.version, taken, source=dataset.source)
 
 
 def main() -> None:
@@ -135,17 +137,17 @@ def main() -> None:
         del options["ig"]
     names = list(options)
     timings: dict[str, float] = {}
-    train = data.load(TRAIN)
+    train = load(TRAIN)
     splits = {"train": (last_articles(train, args.heldout) if args.fit_on == "heldout"
                         else every_kth(train, args.train_sample)),
-              "dev": every_kth(data.load(DEV), args.dev_sample or None)}
-    segs = {t: Extractor(["bm25"], "top-k:1", quiet=True).segment(d) for t, d in splits.items()}
+              "dev": every_kth(load(DEV), args.dev_sample or None)}
+    segs = {t: segment(d) for t, d in splits.items()}
     prefix = {"train": "trainheldout" if args.fit_on == "heldout" else "train", "dev": "dev"}
     tags = {t: f"{prefix[t]}{splits[t].num_questions}" for t in splits}
     scores = {t: {n: scores_for(n, options[n], segs[t], tags[t], timings) for n in names}
               for t in splits}
 
-    labels = sentence_labels(splits["train"])
+    labels = sentence_labels(segs["train"])
     combos = {"bm25+sbert": ["bm25", "sbert"], "all": names,
               "all-but-ig": [n for n in names if n != "ig"]}
     models = {c: fit({n: scores["train"][n] for n in ns}, labels, fitted_on={"combo": c})
@@ -158,7 +160,7 @@ def main() -> None:
                                    for q in range(n_dev)]
         ranked[f"learned:{c}"] = [models[c].score({n: dev[n][q] for n in ns})
                                   for q in range(n_dev)]
-    recall = RankingStats.measure(segs["dev"], ranked)
+    recall = RankingStats.measure(answer_units(segs["dev"]), ranked)
     for row, r in recall.recall_pct.items():
         print(f"{row:28s} {r}")
     best = recall.recall_pct.get("learned:all", {}).get("top1")

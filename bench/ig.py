@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEV, write_result  # noqa: E402
 from downstream import every_kth  # noqa: E402
-from ids_extract import data  # noqa: E402
-from ids_extract.extractor import Extractor  # noqa: E402
-from ids_extract.sanity import spearman_per_question  # noqa: E402
+from ids_extract.analysis.sanity import spearman_per_question  # noqa: E402
 from ids_extract.scorers import build_scorer  # noqa: E402
-from ids_extract.scorers.base import ScoringBatch  # noqa: E402
-from ids_extract.stats import RankingStats  # noqa: E402
+from ids_extract.select.stats import RankingStats  # noqa: E402
+from ids_extract.select.units import ScoringBatch  # noqa: E402
+from ids_extract.squad.read import load  # noqa: E402
+from ids_extract.squad.units import answer_units, segment  # noqa: E402
 
 REFERENCE: dict[str, Any] = {"n_steps": 50}
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -50,8 +50,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 def batches(seg: Any, size: int) -> list[ScoringBatch]:
     """Scoring batches of about ``size`` questions, whole contexts (the extractor's grouping)."""
-    ex = Extractor(["bm25"], "top-k:1", chunk_size=size, quiet=True)
-    return list(ex._chunks(seg))
+    return [batch for _, batch in seg.batches(size)]
 
 
 def run(name: str, options: dict[str, Any], parts: list[ScoringBatch], model: str,
@@ -78,8 +77,8 @@ def main() -> None:
     ap.add_argument("--out", default="ig.json")
     args = ap.parse_args()
 
-    dataset = every_kth(data.load(args.data), args.sample)
-    seg = Extractor(["bm25"], "top-k:1", quiet=True).segment(dataset)
+    dataset = every_kth(load(args.data), args.sample)
+    seg = segment(dataset)
     parts = batches(seg, 64)
     names = args.only.split(",") if args.only else list(SETTINGS)
     ref, ref_s, _ = run("reference", REFERENCE, parts, args.reader_model, args.batch_size)
@@ -103,7 +102,7 @@ def main() -> None:
                       "ig_share": round(share, 4)}
         all_scores[name] = scores
         print(name, rows[name], flush=True)
-    recall = RankingStats.measure(seg, all_scores).recall_pct
+    recall = RankingStats.measure(answer_units(seg), all_scores).recall_pct
     for name, r in recall.items():
         rows[name]["recall_pct"] = r
     fast = [n for n in names if rows[n]["speedup"] >= 10 and rows[n]["spearman_mean"] >= 0.9]

@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 
 from _common import DEV, ROOT, TRAIN, write_result
-from ids_extract import Extractor, SquadDataset, fusion, load
-from ids_extract.retriever import TrainConfig, build_groups, split_heldout, train_retriever
+from ids_extract import Extractor, SquadDataset, load
+from ids_extract.models.dpr.train import TrainConfig, build_groups, split_heldout, train_retriever
 from ids_extract.scorers import Scorer, build_scorer
-from ids_extract.stats import RankingStats
+from ids_extract.select import fusion
+from ids_extract.select.stats import RankingStats
+from ids_extract.squad.units import answer_units
 
 WORK = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
 
@@ -56,13 +58,14 @@ def recall(seg: Any, per_scorer: dict[str, list[np.ndarray]], combo: tuple[str, 
     """Top-k recall of one scorer, or of the z-score fusion of several (equal weights unless
     given; ties broken by the scorers' own z-scores in the order given, as the extractor does)."""
     if len(combo) == 1:
-        return RankingStats.measure(seg, {combo[0]: per_scorer[combo[0]]}).recall_pct[combo[0]]
+        return RankingStats.measure(answer_units(seg), {combo[0]: per_scorer[combo[0]]}).recall_pct[
+            combo[0]]
     weights = weights or dict.fromkeys(combo, 1.0)
     orders = []
-    for q in range(len(seg.questions)):
+    for q in range(len(seg)):
         fused = fusion.weighted({n: per_scorer[n][q] for n in combo}, weights)
         orders.append(fusion.ranking(fused, *(fusion.zscore(per_scorer[n][q]) for n in combo)))
-    return RankingStats.measure(seg, {"fused": orders}).recall_pct["fused"]
+    return RankingStats.measure(answer_units(seg), {"fused": orders}).recall_pct["fused"]
 
 
 def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float], dict[str, Any]]:
@@ -84,7 +87,7 @@ def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float
         r = recall(seg, per, ("bm25", "sbert", "dpr"), weights)
         if (r["top1"], r["top2"]) > best:
             best, chosen = (r["top1"], r["top2"]), weights
-    info = {"articles": sorted(held), "questions": len(seg.questions), "grid": list(grid),
+    info = {"articles": sorted(held), "questions": len(seg), "grid": list(grid),
             "heldout_top1_top2": list(best),
             "heldout_recall": {"+".join(c): recall(seg, per, c) for c in
                                (("bm25",), ("sbert",), ("dpr",), ("bm25", "sbert", "dpr"))}}
@@ -141,16 +144,16 @@ def main() -> None:
     fitted = "bm25+sbert+dpr (weights fit on train held-out)"
     table[fitted] = recall(seg, scored.per_scorer, names, weights)
     print(f"fusion weights fit on the held-out training articles: {weights}")
-    answerable = RankingStats.measure(seg, {"bm25": scored.per_scorer["bm25"]}).answerable
+    answerable = RankingStats.measure(answer_units(seg), {"bm25": scored.per_scorer["bm25"]}).answerable
     print(f"\n{'scorer':<48}{'top1':>8}{'top2':>8}{'top3':>8}   ({answerable} answerable questions)")
     for name, r in table.items():
         print(f"{name:<48}{r['top1']:>8.2f}{r['top2']:>8.2f}{r['top3']:>8.2f}")
-    print(f"\nscoring {len(seg.questions)} questions: {score_s:.0f} s wall "
+    print(f"\nscoring {len(seg)} questions: {score_s:.0f} s wall "
           f"({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
 
     path = write_result(args.result, {
         "train_data": args.train.name, "eval_data": args.data.name, "limit": args.limit,
-        "questions": len(seg.questions), "answerable": answerable,
+        "questions": len(seg), "answerable": answerable,
         "train_config": config.key(),
         "training": {**asdict(summary), "out": _shown(Path(summary.out))},
         "scorers": [s.config() for s in scorers],

@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ids_extract.answer import ExtractThenRead, Question, read_questions, recover_kept, to_original
+from ids_extract.apps.answer import ExtractThenRead, Question, read_questions, to_original
 from ids_extract.cli import app
-from ids_extract.errors import ConfigError, DataError
-from ids_extract.levels import compress
-from ids_extract.reader import Reader, ReaderConfig
-from ids_extract.segment import split_sentences
+from ids_extract.errors import DataError
+from ids_extract.models.qa.features import ReaderConfig
+from ids_extract.models.qa.reader import Reader
+from ids_extract.select.compress import compress
+from ids_extract.select.segment import split_sentences
 
 from .conftest import CONTEXT, CONTEXT2
 from .test_reader import trained_reader  # noqa: F401  (fixture)
@@ -29,7 +30,6 @@ runner = CliRunner()
 def test_spans_map_back_exactly(mask: list[bool], draw: st.DataObject) -> None:
     kept = [i for i, keep in enumerate(mask) if keep] or [2]
     comp = compress(CONTEXT, SPANS, kept)
-    assert recover_kept(CONTEXT, SPANS, comp.context) == kept
     # a span inside one kept sentence maps back to the same text
     n = draw.draw(st.integers(0, len(kept) - 1))
     length = SPANS[kept[n]][1] - SPANS[kept[n]][0]
@@ -51,11 +51,6 @@ def test_span_over_a_gap_is_clipped_to_what_was_read() -> None:
     s, e = adjacent.context.index("century"), adjacent.context.index("invaded") + 7
     o_start, o_end, clipped = to_original(CONTEXT, adjacent, SPANS, s, e)
     assert not clipped and CONTEXT[o_start:o_end] == adjacent.context[s:e]
-
-
-def test_recover_kept_rejects_foreign_text() -> None:
-    with pytest.raises(ConfigError):
-        recover_kept(CONTEXT, SPANS, "Something else entirely.")
 
 
 def test_extract_then_read_returns_original_spans(trained_reader: Path) -> None:  # noqa: F811

@@ -13,17 +13,17 @@ from typer.testing import CliRunner
 from ids_extract import Extractor, load
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
-from ids_extract.scorers import ScoringBatch, build_scorer
-from ids_extract.scorers.dpr import (
+from ids_extract.models.dpr.pair import (
     CTX_DIR,
     META_FILE,
     QUESTION_DIR,
-    DPRScorer,
     dpr_pair_from_bert,
     passage_pairs,
     resolve_pair,
-    transformer_folder,
 )
+from ids_extract.models.hub import transformer_folder
+from ids_extract.scorers import ScoringBatch, build_scorer
+from ids_extract.scorers.dpr import DPRScorer
 
 SENTENCES = ["Paris is the capital of France. ", "It has 2 million people. ",
              "The Seine flows through Paris. ", "X marks the spot."]

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from ids_extract import Extractor, data, stream
-from ids_extract.engine import extract_to_dir
+from ids_extract import Extractor
 from ids_extract.errors import DataError
+from ids_extract.pipeline.engine import extract_to_dir
+from ids_extract.pipeline.validate import validate_dir
 from ids_extract.scorers.bm25 import BM25Scorer
-from ids_extract.writer import validate_dir
+from ids_extract.squad import stream
+from ids_extract.squad.read import load
 
 from .conftest import squad_dict
 
@@ -52,10 +54,10 @@ def test_shard_size_does_not_change_the_output(tmp_path: Path) -> None:
         one = (tmp_path / "one" / name).read_bytes()
         assert one == (tmp_path / "big" / name).read_bytes() == (
             tmp_path / "three" / name).read_bytes()
-    ds = data.load(tmp_path / "three" / "D1-top-k1.json")
+    ds = load(tmp_path / "three" / "D1-top-k1.json")
     assert len(ds.articles) == 12  # articles cut by shard boundaries are joined again
     assert ds.num_questions == 72
-    assert data.load(tmp_path / "three" / "D1-top-k1.parquet").num_questions == 72
+    assert load(tmp_path / "three" / "D1-top-k1.parquet").num_questions == 72
     assert len(list((tmp_path / "three" / ".cache").glob("*/shard-*.npz"))) == 8
     assert all(c.ok for c in validate_dir(tmp_path / "three"))
 
@@ -64,7 +66,7 @@ def test_streamed_input_matches_the_in_memory_loader(tmp_path: Path) -> None:
     source = many_paragraphs(tmp_path, copies=2)
     info = stream.InputInfo(str(source))
     streamed = list(stream.iter_articles(str(source), info=info, limit=20))
-    loaded = data.load(source).limit(20)
+    loaded = load(source).limit(20)
     assert [a.title for a in streamed] == [a.title for a in loaded.articles]
     assert [p.qas for a in streamed for p in a.paragraphs] == [
         p.qas for a in loaded.articles for p in a.paragraphs]
@@ -93,7 +95,7 @@ def test_stream_errors_name_the_place(tmp_path: Path) -> None:
 SLOW_RUN = """
 import sys, time
 from ids_extract import Extractor
-from ids_extract.engine import extract_to_dir
+from ids_extract.pipeline.engine import extract_to_dir
 from ids_extract.scorers.bm25 import BM25Scorer
 
 class SlowBM25(BM25Scorer):
@@ -148,7 +150,10 @@ def test_ray_engine_output_is_byte_identical(tmp_path: Path, tiny_sbert_dir: Pat
     import ray
 
     ray.shutdown()
-    for f in sorted((tmp_path / "local").glob("D*")):
+    files = sorted((tmp_path / "local").glob("D*"))
+    assert [f.name for f in files] == ["D1-top-k1.json", "D1-top-k1.parquet", "D2-tokens40.json",
+                                       "D2-tokens40.parquet"]  # not a pass on an empty folder
+    for f in files:
         assert f.read_bytes() == (tmp_path / "ray" / f.name).read_bytes(), f.name
     assert (tmp_path / "local" / "manifest.json").read_bytes() == (
         tmp_path / "ray" / "manifest.json").read_bytes()

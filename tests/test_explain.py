@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from ids_extract.analysis.explain import explain, write_explanation
 from ids_extract.cli import app
-from ids_extract.explain import explain, write_explanation
 from ids_extract.scorers.ig import IGScorer
 
 from .conftest import CONTEXT

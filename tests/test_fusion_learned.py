@@ -10,17 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ids_extract import data
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
-from ids_extract.extractor import Extractor
-from ids_extract.fusion_learned import (
-    features,
-    fit,
-    fit_on_dataset,
-    load_fusion,
-    sentence_labels,
-)
+from ids_extract.pipeline.extractor import Extractor
+from ids_extract.pipeline.fit_fusion import fit_on_dataset, sentence_labels
+from ids_extract.select.learned import LearnedFusion, features, fit
+from ids_extract.squad.read import load
+from ids_extract.squad.units import segment
 
 runner = CliRunner()
 
@@ -62,28 +58,28 @@ def test_save_load_by_path_and_name(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     model = fit(per_scorer, labels)
     path = tmp_path / "f.json"
     model.save(path)
-    again = load_fusion(path)
+    again = LearnedFusion.load(path)
     assert again.coef == pytest.approx(model.coef) and again.scorers == ["good", "noise"]
     monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path / "home"))
     model.save(tmp_path / "home" / "fusion" / "mine.json")
-    assert load_fusion("mine").coef == pytest.approx(model.coef)
+    assert LearnedFusion.load("mine").coef == pytest.approx(model.coef)
     with pytest.raises(ConfigError):
-        load_fusion("nothing-here")
+        LearnedFusion.load("nothing-here")
     path.write_text(json.dumps({"format": "other"}), encoding="utf-8")
     with pytest.raises(ConfigError):
-        load_fusion(path)
+        LearnedFusion.load(path)
 
 
 def test_labels_mark_the_answer_sentence(squad_file: Path) -> None:
-    dataset = data.load(squad_file)
-    labels = sentence_labels(dataset)
+    dataset = load(squad_file)
+    labels = sentence_labels(segment(dataset, "eval"))
     assert len(labels) == dataset.num_questions
     assert all(y.sum() == 1 for y in labels)
     assert int(np.argmax(labels[0])) == 1  # "Rollo" is in the second sentence
 
 
 def test_extractor_with_learned_fusion(squad_file: Path, tmp_path: Path) -> None:
-    dataset = data.load(squad_file)
+    dataset = load(squad_file)
     model = fit_on_dataset(dataset, ["bm25"], C=10.0)
     assert model.fitted_on["questions"] == dataset.num_questions
     path = tmp_path / "fusion.json"
@@ -112,7 +108,7 @@ def test_cli_fit_fusion_and_extract(squad_file: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["fit-fusion", "--train", str(squad_file), "--out", str(model),
                               "--scorers", "bm25", "--quiet"])
     assert res.exit_code == 0, res.output
-    assert load_fusion(model).scorers == ["bm25"]
+    assert LearnedFusion.load(model).scorers == ["bm25"]
     out = tmp_path / "out"
     res = runner.invoke(app, ["extract", str(squad_file), "--out", str(out), "--scorers", "bm25",
                               "--levels", "top-k:1", "--fusion", "learned", "--fusion-model",

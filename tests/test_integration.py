@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ids_extract import Extractor, data
-from ids_extract.engine import extract_to_dir
-from ids_extract.writer import validate_dir
+from ids_extract import Extractor, load
+from ids_extract.pipeline.engine import extract_to_dir
+from ids_extract.pipeline.validate import validate_dir
 
 from .conftest import DEV
 
@@ -29,5 +29,5 @@ def test_dev_slice_bm25_sbert(tmp_path: Path) -> None:
     assert levels["D3-tokens64"]["kept_tokens"]["mean"] < levels["D2-tokens128"]["kept_tokens"][
         "mean"] <= 128
     assert levels["D1-ratio0.5"]["compression"]["p10"] >= 0.5
-    original = {qa.id for _, _, qa in data.load(DEV).limit(150).iter_qas()}
-    assert {qa.id for _, _, qa in data.load(tmp_path / "D2-tokens128.json").iter_qas()} == original
+    original = {qa.id for _, _, qa in load(DEV).limit(150).iter_qas()}
+    assert {qa.id for _, _, qa in load(tmp_path / "D2-tokens128.json").iter_qas()} == original

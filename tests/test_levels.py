@@ -6,8 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ids_extract.errors import ConfigError
-from ids_extract.levels import Level, add_gold, compress, parse_level, parse_levels, select
-from ids_extract.segment import split_sentences
+from ids_extract.select.compress import compress
+from ids_extract.select.levels import Level, add_gold, parse_level, parse_levels, select
+from ids_extract.select.segment import split_sentences
 
 from .conftest import CONTEXT
 

@@ -11,21 +11,22 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ids_extract import data
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
-from ids_extract.reader import (
+from ids_extract.models.qa.decode import decode
+from ids_extract.models.qa.features import (
     EvalFeatures,
     Example,
-    Reader,
     ReaderConfig,
-    TrainConfig,
-    decode,
     eval_features,
     examples_of,
     train_features,
-    train_reader,
 )
+from ids_extract.models.qa.reader import Reader
+from ids_extract.models.qa.train import TrainConfig, train_reader
+from ids_extract.squad.model import Answer
+from ids_extract.squad.read import load
+from ids_extract.squad.write import write_squad
 
 from .conftest import CONTEXT
 
@@ -41,7 +42,7 @@ def trained_reader(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFact
     out = tmp_path_factory.mktemp("reader")
     path = out / "train.json"
     path.write_text(json.dumps(squad_dict()), encoding="utf-8")
-    train_reader(data.load(path), str(tiny_encoder_dir), out / "model",
+    train_reader(load(path), str(tiny_encoder_dir), out / "model",
                  ReaderConfig(max_seq_length=32, doc_stride=8), FAST, quiet=True)
     return out / "model"
 
@@ -54,7 +55,7 @@ def tokenizer_of(folder: Path):  # type: ignore[no-untyped-def]
 
 def test_window_labels_point_at_the_answer(squad_file: Path, tiny_tokenizer_dir: Path) -> None:
     tok = tokenizer_of(tiny_tokenizer_dir)
-    examples = examples_of(data.load(squad_file))
+    examples = examples_of(load(squad_file))
     cfg = ReaderConfig(max_seq_length=32, doc_stride=8)
     cols = train_features(tok, examples, cfg)
     enc_eval = eval_features(tok, examples, cfg)
@@ -76,7 +77,7 @@ def test_window_labels_point_at_the_answer(squad_file: Path, tiny_tokenizer_dir:
 
 def test_truncate_gives_one_feature_per_example(squad_file: Path, tiny_tokenizer_dir: Path) -> None:
     tok = tokenizer_of(tiny_tokenizer_dir)
-    examples = examples_of(data.load(squad_file))
+    examples = examples_of(load(squad_file))
     cols = train_features(tok, examples, ReaderConfig(max_seq_length=20, mode="truncate",
                                                       max_question_tokens=8))
     assert len(cols["input_ids"]) == len(examples)
@@ -87,7 +88,7 @@ def test_truncate_gives_one_feature_per_example(squad_file: Path, tiny_tokenizer
 def test_long_question_is_cut_and_stride_checked(tiny_tokenizer_dir: Path) -> None:
     tok = tokenizer_of(tiny_tokenizer_dir)
     long_q = " ".join(["Who led the Norse raiders"] * 20)
-    ex = Example("x", "   " + long_q, CONTEXT, [data.Answer("Rollo", CONTEXT.index("Rollo"))])
+    ex = Example("x", "   " + long_q, CONTEXT, [Answer("Rollo", CONTEXT.index("Rollo"))])
     cfg = ReaderConfig(max_seq_length=32, doc_stride=4)
     cols = train_features(tok, [ex], cfg)
     sep = tok.sep_token_id
@@ -128,7 +129,7 @@ def test_train_few_steps_end_to_end(trained_reader: Path, squad_file: Path) -> N
     assert meta["reader"]["max_seq_length"] == 32 and meta["summary"]["steps"] == 3
     assert meta["summary"]["features"] > 6 and meta["summary"]["examples"] == 6
     reader = Reader.load(trained_reader, device="cpu", precision="fp32")
-    examples = examples_of(data.load(squad_file))
+    examples = examples_of(load(squad_file))
     preds = reader.predict(examples)
     assert [p.id for p in preds] == [e.id for e in examples]
     for p, e in zip(preds, examples, strict=True):
@@ -140,14 +141,14 @@ def test_training_resumes_from_checkpoint(tiny_encoder_dir: Path, squad_file: Pa
                                           tmp_path: Path) -> None:
     out = tmp_path / "m"
     cfg = TrainConfig(**{**FAST.__dict__, "max_steps": 4})
-    first = train_reader(data.load(squad_file), str(tiny_encoder_dir), out,
+    first = train_reader(load(squad_file), str(tiny_encoder_dir), out,
                          ReaderConfig(max_seq_length=32), cfg, quiet=True)
     assert first.resumed_from is None and (out / "checkpoints" / "checkpoint-4").is_dir()
-    again = train_reader(data.load(squad_file), str(tiny_encoder_dir), out,
+    again = train_reader(load(squad_file), str(tiny_encoder_dir), out,
                          ReaderConfig(max_seq_length=32), cfg, quiet=True)
     assert again.skipped and again.steps == 4
     (out / "reader.json").unlink()  # as if killed before the end
-    resumed = train_reader(data.load(squad_file), str(tiny_encoder_dir), out,
+    resumed = train_reader(load(squad_file), str(tiny_encoder_dir), out,
                            ReaderConfig(max_seq_length=32), cfg, quiet=True)
     assert resumed.resumed_from and resumed.resumed_from.endswith("checkpoint-4")
 
@@ -162,7 +163,7 @@ def test_same_seed_same_reader_even_with_a_fresh_qa_head(tiny_encoder_dir: Path,
     def weights(seed: int, name: str) -> dict[str, torch.Tensor]:
         torch.manual_seed(1000 + len(name))  # whatever the RNG held before must not matter
         cfg = TrainConfig(**{**FAST.__dict__, "max_steps": 1, "seed": seed})
-        train_reader(data.load(squad_file), str(tiny_encoder_dir), tmp_path / name,
+        train_reader(load(squad_file), str(tiny_encoder_dir), tmp_path / name,
                      ReaderConfig(max_seq_length=32), cfg, quiet=True)
         return load_file(tmp_path / name / "model.safetensors")
 
@@ -189,13 +190,13 @@ def test_cli_train_evaluate_and_score_file(tiny_encoder_dir: Path, squad_file: P
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert 0 <= metrics["exact_match"] <= metrics["f1"] <= 100 and metrics["total"] == 6
     # scoring a predictions file alone: all right -> 100
-    golden = {qa.id: qa.answers[0].text for _, _, qa in data.load(squad_file).iter_qas()}
+    golden = {qa.id: qa.answers[0].text for _, _, qa in load(squad_file).iter_qas()}
     (tmp_path / "gold.json").write_text(json.dumps(golden))
     res = runner.invoke(app, ["evaluate", "--data", str(squad_file), "--predictions",
                               str(tmp_path / "gold.json")])
     assert res.exit_code == 0 and json.loads(res.stdout)["exact_match"] == 100.0
     half = tmp_path / "half.json"
-    data.write_squad(data.load(squad_file).limit(3), half)
+    write_squad(load(squad_file).limit(3), half)
     for extra, total, missing in (([], 3, 0), (["--all-gold"], 6, 0)):
         res = runner.invoke(app, ["evaluate", "--data", str(half), "--gold", str(squad_file),
                                   "--predictions", str(tmp_path / "gold.json"), *extra])
@@ -237,7 +238,7 @@ def test_ladder_cells_results_plot_and_resume(tiny_encoder_dir: Path, squad_file
     assert [(r["method"], r["max_seq_length"]) for r in rows] == [("ids", "40"), ("truncate", "40")]
     assert rows[0]["level"] == "tokens:40" and float(rows[0]["train_features"]) >= 6
     assert (out / "f1_vs_length.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    extracted = data.load(out / "data" / "dev" / "tokens40.json")
+    extracted = load(out / "data" / "dev" / "tokens40.json")
     assert {qa.id for _, _, qa in extracted.iter_qas()} == {f"q{i}" for i in range(1, 7)}
     stamp = (out / "cells" / "Tiny-40-ids" / "metrics.json").stat().st_mtime_ns
     res = runner.invoke(app, ["ladder", str(path), "--out", str(out), "--quiet"])

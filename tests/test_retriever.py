@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from ids_extract import load
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
-from ids_extract.retriever import (
+from ids_extract.models.dpr.pair import CTX_DIR, META_FILE, QUESTION_DIR, dpr_pair_from_bert
+from ids_extract.models.dpr.train import (
     Collator,
     TrainConfig,
     build_groups,
@@ -25,7 +26,7 @@ from ids_extract.retriever import (
     train_retriever,
 )
 from ids_extract.scorers import ScoringBatch
-from ids_extract.scorers.dpr import CTX_DIR, META_FILE, QUESTION_DIR, DPRScorer, dpr_pair_from_bert
+from ids_extract.scorers.dpr import DPRScorer
 
 from .conftest import squad_dict
 

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
+from ids_extract.analysis.sanity import blocks, reinitialise, run_sanity, spearman_per_question
 from ids_extract.cli import app
-from ids_extract.sanity import blocks, reinitialise, run_sanity, spearman_per_question
 from ids_extract.scorers.ig import IGScorer
 
 from .test_ig import BATCH

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ids_extract.errors import ConfigError
-from ids_extract.fusion import parse_weights, ranking, weighted, zscore
 from ids_extract.scorers import ScoringBatch, build_scorer
 from ids_extract.scorers.bm25 import tokenize
+from ids_extract.select.fusion import parse_weights, ranking, weighted, zscore
 
 SENTENCES = ["Paris is the capital of France.", "It has 2 million people.",
              "The Seine flows through Paris.", "X marks the spot."]
@@ -82,7 +82,7 @@ def test_fusion_standardises_then_weights() -> None:
 def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnxruntime")
-    monkeypatch.setenv("IDS_EXTRACT_CACHE", str(tmp_path))
+    monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path))
     batch = ScoringBatch([SENTENCES], ["Where is Paris?", "How many people?"], [0, 0])
     torch_scores = build_scorer("sbert", model=str(tiny_sbert_dir), precision="fp32").score(batch)
     onnx = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx")

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ids_extract.segment import merge_spans, span_of, split_sentences
+from ids_extract.errors import ConfigError
+from ids_extract.select.segment import check_segmenter, merge_spans, span_of, split_sentences
 
 from .conftest import CONTEXT
 
@@ -40,9 +41,11 @@ def test_leading_whitespace_and_empty() -> None:
     assert split_sentences("   ") == [(0, 3)]
 
 
-def test_unknown_segmenter() -> None:
-    with pytest.raises(ValueError, match="unknown segmenter"):
+def test_unknown_segmenter_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown segmenter 'nltk'"):
         split_sentences("a. b.", "nltk")
+    with pytest.raises(ConfigError, match="unknown segmenter"):
+        check_segmenter("nltk")
 
 
 def test_merge_spans_joins_sentences_an_answer_crosses() -> None:

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from ids_extract import load
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
-from ids_extract.segment import split_sentences
-from ids_extract.sentences import balance_rows, sentence_rows, write_rows
+from ids_extract.pipeline.sentences import balance_rows, sentence_rows, write_rows
+from ids_extract.select.segment import split_sentences
 
 from .conftest import CONTEXT, CONTEXT2, squad_dict
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ids_extract.data import QA, Answer, Article, Paragraph, SquadDataset
-from ids_extract.squad_eval import evaluate, exact_match, f1_score, headline, normalize_answer
+from ids_extract.squad.evaluate import evaluate, exact_match, f1_score, headline, normalize_answer
+from ids_extract.squad.model import QA, Answer, Article, Paragraph, SquadDataset
 
 CTX = "The Eiffel Tower is in Paris. It was built in 1889 by Gustave Eiffel's company."
 

@@ -29,6 +29,7 @@ def handles_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        """The command itself, with our errors turned into one line and exit code 2."""
         try:
             return func(*args, **kwargs)
         except IdsExtractError as err:

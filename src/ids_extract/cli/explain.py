@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ConfigError
-from ..segment import SEGMENTERS
+from ..select.segment import SEGMENTERS
 from .app import app, csv_list, err_console, handles_errors
 
 ReaderModel = Annotated[str, typer.Option("--reader-model", "-m",
@@ -42,8 +42,8 @@ def explain(
     device: Device = "auto",
 ) -> None:
     """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page."""
-    from ..explain import explain as run_explain
-    from ..explain import write_explanation
+    from ..analysis.explain import explain as run_explain
+    from ..analysis.explain import write_explanation
 
     if (context is None) == (context_file is None):
         raise ConfigError("give exactly one of --context and --context-file")
@@ -81,8 +81,8 @@ def sanity_check(
     """Randomise the reader (cascading and independent) and measure how IG rankings change."""
     from rich.table import Table
 
-    from ..data import load
-    from ..sanity import SCHEDULES, run_sanity, sample_batch, write_result
+    from ..analysis.sanity import SCHEDULES, run_sanity, sample_batch, write_result
+    from ..squad.read import load
 
     chosen = csv_list(schedules)
     bad = [s for s in chosen if s not in SCHEDULES]
@@ -124,8 +124,9 @@ def fit_fusion(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Fit learned-fusion weights (logistic regression on sentence labels) and save them."""
-    from ..data import load
-    from ..fusion_learned import fit_on_dataset, fusion_home
+    from ..pipeline.fit_fusion import fit_on_dataset
+    from ..select.learned import fusion_home
+    from ..squad.read import load
 
     if Path(train).name.startswith("dev"):
         raise ConfigError(f"{train}: fit on a training file, never on dev")

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ..engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..errors import ConfigError
-from ..extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
-from ..segment import SEGMENTERS
-from ..writer import print_stats, read_manifest, validate_dir
+from ..pipeline.engine import DEFAULT_SHARD_SIZE, extract_to_dir
+from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
+from ..pipeline.validate import read_manifest, validate_dir
+from ..select.segment import SEGMENTERS
 from .app import app, csv_list, err_console, handles_errors
+from .tables import print_stats
 
 
 @app.command()

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import data
 from ..errors import ConfigError, DataError
+from ..files import write_json
+from ..squad import read as squad_read
+from ..squad.model import Article, Paragraph, SquadDataset
 from .app import app, csv_list, err_console, handles_errors
 
 if TYPE_CHECKING:
-    from ..answer import Question
+    from ..apps.answer import Question
 
 
 @app.command("train-reader")
@@ -47,9 +49,10 @@ def train_reader_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Fine-tune an extractive QA reader; re-running resumes from the last checkpoint."""
-    from ..reader import ReaderConfig, TrainConfig, train_reader
+    from ..models.qa.features import ReaderConfig
+    from ..models.qa.train import TrainConfig, train_reader
 
-    dataset = data.load(train, split=hf_split).limit(limit)
+    dataset = squad_read.load(train, split=hf_split).limit(limit)
     reader_cfg = ReaderConfig(max_seq_length=max_seq_length, doc_stride=doc_stride,
                               mode="truncate" if truncate else "window")
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,
@@ -88,11 +91,13 @@ def evaluate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """EM and F1 by the official SQuAD v1.1 / v2.0 rules; writes predictions.json."""
-    from ..reader import Reader, examples_of, write_predictions
-    from ..squad_eval import evaluate as score
+    from ..models.qa.decode import write_predictions
+    from ..models.qa.features import examples_of
+    from ..models.qa.reader import Reader
+    from ..squad.evaluate import evaluate as score
 
-    reading = data.load(data_file).limit(limit)
-    gold_set = data.load(gold) if gold else reading
+    reading = squad_read.load(data_file).limit(limit)
+    gold_set = squad_read.load(gold) if gold else reading
     if gold and not all_gold:
         keep = {qa.id for _, _, qa in reading.iter_qas()}
         scored = _only(gold_set, keep)
@@ -121,19 +126,19 @@ def evaluate(
         err_console.print(f"wrote {written['predictions']}")
     metrics = score(gold_set, preds, probs)
     if target is not None:
-        data.write_json(metrics, Path(target) / "metrics.json")
+        write_json(metrics, Path(target) / "metrics.json")
     typer.echo(json.dumps(metrics, indent=1))
 
 
-def _only(dataset: data.SquadDataset, ids: set[str]) -> data.SquadDataset:
+def _only(dataset: SquadDataset, ids: set[str]) -> SquadDataset:
     articles = []
     for article in dataset.articles:
-        paragraphs = [data.Paragraph(p.context, [qa for qa in p.qas if qa.id in ids])
+        paragraphs = [Paragraph(p.context, [qa for qa in p.qas if qa.id in ids])
                       for p in article.paragraphs]
         paragraphs = [p for p in paragraphs if p.qas]
         if paragraphs:
-            articles.append(data.Article(article.title, paragraphs))
-    return data.SquadDataset(dataset.version, articles, source=dataset.source)
+            articles.append(Article(article.title, paragraphs))
+    return SquadDataset(dataset.version, articles, source=dataset.source)
 
 
 def _read_mapping(path: Path, kind: type) -> dict[str, Any]:
@@ -160,7 +165,7 @@ def ladder(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train and score every (model, max_seq_length, method) cell; resumable per cell."""
-    from ..ladder import load_config, run_ladder
+    from ..apps.ladder import load_config, run_ladder
 
     cfg = load_config(config, out)
     rows = run_ladder(cfg, quiet=quiet)
@@ -193,8 +198,8 @@ def answer(
 ) -> None:
     """Extract, then read: the answer as a span of the original context, with the kept
     sentences."""
-    from ..answer import ExtractThenRead
-    from ..reader import Reader
+    from ..apps.answer import ExtractThenRead
+    from ..models.qa.reader import Reader
 
     items = _questions(question, context, context_file, input)
     reader = Reader.load(model, device=device, precision=precision)
@@ -204,7 +209,7 @@ def answer(
     results = pipeline.answer_many(items)
     payload = [r.to_dict() for r in results]
     if out is not None:
-        data.write_json(payload, out)
+        write_json(payload, out)
     if as_json:
         typer.echo(json.dumps(payload if input is not None else payload[0], ensure_ascii=False,
                               indent=1))
@@ -217,7 +222,7 @@ def answer(
 
 def _questions(question: str | None, context: str | None, context_file: Path | None,
                input: Path | None) -> list[Question]:
-    from ..answer import Question, read_questions
+    from ..apps.answer import Question, read_questions
 
     if input is not None:
         if question or context or context_file:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ..data import load
 from ..errors import ConfigError
-from ..segment import SEGMENTERS
+from ..select.segment import SEGMENTERS
+from ..squad.read import load
 from .app import app, err_console, handles_errors
 
 
@@ -31,7 +31,7 @@ def sentences(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Write one row per (question, sentence): ids, sentence index, text, span, label."""
-    from ..sentences import balance_rows, sentence_rows, write_rows
+    from ..pipeline.sentences import balance_rows, sentence_rows, write_rows
 
     if split not in ("train", "eval"):
         raise ConfigError(f"--split {split!r}: choose train or eval")
@@ -87,7 +87,7 @@ def train_retriever_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a DPR dual encoder (in-batch + same-context negatives); re-running resumes."""
-    from ..retriever import TrainConfig, train_retriever
+    from ..models.dpr.train import TrainConfig, train_retriever
 
     config = TrainConfig(
         train_file=train_file, backbone=backbone, pooling=pooling, epochs=epochs,

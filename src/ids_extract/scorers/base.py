@@ -10,26 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from ..select.units import ScoringBatch
+
 T = TypeVar("T", bound=Hashable)
-
-
-@dataclass(frozen=True)
-class ScoringBatch:
-    """``contexts[c]`` is the list of sentence texts of context ``c``; question ``q`` asks about
-    ``contexts[owner[q]]``."""
-
-    contexts: Sequence[Sequence[str]]
-    questions: Sequence[str]
-    owner: Sequence[int]
-
-    def __post_init__(self) -> None:
-        if len(self.questions) != len(self.owner):
-            raise ValueError("questions and owner must have the same length")
 
 
 class Scorer(ABC):

@@ -38,6 +38,8 @@ class BM25Scorer(Scorer):
                 "stopwords": self.stopwords_name}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """One index per context (its sentences are the corpus), queried by each of its
+        questions."""
         by_context: dict[int, list[int]] = {}
         for q, c in enumerate(batch.owner):
             by_context.setdefault(c, []).append(q)

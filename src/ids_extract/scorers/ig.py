@@ -31,8 +31,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..models.hub import model_id
+from ..models.qa.folder import load_qa_model
+from ..models.runtime import softmax
+from ..select import fusion
 from .base import Scorer, ScoringBatch
-from .reader import fill_missing, load_qa_model, logits, pad, per_sentence, windows
+from .reader import fill_missing, logits, pad, per_sentence, windows
 
 TARGETS = ("both", "start", "end", "sum")
 AGGREGATIONS = ("mean", "sum", "max")
@@ -109,7 +113,7 @@ class IGScorer(Scorer):
         self.last_ig_fraction = 1.0  # share of questions the last score() call ran IG on
 
     def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": self.qa.path, "mode": self.mode,
+        return {"name": self.name, "model": model_id(self.qa.path), "mode": self.mode,
                 "n_steps": self.n_steps, "method": self.method, "target": self.target,
                 "precision": self.precision,
                 "aggregation": self.aggregation, "max_seq_length": self.qa.max_seq_length,
@@ -126,7 +130,6 @@ class IGScorer(Scorer):
 
     def _cascade(self, batch: ScoringBatch) -> list[np.ndarray]:
         """IG only where the cheap scorers' fused top two sentences are within the margin."""
-        from .. import fusion
         cheap = [s.score(batch) for s in self._cheap or []]
         fused = [fusion.weighted({str(i): c[q] for i, c in enumerate(cheap)}, {})
                  for q in range(len(batch.questions))]
@@ -198,7 +201,7 @@ class IGScorer(Scorer):
             token_scores={k: v[i, :n].float().cpu().numpy() for k, v in token_scores.items()},
             raw_sums={k: float(v[i]) for k, v in raw.items()}, span=spans[i],
             delta={k: float(v[i]) for k, v in deltas.items()},
-            start_prob=_softmax(starts[i, :n]), end_prob=_softmax(ends[i, :n]))
+            start_prob=softmax(starts[i, :n]), end_prob=softmax(ends[i, :n]))
             for i, n in enumerate(lengths)]
 
     def _run(self, ids: Any, baseline: Any, extra: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -251,11 +254,6 @@ def _embeddings(model: Any) -> Any:
     base = getattr(model, "base_model", model)
     layer = getattr(base, "embeddings", None)
     return layer if layer is not None else model.get_input_embeddings()
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max())
-    return np.asarray(z / z.sum())
 
 
 def _nanmean(parts: Sequence[np.ndarray]) -> np.ndarray:

@@ -1,10 +1,11 @@
 """The ``reader`` signal: how much of an extractive QA reader's start/end probability falls on each
 sentence (the authors logged it beside IG as the forward/backward scores).
 
-Also home of what the ``ig`` scorer shares with it: loading a QA model (refusing one whose QA head
-would be random), and cutting ``question + whole context`` into the reader's windows with, for every
-token, the index of the sentence it belongs to. The tokenisation is the reader's own
-(:func:`ids_extract.reader.encode`), so a scorer sees exactly the features the reader was trained on.
+Also home of what the ``ig`` scorer shares with it: cutting ``question + whole context`` into the
+reader's windows with, for every token, the index of the sentence it belongs to. The tokenisation is
+the reader's own (:mod:`ids_extract.models.qa.features`), so a scorer sees exactly the features the
+reader was trained on; the model is loaded by :func:`ids_extract.models.qa.folder.load_qa_model`,
+which refuses one whose QA head would be random.
 
 Per window the start and end logits are soft-maxed over the window's tokens; a sentence's score is
 ``(start mass + end mass) / 2`` summed over its tokens. A context longer than one window is read in
@@ -14,62 +15,17 @@ decoding also keeps the best window).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..models import pick_device
+from ..models.hub import model_id
+from ..models.qa.features import Example, ReaderConfig, eval_features
+from ..models.qa.folder import QAModel, load_qa_model
+from ..models.runtime import softmax
 from .base import Scorer, ScoringBatch
-
-
-@dataclass
-class QAModel:
-    """A loaded QA model with its tokenizer and the longest sequence it reads."""
-
-    model: Any
-    tokenizer: Any
-    max_seq_length: int
-    path: str
-    device: str
-
-
-def _is_qa_folder(path: Path) -> bool:
-    config = path / "config.json"
-    if not config.is_file():
-        return False
-    archs = json.loads(config.read_text(encoding="utf-8")).get("architectures") or []
-    return any(str(a).endswith("ForQuestionAnswering") for a in archs)
-
-
-@lru_cache(maxsize=4)
-def load_qa_model(model: str | None, device: str = "auto",
-                  max_seq_length: int | None = None) -> QAModel:
-    """Load a trained QA model (a ``train-reader`` folder or any HF ``*ForQuestionAnswering``).
-
-    A plain encoder would get a random QA head, and attributions of a random head explain
-    nothing: that is refused. Cached so that ``ig`` and ``reader`` share one copy."""
-    from ..reader import load_model, read_meta
-
-    if not model:
-        raise ConfigError("the ig and reader scorers need a trained QA model folder "
-                          "(e.g. from 'ids-extract train-reader'; --reader-model)")
-    path = Path(model).expanduser()
-    if path.is_dir() and not _is_qa_folder(path):
-        raise ConfigError(f"{path}: not an extractive QA model (config.json has no "
-                          f"*ForQuestionAnswering architecture); its QA head would be random")
-    qa, tokenizer = load_model(str(path) if path.exists() else model)
-    dev = pick_device(device)
-    qa = qa.to(dev).eval()
-    limit = max_seq_length or read_meta(path).get("reader", {}).get("max_seq_length")
-    if not limit:
-        limit = min(int(getattr(qa.config, "max_position_embeddings", 512)), 512)
-    return QAModel(qa, tokenizer, int(limit), str(path), dev)
 
 
 @dataclass
@@ -92,8 +48,6 @@ def context_bounds(sentences: Sequence[str]) -> np.ndarray:
 def windows(qa: QAModel, batch: ScoringBatch, stride: int | None = None) -> Windows:
     """Encode every question with its whole context in overlapping windows of the model's
     length (one window when it fits)."""
-    from ..reader import Example, ReaderConfig, eval_features
-
     cfg = ReaderConfig(max_seq_length=qa.max_seq_length, doc_stride=stride)
     examples = [Example(str(q), batch.questions[q], "".join(batch.contexts[c]))
                 for q, c in enumerate(batch.owner)]
@@ -142,11 +96,6 @@ def fill_missing(scores: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(scores), low - 1e-6, scores)
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max())
-    return z / z.sum()
-
-
 class ReaderScorer(Scorer):
     """Start/end probability mass of a trained reader per sentence (one forward pass)."""
 
@@ -158,10 +107,11 @@ class ReaderScorer(Scorer):
         self.batch_size, self.stride = batch_size, stride
 
     def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": self.qa.path, "max_seq_length": self.qa.max_seq_length,
-                "stride": self.stride}
+        return {"name": self.name, "model": model_id(self.qa.path),
+                "max_seq_length": self.qa.max_seq_length, "stride": self.stride}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """Start/end probability mass per sentence, each sentence taking its best window."""
         win = windows(self.qa, batch, self.stride)
         best = [np.full(len(batch.contexts[c]), np.nan) for c in batch.owner]
         for lo in range(0, len(win.inputs), self.batch_size):

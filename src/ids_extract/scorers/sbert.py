@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..models import pick_device, pick_precision, quiet_transformers, resolve_model
+from ..models.hub import model_id, quiet_transformers, resolve_model
+from ..models.runtime import autocast, pick_device, pick_precision
 from .base import BiEncoderScorer
 
 BACKENDS = ("torch", "onnx")
@@ -44,12 +45,13 @@ class SBERTScorer(BiEncoderScorer):
         self._model: Any = None
 
     def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": _model_id(self.model_name),
+        return {"name": self.name, "model": model_id(self.model_name),
                 "max_seq_length": self.max_seq_length, "precision": self.precision,
                 "backend": self.backend}
 
     @property
     def model(self) -> Any:
+        """Loaded on first use, so that building a scorer (and checking options) is cheap."""
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
@@ -69,15 +71,11 @@ class SBERTScorer(BiEncoderScorer):
             return np.zeros((0, 1), dtype=np.float32)
         if self.backend == "onnx":
             if self._onnx is None:
-                from ..onnx_encoder import OnnxEncoder
+                from ..models.onnx import OnnxEncoder
 
                 self._onnx = OnnxEncoder(self.model, quantize=self.precision == "int8")
             return self._onnx.encode(texts, self.batch_size)
-        import torch
-
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
-        with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+        with autocast(self.device, self.precision):
             embeddings = self.model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True,
                 show_progress_bar=False, convert_to_tensor=True,
@@ -89,14 +87,3 @@ class SBERTScorer(BiEncoderScorer):
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
-
-
-def _model_id(name: str) -> str:
-    """A name for the manifest that does not depend on where the model is installed."""
-    from pathlib import Path
-
-    from ..models import HUB_MINILM, default_sbert_model
-
-    if name == default_sbert_model():
-        return HUB_MINILM
-    return Path(name).name if Path(name).exists() else name

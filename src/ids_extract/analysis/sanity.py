@@ -1,0 +1,198 @@
+"""Model-parameter randomisation test of the IG sentence scores (Adebayo et al. 2018; METHOD.md §8).
+
+If the sentence ranking barely changes when the reader's weights are replaced by random ones, the
+attributions do not explain the model (they may only reflect the input). Two schedules:
+
+- ``cascading``: re-initialise from the QA head down, one more block at each step (head, top
+  encoder layer, …, embeddings), keeping the earlier ones random;
+- ``independent``: re-initialise one block at a time, the rest trained.
+
+At each step every sampled question is scored again and compared with the trained model's scores
+by Spearman rank correlation (scipy) over its sentences; the table reports the mean and median.
+Re-initialisation is the model's initial distribution: matrices ~ N(0, initializer_range), biases
+0, LayerNorm weights 1 (what a model has before training).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..files import atomic_path, write_json
+from ..progress import track
+from ..scorers.ig import IGScorer
+from ..select.segment import split_sentences
+from ..select.units import ScoringBatch
+
+SCHEDULES = ("cascading", "independent")
+
+
+@dataclass
+class Step:
+    schedule: str
+    block: str
+    mean_spearman: float
+    median_spearman: float
+    questions: int
+
+
+@dataclass
+class SanityResult:
+    steps: list[Step]
+    questions: int
+    threshold: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fully_random(self) -> float:
+        """Mean Spearman once every block is random (last cascading step)."""
+        cascading = [s for s in self.steps if s.schedule == "cascading"]
+        return cascading[-1].mean_spearman if cascading else math.nan
+
+    def verdict(self) -> str:
+        """One line a user can act on: PASS when the ranking of the fully random model no
+        longer agrees with the trained one (mean Spearman at most the threshold)."""
+        value = self.fully_random
+        if math.isnan(value):
+            return "no verdict: no cascading step could be measured"
+        if value <= self.threshold:
+            return (f"PASS: the IG sentence ranking depends on the model: mean Spearman with the "
+                    f"trained model falls to {value:.3f} (≤ {self.threshold}) once all weights "
+                    f"are random")
+        return (f"FAIL: the IG sentence ranking survives randomising all weights (mean Spearman "
+                f"{value:.3f} > {self.threshold}): it reflects the input more than the model")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"questions": self.questions, "threshold": self.threshold,
+                "fully_random_mean_spearman": self.fully_random, "verdict": self.verdict(),
+                "steps": [dataclasses.asdict(s) for s in self.steps], "config": self.config}
+
+
+def blocks(model: Any) -> list[tuple[str, Any]]:
+    """The model's blocks from the output down: QA head, encoder layers top first, embeddings."""
+    base = getattr(model, "base_model", model)
+    head = [(n, m) for n, m in model.named_children() if m is not base]
+    layers = list(getattr(getattr(base, "encoder", None), "layer", []))
+    out = [(f"head:{n}", m) for n, m in head]
+    out += [(f"layer {i}", layers[i]) for i in reversed(range(len(layers)))]
+    if getattr(base, "embeddings", None) is not None:
+        out.append(("embeddings", base.embeddings))
+    return out
+
+
+def reinitialise(module: Any, std: float, seed: int) -> None:
+    """Back to the untrained distribution (see the module docstring)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if param.dim() >= 2:
+                param.copy_(torch.randn(param.shape, generator=gen) * std)
+            elif "LayerNorm" in name or name.endswith("norm.weight"):
+                param.fill_(1.0 if name.endswith("weight") else 0.0)
+            else:
+                param.zero_()
+
+
+def spearman_per_question(reference: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> np.ndarray:
+    """Spearman rank correlation per question (NaN where it is undefined: one sentence or
+    constant scores)."""
+    from scipy.stats import spearmanr
+
+    out = []
+    for a, b in zip(reference, other, strict=True):
+        if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+            out.append(math.nan)
+        else:
+            out.append(float(spearmanr(a, b).statistic))
+    return np.array(out)
+
+
+def _step(schedule: str, block: str, rho: np.ndarray) -> Step:
+    valid = rho[~np.isnan(rho)]
+    return Step(schedule, block, float(valid.mean()) if valid.size else math.nan,
+                float(np.median(valid)) if valid.size else math.nan, int(valid.size))
+
+
+def run_sanity(scorer: IGScorer, batch: ScoringBatch, schedules: Sequence[str] = SCHEDULES,
+               threshold: float = 0.5, seed: int = 0, quiet: bool = True) -> SanityResult:
+    """Score ``batch`` with the trained model, then after each randomisation step."""
+    trained = scorer.qa
+    std = float(getattr(trained.model.config, "initializer_range", 0.02))
+    reference = scorer.score(batch)
+    names = [name for name, _ in blocks(trained.model)]
+    plan = [(s, k) for s in schedules for k in range(len(names))]
+    steps: list[Step] = []
+    try:
+        for schedule, k in track(plan, "randomising", len(plan), quiet):
+            model = copy.deepcopy(trained.model)
+            chosen = blocks(model)[: k + 1] if schedule == "cascading" else [blocks(model)[k]]
+            for offset, (_, module) in enumerate(chosen):
+                reinitialise(module, std, seed + offset)
+            scorer.qa = dataclasses.replace(trained, model=model.eval())
+            rho = spearman_per_question(reference, scorer.score(batch))
+            steps.append(_step(schedule, names[k], rho))
+    finally:
+        scorer.qa = trained
+    return SanityResult(steps, len(batch.questions), threshold, scorer.config())
+
+
+def plot(result: SanityResult, target: str | Path) -> Path:
+    """Mean Spearman per step, one line per schedule (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    for schedule, marker in zip(SCHEDULES, "os", strict=True):
+        rows = [s for s in result.steps if s.schedule == schedule]
+        if rows:
+            ax.plot([s.block for s in rows], [s.mean_spearman for s in rows], marker=marker,
+                    label=schedule)
+    ax.axhline(result.threshold, color="grey", linestyle="--", linewidth=0.8,
+               label=f"threshold {result.threshold}")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("mean Spearman with the trained model")
+    ax.set_xlabel("randomised block (output → embeddings)")
+    ax.set_title(f"IG sentence ranking under parameter randomisation ({result.questions} questions)")
+    ax.legend(fontsize=8)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(target)
+
+
+def write_result(result: SanityResult, out_dir: str | Path) -> tuple[Path, Path]:
+    out = Path(out_dir)
+    json_path = out / "sanity.json"
+    write_json(result.to_dict(), json_path)
+    return json_path, plot(result, out / "sanity.png")
+
+
+def sample_batch(dataset: Any, n: int | None, segmenter: str = "pysbd") -> ScoringBatch:
+    """About ``n`` questions spread evenly over the file (every k-th: fixed, so runs compare),
+    each with its whole context split into sentences."""
+    items = [(p.context, qa.question) for _, p, qa in dataset.iter_qas()]
+    if n is not None and 0 < n < len(items):
+        step = len(items) / n
+        items = [items[int(i * step)] for i in range(n)]
+    contexts: list[list[str]] = []
+    index: dict[str, int] = {}
+    owner = []
+    for context, _ in items:
+        if context not in index:
+            index[context] = len(contexts)
+            contexts.append([context[s:e] for s, e in split_sentences(context, segmenter)])
+        owner.append(index[context])
+    return ScoringBatch(contexts, [q for _, q in items], owner)

@@ -1,0 +1,200 @@
+"""Extract-then-read (METHOD.md §7): shrink a context to the sentences that matter for the
+question, let a small reader answer from them, and give the answer back as a span of the
+**original** context.
+
+Extraction is the project's :class:`~ids_extract.pipeline.extractor.Extractor` (segment → score →
+select, which reports the kept sentences of every question) on an evaluation split (no gold is
+used). The reader's span in the shorter text is mapped back with the offsets of the kept sentences
+(``Compressed.offsets``), never by searching for the answer text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from ..models.qa.features import Example
+from ..models.qa.reader import Reader
+from ..pipeline.extractor import Extractor
+from ..select.compress import Compressed, compress
+from ..select.segment import Span
+from ..squad.model import QA, Article, Paragraph, SquadDataset
+from ..squad.read import load
+
+
+@dataclass
+class Question:
+    """One question about one context; ``id`` is made up when not given."""
+
+    question: str
+    context: str
+    id: str = ""
+
+
+@dataclass
+class KeptSentence:
+    start: int
+    end: int
+    text: str
+    score: float  # fused relevance score of the sentence
+
+
+@dataclass
+class Answered:
+    """The answer as a span of the original context (``context[start:end] == answer``)."""
+
+    id: str
+    question: str
+    answer: str
+    start: int
+    end: int
+    score: float
+    no_answer: bool
+    clipped: bool  # the reader's span ran over a gap between kept sentences and was cut there
+    kept: list[KeptSentence] = field(default_factory=list)
+    extracted_context: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ExtractThenRead:
+    """``ExtractThenRead(Reader.load("runs/reader"))(question, context)`` → :class:`Answered`.
+
+    ``level`` defaults to ``tokens:L`` with L the reader's ``max_seq_length`` (the level made
+    for that reader); ``level=None`` with ``extract=False`` reads the whole context (windows).
+    """
+
+    def __init__(self, reader: Reader, *, level: str | None = None,
+                 scorers: Sequence[str] = ("bm25", "sbert"), extract: bool = True,
+                 scorer_options: dict[str, dict[str, Any]] | None = None,
+                 quiet: bool = True) -> None:
+        self.reader = reader
+        self.extract = extract
+        self.level = level or f"tokens:{reader.config.max_seq_length}"
+        self.extractor = (Extractor(list(scorers), self.level, split="eval", lost="unanswerable",
+                                    scorer_options=scorer_options, quiet=quiet)
+                          if extract else None)
+        self.quiet = quiet
+
+    def __call__(self, question: str, context: str) -> Answered:
+        return self.answer_many([Question(question, context)])[0]
+
+    def answer_many(self, items: Sequence[Question], batch_size: int = 64) -> list[Answered]:
+        """Extract and read many questions at once (scorers and reader batch across them);
+        every answer is a span of its original context."""
+        items = _with_ids(items)
+        if not items:
+            return []
+        if self.extractor is None:
+            examples = [Example(q.id, q.question, q.context) for q in items]
+            preds = self.reader.predict(examples, batch_size=batch_size, quiet=self.quiet)
+            return [Answered(q.id, q.question, p.text, p.start, p.end, p.score, not p.text, False,
+                             [KeptSentence(0, len(q.context), q.context, 0.0)], q.context)
+                    for q, p in zip(items, preds, strict=True)]
+        dataset = SquadDataset("1.1", [Article("", [Paragraph(q.context, [QA(q.id, q.question, [])])
+                                                    for q in items])], source="<questions>")
+        units = self.extractor.segment(dataset)
+        scored = self.extractor.score(units)
+        level = self.extractor.select_all(dataset, units, scored).levels[0]
+        comps = [compress(q.context, units.spans[n], level.kept[n]) for n, q in enumerate(items)]
+        examples = [Example(q.id, q.question, c.context) for q, c in zip(items, comps, strict=True)]
+        preds = self.reader.predict(examples, batch_size=batch_size, quiet=self.quiet)
+        out = []
+        for n, (q, pred, comp) in enumerate(zip(items, preds, comps, strict=True)):
+            spans = units.spans[n]
+            kept = [KeptSentence(s, e, q.context[s:e], float(scored.fused[n][i]))
+                    for i in comp.kept for s, e in [spans[i]]]
+            if not pred.text:
+                out.append(Answered(q.id, q.question, "", 0, 0, pred.score, True, False, kept,
+                                    comp.context))
+                continue
+            start, end, clipped = to_original(q.context, comp, spans, pred.start,
+                                             pred.end)
+            out.append(Answered(q.id, q.question, q.context[start:end], start, end, pred.score,
+                                False, clipped, kept, comp.context))
+        return out
+
+
+def _with_ids(items: Sequence[Question]) -> list[Question]:
+    out, seen = [], set()
+    for n, q in enumerate(items):
+        qid = q.id or f"q{n + 1}"
+        if qid in seen:
+            raise DataError("<questions>", f"question {n + 1}", f"duplicate id {qid!r}")
+        if not q.question.strip() or not q.context.strip():
+            raise DataError("<questions>", f"question {qid}", "empty question or context")
+        seen.add(qid)
+        out.append(Question(q.question, q.context, qid))
+    return out
+
+
+def to_original(context: str, comp: Compressed, spans: Sequence[Span], start: int,
+                end: int) -> tuple[int, int, bool]:
+    """Map ``[start, end)`` of the shortened context back to the original one.
+
+    Offset arithmetic through the kept sentences. A span that runs over a gap (two kept
+    sentences that were not adjacent) is cut at the end of the first run of adjacent sentences,
+    since the original text between them was never read; ``clipped`` says so."""
+    lengths = [spans[k][1] - spans[k][0] for k in comp.kept]
+    first = _locate(comp, lengths, start, forward=True)
+    last = _locate(comp, lengths, end - 1, forward=False)
+    o_start = spans[comp.kept[first]][0] + max(start - comp.offsets[first], 0)
+    run = first
+    while run < last and comp.kept[run + 1] == comp.kept[run] + 1:
+        run += 1
+    if run == last:
+        o_end = spans[comp.kept[last]][0] + min(end - comp.offsets[last], lengths[last])
+        return o_start, o_end, False
+    o_end = spans[comp.kept[run]][1]
+    return o_start, o_start + len(context[o_start:o_end].rstrip()), True
+
+
+def _locate(comp: Compressed, lengths: Sequence[int], pos: int, *, forward: bool) -> int:
+    """Index of the kept sentence holding ``pos``; a position on an inserted space belongs to the
+    next sentence (``forward``) or the previous one."""
+    for n, off in enumerate(comp.offsets):
+        if off <= pos < off + lengths[n]:
+            return n
+        if pos < off:
+            return n if forward else max(n - 1, 0)
+    return len(comp.offsets) - 1
+
+
+def read_questions(path: str | Path) -> list[Question]:
+    """Questions from a SQuAD file, a JSON list or JSON Lines of ``{"question", "context"[, "id"]}``."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(str(p), "", "no such file")
+    if p.suffix.lower() in (".jsonl", ".ndjson"):
+        lines = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = []
+        for n, line in enumerate(lines, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise DataError(str(p), f"line {n}", f"not JSON: {err.msg}") from None
+        return _rows(rows, str(p))
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(str(p), "", f"not JSON: {err}") from None
+    if isinstance(raw, dict) and "data" in raw:
+        return [Question(qa.question, par.context, qa.id) for _, par, qa in load(p).iter_qas()]
+    if not isinstance(raw, list):
+        raise DataError(str(p), "", "expected a SQuAD file or a list of {question, context}")
+    return _rows(raw, str(p))
+
+
+def _rows(rows: list[Any], path: str) -> list[Question]:
+    out = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not isinstance(
+                row.get("context"), str):
+            raise DataError(path, f"item {n}", "needs string fields 'question' and 'context'")
+        out.append(Question(row["question"], row["context"], str(row.get("id", ""))))
+    return out

@@ -1,0 +1,115 @@
+"""Files written whole or not at all, content hashes, and the one cache root.
+
+Every file this package writes goes through :func:`atomic_path`: a temporary file beside the
+target, moved into place in one step on success. A crash, Ctrl-C or ``kill -9`` therefore leaves
+either the old file or none, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+TEMP_SUFFIX = ".tmp"
+HOME_ENV = "IDS_EXTRACT_HOME"
+
+
+def home() -> Path:
+    """The cache root (exported ONNX models, learned fusions saved by name):
+    ``$IDS_EXTRACT_HOME``, default ``~/.cache/ids-extract``."""
+    root = os.environ.get(HOME_ENV)
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "ids-extract"
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` and move it into place only on success."""
+    tmp = temp_beside(target)
+    try:
+        yield tmp
+        commit_temp(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def temp_beside(target: str | os.PathLike[str]) -> Path:
+    """An empty temporary file in the target's folder (so the final move is atomic)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def commit_temp(tmp: Path, target: str | os.PathLike[str]) -> None:
+    """Give the temporary file the permissions a plain ``open`` would (``mkstemp`` makes it
+    0600) and move it over the target in one step."""
+    os.chmod(tmp, 0o666 & ~umask())
+    os.replace(tmp, target)
+
+
+def umask() -> int:
+    """The process umask (read by setting and restoring it: there is no getter)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(obj: Any, target: str | os.PathLike[str]) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=None) + "\n", encoding="utf-8")
+
+
+def write_jsonl(rows: Sequence[dict[str, Any]], target: str | os.PathLike[str]) -> None:
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_bytes(blob: bytes, target: str | os.PathLike[str]) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(blob)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tree(folder: str | os.PathLike[str], skip: Sequence[str] = ()) -> str:
+    """One hash of every file under ``folder`` (names and contents, in sorted order); files or
+    folders whose name starts with a dot, or is in ``skip``, are left out."""
+    root = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or any(p.startswith(".") or p in skip for p in rel.parts):
+            continue
+        digest.update(str(rel).encode() + b"\0" + sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def fingerprint(source: str) -> str:
+    """sha256 of a file, of a folder's files, or of a name that is neither (a hub name)."""
+    path = Path(source)
+    if path.is_file():
+        return sha256_file(path)
+    if path.is_dir():
+        return sha256_tree(path)
+    return hashlib.sha256(f"hub:{source}".encode()).hexdigest()
+
+
+def config_key(obj: Any) -> str:
+    """Short stable hash of a JSON-able config (names cache folders)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""The DPR dual encoder: the pair format (save/load) and its trainer."""

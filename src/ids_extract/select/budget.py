@@ -1,0 +1,75 @@
+"""Token budgets of ``tokens:L`` levels: counting tokens with the level's tokenizer, the room each
+item leaves for context units, and the check of the real joined text against it.
+
+A ``tokens:L`` level is made for a model with ``max_seq_length = L``: the kept units, the query and
+the tokenizer's special tokens must fit in L together. Unit token counts add up to the joined
+text's count for BERT-style tokenizers but not always for others, so the joined text is counted
+again and the lowest-ranked units are dropped until it fits (:func:`enforce`).
+
+The tokenizer is any Hugging Face tokenizer object; which one a level names is resolved by the
+caller (:func:`ids_extract.models.hub.load_tokenizer`), so this module never loads a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .segment import Span
+
+
+def count_tokens(texts: Sequence[str], tokenizer: Any, batch_size: int = 4096) -> np.ndarray:
+    """Number of tokens of each text, without special tokens."""
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for start in range(0, len(texts), batch_size):
+        chunk = list(texts[start : start + batch_size])
+        encoded = tokenizer(chunk, add_special_tokens=False, return_attention_mask=False,
+                            return_token_type_ids=False, verbose=False)["input_ids"]
+        counts[start : start + len(chunk)] = [len(ids) for ids in encoded]
+    return counts
+
+
+def pair_overhead(tokenizer: Any) -> int:
+    """Special tokens a (query, context) pair adds: 3 for BERT ([CLS] q [SEP] c [SEP])."""
+    return int(tokenizer.num_special_tokens_to_add(pair=True))
+
+
+def unit_lengths(texts: Sequence[str], spans: Sequence[Sequence[Span]],
+                 tokenizer: Any) -> list[np.ndarray]:
+    """Per document, the token count of each of its units (one batched tokenizer pass)."""
+    flat = count_tokens([t[s:e] for t, sp in zip(texts, spans, strict=True) for s, e in sp],
+                        tokenizer)
+    bounds = np.cumsum([0] + [len(s) for s in spans])
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def rooms(max_seq_length: int, queries: Sequence[str], tokenizer: Any) -> list[int]:
+    """Per item, the tokens left for context units once its query and the special tokens are
+    in (negative when the query alone does not fit)."""
+    room = max_seq_length - pair_overhead(tokenizer)
+    return [int(room - n) for n in count_tokens(list(queries), tokenizer)]
+
+
+def enforce(kept: list[list[int]], orders: Sequence[np.ndarray], budgets: Sequence[int],
+            joined: Callable[[int, list[int]], str], tokenizer: Any,
+            protected: Callable[[int], set[int]]) -> list[list[int]]:
+    """Count the real joined text of every item and, where it is over its budget, drop the
+    lowest-ranked units (never those in ``protected(item)``, never the last one) until it fits.
+
+    ``joined(item, kept units)`` gives the text the item's kept units make."""
+    actual = count_tokens([joined(q, k) for q, k in enumerate(kept)], tokenizer)
+    out = list(kept)
+    for q, budget in enumerate(budgets):
+        if int(actual[q]) <= budget or len(out[q]) == 1:
+            continue
+        keep = list(out[q])
+        safe = protected(q)
+        for i in orders[q][::-1]:
+            if int(i) in keep and int(i) not in safe and len(keep) > 1:
+                keep.remove(int(i))
+                if count_tokens([joined(q, keep)], tokenizer)[0] <= budget:
+                    break
+        out[q] = keep
+    return out

@@ -1,0 +1,133 @@
+"""Selection levels: from ranked sentences to the kept set, and answer remapping.
+
+A level is one selection rule; a ladder of levels gives D1 (mild) … Dn (strong compression):
+
+- ``ratio:r``      best sentences until at least ``r`` of the context's tokens are kept;
+- ``top-k:k``      the ``k`` best sentences;
+- ``tokens:L[@tokenizer]``  the best sentences that fit, with the question and the special tokens,
+  into ``max_seq_length = L`` of that tokenizer (greedy by rank; a sentence that does not fit is
+  skipped and smaller, lower-ranked ones may still fill the room);
+- ``threshold:t``  sentences whose min-max normalised fused score is ``>= t``.
+
+Every rule keeps at least the best sentence, and kept sentences stay in their original order.
+Token counts and budgets for ``tokens:L`` come from :mod:`.budget`; joining the kept sentences and
+moving answer offsets, from :mod:`.compress`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+
+KINDS = ("ratio", "top-k", "tokens", "threshold")
+
+
+@dataclass(frozen=True)
+class Level:
+    kind: str
+    value: float
+    tokenizer: str | None = None
+
+    @property
+    def name(self) -> str:
+        value = int(self.value) if self.kind in ("top-k", "tokens") else self.value
+        return f"{self.kind}{value}"
+
+    def __str__(self) -> str:
+        value = int(self.value) if self.kind in ("top-k", "tokens") else self.value
+        suffix = f"@{self.tokenizer}" if self.tokenizer else ""
+        return f"{self.kind}:{value}{suffix}"
+
+
+def parse_level(spec: str) -> Level:
+    """``"tokens:128@bert-base-uncased"`` -> ``Level("tokens", 128, "bert-base-uncased")``."""
+    kind, sep, rest = spec.strip().partition(":")
+    if not sep or kind not in KINDS:
+        raise ConfigError(f"level {spec!r}: expected KIND:VALUE with KIND in {', '.join(KINDS)}")
+    value_text, _, tokenizer = rest.partition("@")
+    try:
+        value = float(value_text)
+    except ValueError:
+        raise ConfigError(f"level {spec!r}: {value_text!r} is not a number") from None
+    if kind == "ratio" and not 0 < value <= 1:
+        raise ConfigError(f"level {spec!r}: ratio must be in (0, 1]")
+    if kind in ("top-k", "tokens") and (value < 1 or value != int(value)):
+        raise ConfigError(f"level {spec!r}: {kind} needs a positive whole number")
+    if kind == "threshold" and not 0 <= value <= 1:
+        raise ConfigError(f"level {spec!r}: threshold must be in [0, 1]")
+    if tokenizer and kind != "tokens":
+        raise ConfigError(f"level {spec!r}: only tokens:L takes @tokenizer")
+    return Level(kind, value, tokenizer or None)
+
+
+def parse_levels(spec: str | Sequence[str]) -> list[Level]:
+    parts = spec.split(",") if isinstance(spec, str) else list(spec)
+    levels = [parse_level(p) for p in parts if p.strip()]
+    if not levels:
+        raise ConfigError("no levels given")
+    if len({lv.name for lv in levels}) != len(levels):
+        raise ConfigError(f"levels {spec!r}: a level is given twice")
+    return levels
+
+
+def select(
+    level: Level,
+    scores: np.ndarray,
+    order: np.ndarray,
+    lengths: np.ndarray,
+    budget: int | None = None,
+) -> list[int]:
+    """Indices of the kept sentences, in original order.
+
+    ``order`` is the ranking (best first), ``lengths`` the token count of each sentence, and
+    ``budget`` the room left for context tokens (``tokens`` levels only).
+    """
+    if level.kind == "top-k":
+        kept = order[: int(level.value)].tolist()
+    elif level.kind == "ratio":
+        need = level.value * float(lengths.sum())
+        cumulative = np.cumsum(lengths[order])
+        count = int(np.searchsorted(cumulative, need - 1e-9)) + 1
+        kept = order[:count].tolist()
+    elif level.kind == "tokens":
+        kept = _fit(order, lengths, budget if budget is not None else int(level.value))
+    elif level.kind == "threshold":
+        lo, hi = float(scores.min()), float(scores.max())
+        norm = (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
+        kept = [int(i) for i in order if norm[i] >= level.value] or [int(order[0])]
+    else:  # parse_level guards this
+        raise ConfigError(f"unknown level kind {level.kind!r}")
+    return sorted(int(i) for i in kept)
+
+
+def _fit(order: np.ndarray, lengths: np.ndarray, budget: int) -> list[int]:
+    kept = [int(order[0])]
+    used = int(lengths[order[0]])
+    for i in order[1:]:
+        if used + lengths[i] <= budget:
+            kept.append(int(i))
+            used += int(lengths[i])
+    return kept
+
+
+def add_gold(
+    kept: list[int],
+    gold: Sequence[int],
+    order: np.ndarray,
+    lengths: np.ndarray,
+    budget: int | None,
+) -> list[int]:
+    """``keep-gold``: put the answer's sentences back; under a token budget, drop the
+    lowest-ranked other sentences until it fits again (the gold ones always stay)."""
+    chosen = set(kept) | set(gold)
+    if budget is not None:
+        for i in order[::-1]:
+            if sum(int(lengths[j]) for j in chosen) <= budget:
+                break
+            if int(i) in chosen and int(i) not in gold:
+                chosen.discard(int(i))
+    return sorted(chosen)

@@ -1,0 +1,94 @@
+"""The SQuAD object model: ``SquadDataset`` → ``Article`` → ``Paragraph`` → ``QA`` → ``Answer``.
+
+It keeps the SQuAD nesting, so a writer can give back the same schema with the same ids and
+``version``; readers fill it, validate it once, and nothing downstream re-checks the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One gold answer: its text and the character offset where it starts in the context."""
+
+    text: str
+    answer_start: int
+
+    @property
+    def end(self) -> int:
+        return self.answer_start + len(self.text)
+
+
+@dataclass
+class QA:
+    """One question about a paragraph (SQuAD ``qas`` entry)."""
+
+    id: str
+    question: str
+    answers: list[Answer]
+    is_impossible: bool = False
+    plausible_answers: list[Answer] = field(default_factory=list)
+
+
+@dataclass
+class Paragraph:
+    context: str
+    qas: list[QA]
+
+
+@dataclass
+class Article:
+    title: str
+    paragraphs: list[Paragraph]
+
+
+@dataclass
+class SquadDataset:
+    """A SQuAD-shaped dataset; ``version`` is kept as read (``"1.1"``, ``"v2.0"``, …)."""
+
+    version: str
+    articles: list[Article]
+    source: str = "<memory>"
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def is_v2(self) -> bool:
+        return any(qa.is_impossible for _, _, qa in self.iter_qas()) or self.version.lstrip(
+            "v"
+        ).startswith("2")
+
+    def paragraphs(self) -> Iterator[Paragraph]:
+        for article in self.articles:
+            yield from article.paragraphs
+
+    def iter_qas(self) -> Iterator[tuple[Article, Paragraph, QA]]:
+        for article in self.articles:
+            for paragraph in article.paragraphs:
+                for qa in paragraph.qas:
+                    yield article, paragraph, qa
+
+    @property
+    def num_questions(self) -> int:
+        return sum(len(p.qas) for p in self.paragraphs())
+
+    def limit(self, n_questions: int | None) -> SquadDataset:
+        """The first ``n_questions`` questions, with the nesting kept (for quick runs and tests)."""
+        if n_questions is None:
+            return self
+        articles: list[Article] = []
+        left = n_questions
+        for article in self.articles:
+            paragraphs = []
+            for paragraph in article.paragraphs:
+                if left <= 0:
+                    break
+                paragraphs.append(Paragraph(paragraph.context, paragraph.qas[:left]))
+                left -= len(paragraphs[-1].qas)
+            if paragraphs:
+                articles.append(Article(article.title, paragraphs))
+            if left <= 0:
+                break
+        return replace(self, articles=articles)

@@ -154,7 +154,7 @@ def main() -> None:
     path = write_result(args.result, {
         "train_data": args.train.name, "eval_data": args.data.name, "limit": args.limit,
         "questions": len(seg), "answerable": answerable,
-        "train_config": config.key(),
+        "train_config": config.run_config(),
         "training": {**asdict(summary), "out": _shown(Path(summary.out))},
         "scorers": [s.config() for s in scorers],
         "top_k_recall_pct": table,

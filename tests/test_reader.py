@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -142,7 +143,7 @@ def test_training_resumes_from_checkpoint(tiny_encoder_dir: Path, squad_file: Pa
     out = tmp_path / "m"
     cfg = TrainConfig(**{**FAST.__dict__, "max_steps": 4})
     first = train_reader(load(squad_file), str(tiny_encoder_dir), out,
-                         ReaderConfig(max_seq_length=32), cfg, quiet=True)
+                         ReaderConfig(max_seq_length=32), cfg, quiet=True, keep_checkpoints=True)
     assert first.resumed_from is None and (out / "checkpoints" / "checkpoint-4").is_dir()
     again = train_reader(load(squad_file), str(tiny_encoder_dir), out,
                          ReaderConfig(max_seq_length=32), cfg, quiet=True)
@@ -247,3 +248,59 @@ def test_ladder_cells_results_plot_and_resume(tiny_encoder_dir: Path, squad_file
     path.write_text(json.dumps({**config, "cells": [{"max_seq_length": 40, "methods": ["x"]}]}))
     res = runner.invoke(app, ["ladder", str(path)])
     assert res.exit_code == 2 and "unknown methods" in res.output
+
+
+def _train_cli(squad_file: Path, encoder: Path, out: Path, *extra: str) -> Any:
+    return runner.invoke(app, ["train-reader", "--train", str(squad_file), "--init", str(encoder),
+                               "--out", str(out), "--max-steps", "2", "--batch-size", "4",
+                               "--precision", "fp32", "--device", "cpu", "--save-steps", "1",
+                               "--quiet", *extra])
+
+
+def test_a_changed_config_is_refused_not_silently_ignored(tiny_encoder_dir: Path,
+                                                          squad_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "32").exit_code == 0
+    # the same run again: nothing to do
+    again = _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "32")
+    assert again.exit_code == 0 and "already trained" in again.output
+    # another length into the finished folder: refused, and the folder is untouched
+    res = _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "24")
+    assert res.exit_code == 2 and "max_seq_length: 32 -> 24" in res.output
+    assert json.loads((out / "reader.json").read_text())["reader"]["max_seq_length"] == 32
+    # --overwrite trains the new run, and the record is the run that happened
+    res = _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "24", "--overwrite")
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "reader.json").read_text())["reader"]["max_seq_length"] == 24
+
+
+def test_a_killed_run_resumes_only_with_its_own_config(tiny_encoder_dir: Path, squad_file: Path,
+                                                       tmp_path: Path) -> None:
+    out = tmp_path / "k"
+    assert _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "32",
+                      "--keep-checkpoints").exit_code == 0
+    (out / "reader.json").unlink()  # as if killed after the last checkpoint
+    res = _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "24",
+                     "--learning-rate", "1e-3")
+    assert res.exit_code == 2 and "unfinished run with other settings" in res.output
+    assert "learning_rate: 5e-05 -> 0.001" in res.output
+    assert not (out / "reader.json").exists()  # no record of a run that did not happen
+    res = _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "32")
+    assert res.exit_code == 0 and json.loads(res.stdout)["resumed_from"].endswith("checkpoint-2")
+
+
+def test_checkpoints_go_on_success_and_files_follow_the_umask(tiny_encoder_dir: Path,
+                                                             squad_file: Path,
+                                                             tmp_path: Path) -> None:
+    from ids_extract.files import umask
+
+    out = tmp_path / "c"
+    assert _train_cli(squad_file, tiny_encoder_dir, out, "--max-seq-length", "32").exit_code == 0
+    assert not (out / "checkpoints").exists()
+    expected = 0o666 & ~umask()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if p.is_file()}
+    assert "model.safetensors" in modes and set(modes.values()) == {expected}, modes
+    kept = tmp_path / "kept"
+    assert _train_cli(squad_file, tiny_encoder_dir, kept, "--max-seq-length", "32",
+                      "--keep-checkpoints").exit_code == 0
+    assert (kept / "checkpoints" / "checkpoint-2").is_dir()

@@ -138,7 +138,7 @@ def test_train_save_load_round_trip(bigger_squad: Path, tiny_sbert_dir: Path, tm
     # a second run with the same config reuses the pair; another config is refused
     again = train_retriever(tiny_config(bigger_squad, tiny_sbert_dir), out, device="cpu", quiet=True)
     assert again.reused and again.steps == 6
-    with pytest.raises(ConfigError, match="another config"):
+    with pytest.raises(ConfigError, match="other settings.*epochs: 2 -> 1"):
         train_retriever(tiny_config(bigger_squad, tiny_sbert_dir, epochs=1), out, device="cpu",
                         quiet=True)
 
@@ -157,7 +157,7 @@ def test_passage_context_is_trained_recorded_and_used_by_the_scorer(
     train_retriever(tiny_config(bigger_squad, tiny_sbert_dir, passage_context=1, epochs=1), out,
                     device="cpu", quiet=True)
     meta = json.loads((out / META_FILE).read_text())
-    assert meta["passage_context"] == 1 and meta["train_config"]["passage_context"] == 1
+    assert meta["passage_context"] == 1 and meta["run_config"]["passage_context"] == 1
     assert DPRScorer(model=str(out), device="cpu", precision="fp32").passage_context == 1
 
 

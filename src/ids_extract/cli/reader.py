@@ -45,10 +45,14 @@ def train_reader_cmd(
                                            "CUDA, else fp32), fp32, bf16, fp16.")] = "auto",
     save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 500,
     hf_split: Annotated[str, typer.Option(help="Split of a datasets folder.")] = "train",
-    overwrite: Annotated[bool, typer.Option(help="Train again over a finished folder.")] = False,
+    keep_checkpoints: Annotated[bool, typer.Option(help="Keep checkpoints/ (with the optimizer "
+                                                   "state) after a finished run.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Train again over a model or checkpoints of "
+                                            "other settings.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Fine-tune an extractive QA reader; re-running resumes from the last checkpoint."""
+    """Fine-tune an extractive QA reader; re-running the same command resumes from the last
+    checkpoint, and other settings over an existing run are refused unless --overwrite."""
     from ..models.qa.features import ReaderConfig
     from ..models.qa.train import TrainConfig, train_reader
 
@@ -59,9 +63,9 @@ def train_reader_cmd(
                             learning_rate=learning_rate, seed=seed, device=device,
                             precision=precision, save_steps=save_steps)
     summary = train_reader(dataset, init, out, reader_cfg, train_cfg, overwrite=overwrite,
-                           quiet=quiet)
+                           quiet=quiet, keep_checkpoints=keep_checkpoints)
     if summary.skipped:
-        err_console.print(f"{out} is already trained (use --overwrite to train again)")
+        err_console.print(f"{out} is already trained with these settings: nothing to do")
     typer.echo(json.dumps(summary.to_dict(), indent=1))
 
 

@@ -20,6 +20,7 @@ from ..models.dpr.pair import (
     passages,
     resolve_pair,
     tokenize,
+    trained_lengths,
 )
 from ..models.hub import model_id
 from ..models.runtime import autocast, length_batches, pick_device, pick_precision
@@ -31,16 +32,19 @@ class DPRScorer(BiEncoderScorer):
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,
-                 precision: str = "auto", max_question_length: int = 64,
-                 max_passage_length: int = 256) -> None:
+                 precision: str = "auto", max_question_length: int | None = None,
+                 max_passage_length: int | None = None) -> None:
         self.model_name = model
         self.question_name, self.ctx_name, self.pooling = resolve_pair(model, question_model,
                                                                         ctx_model)
         self.device = pick_device(device)
         self.precision = pick_precision(precision, self.device)
         self.batch_size = batch_size
-        self.max_question_length = max_question_length
-        self.max_passage_length = max_passage_length
+        # a pair from train-retriever reads at the lengths it was trained at; public pairs at
+        # DPR's own (64-token questions, 256-token passages)
+        trained_q, trained_p = trained_lengths(Path(self.ctx_name).parent)
+        self.max_question_length = max_question_length or trained_q or 64
+        self.max_passage_length = max_passage_length or trained_p or 256
         self.passage_context = passage_context_of(Path(self.ctx_name).parent)
         self._loaded: tuple[Any, Any, Any, Any] | None = None
 

@@ -76,7 +76,8 @@ def _local(name: str) -> str:
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
-    """What the trainer recorded next to a pair (``{}`` for a plain DPR checkpoint)."""
+    """What the trainer recorded next to a pair (``{}`` for a plain DPR checkpoint, or a folder
+    that is not a finished pair)."""
     meta = folder / META_FILE
     return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
 
@@ -87,6 +88,13 @@ def _pooling_of(folder: Path) -> Pooling:
     if pooling not in POOLINGS:
         raise ConfigError(f"{folder / META_FILE}: pooling {pooling!r} is not one of {POOLINGS}")
     return pooling
+
+
+def trained_lengths(folder: Path) -> tuple[int | None, int | None]:
+    """The question and passage token lengths a pair was trained at (None for a plain DPR
+    checkpoint): a scorer reads with the same lengths, not longer ones the encoder never saw."""
+    meta = read_meta(folder)
+    return meta.get("max_question_length"), meta.get("max_passage_length")
 
 
 def passage_context_of(folder: Path) -> int:

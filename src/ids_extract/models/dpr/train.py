@@ -16,9 +16,7 @@ a held-out slice of the *training* file) is ours. The result is saved as an HF D
 
 from __future__ import annotations
 
-import json
 import resource
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,21 +26,22 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
-from ...files import write_json
+from ...files import fingerprint
 from ...progress import console
 from ...squad.model import SquadDataset
 from ...squad.read import load
 from ...squad.units import segment
-from ..hub import default_sbert_model
+from ..hub import default_sbert_model, model_id, resolve_model, transformer_folder
 from ..runtime import autocast, pick_device, pick_precision, warmup_steps
+from ..training import CHECKPOINTS, common_arguments, finish_run, identity, plan_run
 from .pair import (
-    META_FILE,
     POOLINGS,
     Passage,
     Pooling,
     dpr_pair_from_bert,
     embed,
     passages,
+    read_meta,
     save_pair,
     tokenize,
 )
@@ -80,11 +79,12 @@ class TrainConfig:
     segmenter: str = "pysbd"
     limit: int | None = None
 
-    def key(self) -> dict[str, Any]:
-        """The fields that must match to resume (not where the data file lives)."""
+    def run_config(self) -> dict[str, Any]:
+        """What identifies the run (:mod:`ids_extract.models.training`): every setting, the
+        backbone by content and the training file by content, not where either lives."""
         d = asdict(self)
-        d["train_file"] = Path(self.train_file).name
-        d["backbone"] = Path(self.backbone or default_sbert_model()).name
+        d["train_file"] = fingerprint(self.train_file)
+        d["backbone"] = model_id(transformer_folder(resolve_model(self.backbone)))
         return d
 
 
@@ -242,9 +242,13 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     out = Path(out)
     if config.pooling not in POOLINGS:
         raise ConfigError(f"pooling {config.pooling!r}: choose from {', '.join(POOLINGS)}")
-    finished = _finished(out, config, overwrite)
-    if finished is not None:
-        return finished
+    run_config = config.run_config()
+    meta = read_meta(out)
+    finished = (meta.get("run_config") or {"unknown": "trained before run configs were recorded"}
+                if meta else None)
+    plan = plan_run(out, run_config, finished=finished, overwrite=overwrite)
+    if plan.action == "skip":
+        return TrainSummary(**{**meta["summary"], "reused": True})
     start_time = time.perf_counter()
     device = pick_device(device)
     precision = pick_precision(config.precision, device)
@@ -255,9 +259,9 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     model = dual_encoder(q_enc, c_enc, config.pooling)  # type: ignore[arg-type]
     collator = Collator(tokenizer, tokenizer, config.max_question_length, config.max_passage_length,
                         config.passage_context)
-    trainer = _trainer(model, collator, train_groups, heldout, config, out / "checkpoints",
+    trainer = _trainer(model, collator, train_groups, heldout, config, out / CHECKPOINTS,
                        device, precision, quiet)
-    resume = _resume_point(out, config, overwrite)
+    resume = plan.resume_from
     trainer.train(resume_from_checkpoint=resume)
     top1 = [{"step": float(h["step"]), "top1": float(h["eval_top1"])}
             for h in trainer.state.log_history if "eval_top1" in h]
@@ -270,9 +274,12 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
         steps=int(trainer.state.global_step), wall_s=round(time.perf_counter() - start_time, 1),
         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         heldout_top1=top1, resumed_from=resume)
-    _save_pair(model, tokenizer, out, config, summary, device, precision)
-    if not keep_checkpoints:
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    meta = {"pooling": config.pooling, "passage_context": config.passage_context,
+            "max_question_length": config.max_question_length,
+            "max_passage_length": config.max_passage_length, "score": "dot", "device": device,
+            "precision": precision, "run_config": identity(run_config), "summary": asdict(summary)}
+    save_pair(model.question_encoder, model.ctx_encoder, tokenizer, out, meta)
+    finish_run(out, keep_checkpoints)
     return summary
 
 
@@ -303,54 +310,11 @@ def _trainer(model: Any, collator: Collator, train_groups: list[Group], heldout:
         warmup_steps=warmup_steps(config.warmup, len(train_groups), config.contexts_per_step,
                                   config.epochs),
         weight_decay=config.weight_decay, lr_scheduler_type="linear",
-        seed=config.seed, data_seed=config.seed, bf16=precision == "bf16",
-        fp16=precision == "fp16", use_cpu=not device.startswith("cuda"),
         eval_strategy="steps" if heldout else "no", eval_steps=config.eval_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
-        logging_steps=max(1, min(50, config.eval_steps)), report_to="none",
-        remove_unused_columns=False, disable_tqdm=quiet, dataloader_num_workers=0,
-        include_num_input_tokens_seen="no", log_level="error" if quiet else "warning",
+        logging_steps=max(1, min(50, config.eval_steps)), remove_unused_columns=False,
+        include_num_input_tokens_seen="no",
+        **common_arguments(device, precision, config.seed, quiet),
     )
     return RetrieverTrainer(model=model, args=args, train_dataset=train_groups,
                             eval_dataset=heldout or None, data_collator=collator)
-
-
-def _resume_point(out: Path, config: TrainConfig, overwrite: bool) -> str | None:
-    """The last checkpoint of an interrupted run with the same config, else start afresh."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    saved = out / "checkpoints" / "train_config.json"
-    checkpoints = out / "checkpoints"
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if last and saved.is_file():
-        if json.loads(saved.read_text(encoding="utf-8")) == config.key():
-            return str(last)
-        if not overwrite:
-            raise ConfigError(f"{out}: holds checkpoints of another training config; use "
-                              "--overwrite to start again")
-    if checkpoints.is_dir():
-        shutil.rmtree(checkpoints)
-    checkpoints.mkdir(parents=True)
-    write_json(config.key(), saved)
-    return None
-
-
-def _finished(out: Path, config: TrainConfig, overwrite: bool) -> TrainSummary | None:
-    """The summary of a finished pair with the same config (re-running is then a no-op)."""
-    meta = out / META_FILE
-    if not meta.is_file() or overwrite:
-        return None
-    saved = json.loads(meta.read_text(encoding="utf-8"))
-    if saved.get("train_config") != config.key():
-        raise ConfigError(f"{out}: holds a pair trained with another config; use --overwrite")
-    summary = TrainSummary(**saved["summary"])
-    summary.reused = True
-    return summary
-
-
-def _save_pair(model: Any, tokenizer: Any, out: Path, config: TrainConfig, summary: TrainSummary,
-               device: str, precision: str) -> None:
-    meta = {"pooling": config.pooling, "passage_context": config.passage_context, "score": "dot",
-            "device": device, "precision": precision, "train_config": config.key(),
-            "summary": asdict(summary)}
-    save_pair(model.question_encoder, model.ctx_encoder, tokenizer, out, meta)

@@ -21,7 +21,6 @@ from ..hub import quiet_transformers, resolve_model, transformer_folder
 from ..runtime import pick_device
 
 READER_FILE = "reader.json"
-CHECKPOINTS = "checkpoints"
 
 
 def backbone_path(name_or_path: str | None) -> str:

@@ -11,9 +11,19 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...squad.model import SquadDataset
+from ..hub import model_id
 from ..runtime import pick_device, pick_precision, warmup_steps
+from ..training import (
+    CHECKPOINTS,
+    common_arguments,
+    data_fingerprint,
+    finish_run,
+    identity,
+    plan_run,
+    quiet_trainer,
+)
 from .features import ReaderConfig, examples_of, train_features
-from .folder import CHECKPOINTS, backbone_path, load_model, read_meta, save_meta
+from .folder import backbone_path, load_model, read_meta, save_meta
 
 
 @dataclass
@@ -60,39 +70,54 @@ def train_reader(
     *,
     overwrite: bool = False,
     quiet: bool = False,
+    keep_checkpoints: bool = False,
 ) -> TrainSummary:
     """Fine-tune ``init`` on ``train`` and save model, tokenizer and ``reader.json`` in
-    ``out_dir``. Checkpoints go to ``out_dir/checkpoints``; re-running resumes from the last
-    one, and a finished folder (``reader.json`` present) is left as it is."""
+    ``out_dir``. Checkpoints go to ``out_dir/checkpoints``; re-running the same run resumes from
+    the last one or, when finished, does nothing; another config is refused unless ``overwrite``
+    (see :mod:`ids_extract.models.training`)."""
     out = Path(out_dir)
-    meta = read_meta(out)
-    if meta and not overwrite:
-        return TrainSummary(**{**meta["summary"], "skipped": True})
     reader_cfg.version2 = reader_cfg.version2 or train.is_v2
+    examples = examples_of(train)
+    if not examples:
+        raise ConfigError(f"{train.source}: no training questions")
+    backbone = backbone_path(init)
+    config = {"reader": asdict(reader_cfg), "training": asdict(train_cfg),
+              "init": model_id(backbone),
+              "data": data_fingerprint([asdict(e) for e in examples])}
+    meta = read_meta(out)
+    plan = plan_run(out, config, finished=_recorded(meta), overwrite=overwrite)
+    if plan.action == "skip":
+        return TrainSummary(**{**meta["summary"], "skipped": True})
     from transformers import set_seed
 
     set_seed(train_cfg.seed)  # before the model: a fresh QA head is drawn from the seeded RNG
     model, tokenizer = load_model(init)
     reader_cfg.check(tokenizer.num_special_tokens_to_add(pair=True))
-    examples = examples_of(train)
-    if not examples:
-        raise ConfigError(f"{train.source}: no training questions")
     columns = train_features(tokenizer, examples, reader_cfg, quiet=quiet)
     trainer, device, precision = _trainer(model, tokenizer, columns, out, train_cfg, quiet)
-    last = _last_checkpoint(out / CHECKPOINTS)
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last)
+    result = trainer.train(resume_from_checkpoint=plan.resume_from)
     seconds = time.perf_counter() - start
     summary = TrainSummary(
         str(out), len(examples), len(columns["input_ids"]), int(result.global_step), seconds,
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _peak_gpu_mb(), precision,
-        device, last)
+        device, plan.resume_from)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
     save_meta(out, {"reader": asdict(reader_cfg), "training": asdict(train_cfg),
-                    "init": backbone_path(init), "train_source": train.source,
-                    "summary": summary.to_dict()})
+                    "init": backbone, "train_source": train.source,
+                    "run_config": identity(config), "summary": summary.to_dict()})
+    finish_run(out, keep_checkpoints)
     return summary
+
+
+def _recorded(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The run config of a finished reader (one written before run configs were recorded is a
+    run of unknown config)."""
+    if not meta:
+        return None
+    return dict(meta.get("run_config") or {"unknown": "trained before run configs were recorded"})
 
 
 def _trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out: Path,
@@ -107,28 +132,16 @@ def _trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out: Pat
         learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
         warmup_steps=warmup_steps(cfg.warmup_ratio, len(columns["input_ids"]), cfg.batch_size,
                                   cfg.epochs, cfg.max_steps),
-        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        seed=cfg.seed, data_seed=cfg.seed, save_strategy="steps", save_steps=cfg.save_steps,
-        save_total_limit=1, logging_steps=cfg.logging_steps, report_to="none",
-        use_cpu=device == "cpu", bf16=precision == "bf16", fp16=precision == "fp16",
-        disable_tqdm=quiet, dataloader_num_workers=0, log_level="error" if quiet else "warning",
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, save_strategy="steps",
+        save_steps=cfg.save_steps, save_total_limit=1, logging_steps=cfg.logging_steps,
+        **common_arguments(device, precision, cfg.seed, quiet),
     )
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
                       processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8))
-    if quiet:  # without tqdm the Trainer prints every log dict to stdout
-        from transformers.trainer_callback import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)
+    if quiet:
+        quiet_trainer(trainer)
     return trainer, device, precision
-
-
-def _last_checkpoint(folder: Path) -> str | None:
-    if not folder.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(folder))
 
 
 def _peak_gpu_mb() -> float | None:

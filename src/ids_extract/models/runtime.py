@@ -99,3 +99,27 @@ def warmup_steps(ratio: float, examples: int, batch_size: int, epochs: float,
     per_epoch = max(math.ceil(examples / max(batch_size, 1)), 1)
     total = max_steps if max_steps > 0 else math.ceil(epochs * per_epoch)
     return math.ceil(total * ratio)
+
+
+def keep_first_layers(model: Any, k: int | None) -> Any:
+    """Keep the first ``k`` transformer layers of a BERT-style model (in place; returned too).
+
+    The standard layer-dropping recipe (Sajjad et al. 2020, "On the effect of dropping layers of
+    pre-trained transformer models"): the bottom layers of one pretrained encoder give a family of
+    smaller models, which is how sizes L2/L4/L6 are made offline from all-MiniLM-L6-v2. The
+    config's ``num_hidden_layers`` is updated so that a saved model loads at its new size."""
+    if k is None:
+        return model
+    base = getattr(model, "base_model", model)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None:
+        raise ConfigError(f"keeping the first {k} layers needs a BERT-style encoder "
+                          f"(encoder.layer); {type(model).__name__} has none")
+    if not 1 <= k <= len(layers):
+        raise ConfigError(f"init_layers {k}: the model has {len(layers)} layers; keep 1 to "
+                          f"{len(layers)}")
+    del layers[k:]
+    model.config.num_hidden_layers = k
+    if getattr(base, "config", None) is not None:
+        base.config.num_hidden_layers = k
+    return model

@@ -31,9 +31,10 @@ def count_tokens(texts: Sequence[str], tokenizer: Any, batch_size: int = 4096) -
     return counts
 
 
-def pair_overhead(tokenizer: Any) -> int:
-    """Special tokens a (query, context) pair adds: 3 for BERT ([CLS] q [SEP] c [SEP])."""
-    return int(tokenizer.num_special_tokens_to_add(pair=True))
+def pair_overhead(tokenizer: Any, pair: bool = True) -> int:
+    """Special tokens a (query, context) pair adds: 3 for BERT ([CLS] q [SEP] c [SEP]); 2 for a
+    single text ([CLS] t [SEP])."""
+    return int(tokenizer.num_special_tokens_to_add(pair=pair))
 
 
 def unit_lengths(texts: Sequence[str], spans: Sequence[Sequence[Span]],
@@ -45,9 +46,13 @@ def unit_lengths(texts: Sequence[str], spans: Sequence[Sequence[Span]],
     return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def rooms(max_seq_length: int, queries: Sequence[str], tokenizer: Any) -> list[int]:
+def rooms(max_seq_length: int, queries: Sequence[str] | None, tokenizer: Any,
+          items: int | None = None) -> list[int]:
     """Per item, the tokens left for context units once its query and the special tokens are
-    in (negative when the query alone does not fit)."""
+    in (negative when the query alone does not fit). ``queries=None``: the items are texts read
+    alone (a classifier's ``[CLS] text [SEP]``), ``items`` of them."""
+    if queries is None:
+        return [max_seq_length - pair_overhead(tokenizer, pair=False)] * int(items or 0)
     room = max_seq_length - pair_overhead(tokenizer)
     return [int(room - n) for n in count_tokens(list(queries), tokenizer)]
 

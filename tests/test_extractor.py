@@ -169,3 +169,40 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert load(tmp_path / "skip" / "D1-top-k1.json").num_questions == 5
     res = runner.invoke(app, ["extract", str(bad), "--out", str(out), "--levels", "top-k:0"])
     assert res.exit_code == 2 and "positive whole number" in res.output
+
+
+def test_overwrite_removes_the_replaced_config_and_validate_flags_strays(squad_file: Path,
+                                                                        tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    run(squad_file, out, levels="ratio:0.5")
+    extract_to_dir(Extractor(["bm25"], "top-k:1", quiet=True), str(squad_file), out,
+                   overwrite=True)
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["D1-top-k1.json", "manifest.json"]  # no D1-ratio0.5.json left behind
+    assert len(list((out / ".cache").glob("shards-*"))) == 1
+    assert all(c.ok for c in validate_dir(out))
+    (out / "D1-ratio0.5.json").write_text("{}")  # a stray file the manifest does not know
+    bad = [c for c in validate_dir(out) if not c.ok]
+    assert [c.file for c in bad] == ["D1-ratio0.5.json"] and "not listed" in bad[0].message
+
+
+def test_a_level_with_unanswerables_says_v2(tmp_path: Path) -> None:
+    raw = squad_dict()
+    context = raw["data"][1]["paragraphs"][0]["context"]
+    raw["data"][1]["paragraphs"][0]["qas"].append(  # bm25 picks "Paris is the capital of France."
+        {"id": "q7", "question": "How many people live in the capital of France?",
+         "answers": [{"text": "2 million", "answer_start": context.index("2 million")}]})
+    squad_file = tmp_path / "lossy.json"
+    squad_file.write_text(json.dumps(raw))
+    run(squad_file, tmp_path / "u", levels="top-k:1")  # eval split: lost -> unanswerable
+    raw = json.loads((tmp_path / "u" / "D1-top-k1.json").read_text())
+    impossible = [qa for a in raw["data"] for p in a["paragraphs"] for qa in p["qas"]
+                  if qa["is_impossible"]]
+    assert impossible and raw["version"] == "v2.0"
+    manifest = json.loads((tmp_path / "u" / "manifest.json").read_text())
+    assert manifest["levels"][0]["squad_version"] == "v2.0"
+    run(squad_file, tmp_path / "d", levels="top-k:1", lost="drop")  # v1.1 records only
+    raw = json.loads((tmp_path / "d" / "D1-top-k1.json").read_text())
+    assert raw["version"] == "1.1"
+    assert all("is_impossible" not in qa for a in raw["data"] for p in a["paragraphs"]
+               for qa in p["qas"])

@@ -101,12 +101,13 @@ class ExtractThenRead:
         units = self.extractor.segment(dataset)
         scored = self.extractor.score(units)
         level = self.extractor.select_all(dataset, units, scored).levels[0]
-        comps = [compress(q.context, units.spans[n], level.kept[n]) for n, q in enumerate(items)]
+        comps = [compress(q.context, level.spans(units, n), level.kept[n])
+                 for n, q in enumerate(items)]
         examples = [Example(q.id, q.question, c.context) for q, c in zip(items, comps, strict=True)]
         preds = self.reader.predict(examples, batch_size=batch_size, quiet=self.quiet)
         out = []
         for n, (q, pred, comp) in enumerate(zip(items, preds, comps, strict=True)):
-            spans = units.spans[n]
+            spans = level.spans(units, n)
             kept = [KeptSentence(s, e, q.context[s:e], float(scored.fused[n][i]))
                     for i in comp.kept for s, e in [spans[i]]]
             if not pred.text:

@@ -28,8 +28,10 @@ from ..select.stats import LevelStats, RankingStats
 from ..squad import stream
 from ..squad.model import SquadDataset
 from ..squad.validate import BadAnswerPolicy
+from ..squad.write import output_version
 from .extractor import Extractor
 from .output import (
+    CACHE,
     FORMATS,
     MANIFEST,
     LevelWriter,
@@ -63,7 +65,9 @@ def extract_to_dir(
     """Run the ladder on ``source`` and write it to ``out_dir`` (see the module doc)."""
     _check_options(formats, engine, shard_size)
     out = Path(out_dir)
-    info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit)
+    info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit,
+                       visit=lambda article: extractor.check_questions(
+                           [(qa.id, qa.question) for p in article.paragraphs for qa in p.qas]))
     digest = fingerprint(str(source))
     manifest = _fresh_manifest(extractor, info, digest, formats, limit, shard_size)
     previous = previous_manifest(out, manifest, overwrite)
@@ -127,7 +131,7 @@ class _Run:
         self.n_shards = math.ceil(info.paragraphs / shard_size)
         key = config_key({"scoring": extractor.scoring_config(), "sha": fingerprint,
                           "limit": limit, "shard_size": shard_size})
-        self.cache = out / ".cache" / f"shards-{key}"
+        self.cache = out / CACHE / f"shards-{key}"
 
     def shards(self) -> Iterator[SquadDataset]:
         articles = stream.iter_articles(self.source, on_bad_answer=self.on_bad_answer,
@@ -164,7 +168,8 @@ class _Run:
         stream it to its files; on any failure the unfinished files are dropped."""
         ex = self.extractor
         v2 = self.info.is_v2 or ex.lost == "unanswerable"
-        writers = {n: LevelWriter(self.out, n, formats, self.info.version, v2) for n in todo}
+        version = output_version(self.info.version, v2)
+        writers = {n: LevelWriter(self.out, n, formats, version, v2) for n in todo}
         ranking = RankingStats(0, {})
         stats: dict[str, LevelStats] = {}
         try:
@@ -181,8 +186,8 @@ class _Run:
             entries = {}
             for n in todo:
                 level = stats.get(n) or LevelStats(n, "")
-                entries[n] = {"name": n, "level": level.level, "files": writers[n].close(),
-                              "stats": level.finish()}
+                entries[n] = {"name": n, "level": level.level, "squad_version": version,
+                              "files": writers[n].close(), "stats": level.finish()}
         except BaseException:
             for w in writers.values():
                 w.abort()

@@ -21,14 +21,17 @@ from ..models.hub import load_tokenizer
 from ..progress import track
 from ..scorers import Scorer, build_scorer
 from ..select import budget
-from ..select.compress import Compressed, compress
+from ..select.budget import count_tokens
+from ..select.compress import Compressed, compress, with_cut
+from ..select.cut import cut_span
 from ..select.fusion import Fusion, WeightedFusion, parse_weights
 from ..select.learned import LearnedFusion
 from ..select.levels import Level, add_gold, parse_levels, select
-from ..select.segment import Span, check_segmenter
+from ..select.segment import Span, check_segmenter, span_of
 from ..select.stats import LevelStats, RankingStats
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, segment
+from ..squad.write import output_version
 from .scoring import Scored, score_units
 
 Split = Literal["train", "eval"]
@@ -42,13 +45,20 @@ DEFAULT_SCORERS = ("bm25", "sbert")
 @dataclass
 class LevelResult:
     """One level: the compressed dataset, ``kept[q]`` the kept unit indices of item ``q`` of the
-    units (in original order; also for a question the ``drop`` policy left out), and the
+    units (in original order; also for a question the ``drop`` policy left out), ``cuts[q]`` the
+    (unit, character span) it was cut to when its one unit was over a token budget, and the
     statistics."""
 
     level: Level
     dataset: SquadDataset
     stats: LevelStats
     kept: list[list[int]] = field(default_factory=list)
+    cuts: list[tuple[int, Span] | None] = field(default_factory=list)
+
+    def spans(self, units: SquadUnits, q: int) -> list[Span]:
+        """Item ``q``'s unit spans as this level used them (a unit cut to the budget narrowed:
+        see :func:`~ids_extract.select.compress.with_cut`)."""
+        return with_cut(units.spans[units.owner[q]], self.cuts[q] if self.cuts else None)
 
 
 @dataclass
@@ -100,6 +110,7 @@ class Extractor:
             raise ConfigError("no scorers given")
         self.fuser = _fusion(fusion, fusion_model, weights, [s.name for s in self.scorers])
         self.stats_tokenizer = stats_tokenizer
+        self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
         self.chunk_size = chunk_size
         self.quiet = quiet
 
@@ -152,17 +163,37 @@ class Extractor:
         return ExtractionResult(results, ranking, self.config())
 
     def run(self, dataset: SquadDataset) -> ExtractionResult:
+        """Every level of a dataset held in memory (:func:`.engine.extract_to_dir` streams a
+        file to disk instead)."""
+        self.check_questions([(qa.id, qa.question) for _, _, qa in dataset.iter_qas()])
         units = self.segment(dataset)
         return self.select_all(dataset, units, self.score(units))
 
     # ------------------------------------------------------------------ one level
 
+    def check_questions(self, questions: Sequence[tuple[str, str]]) -> None:
+        """Refuse, before any work, a ``tokens:L`` level that leaves a question (id, text) no
+        room for context at all: the level could not be made for that model size."""
+        for level in self.levels:
+            if level.kind != "tokens":
+                continue
+            tokenizer = self.tokenizers[str(level)]
+            room = budget.rooms(int(level.value), [q for _, q in questions], tokenizer)
+            worst = int(np.argmin(room)) if room else 0
+            if room and room[worst] < 1:
+                qid, text = questions[worst]
+                need = int(level.value) - room[worst] + 1
+                raise ConfigError(f"level {level}: question id {qid} ({text[:60]!r}) with the "
+                                  f"special tokens takes {need - 1} of the {int(level.value)} "
+                                  f"tokens, leaving no room for its context; use tokens:{need} or "
+                                  "more")
+
     def _apply_level(self, dataset: SquadDataset, units: SquadUnits, orders: list[np.ndarray],
                      fused: list[np.ndarray], level: Level, base_lengths: list[np.ndarray],
                      stats_tok: Any, tag: str) -> LevelResult:
-        lengths, rooms, tokenizer = base_lengths, None, stats_tok
+        lengths, rooms = base_lengths, None
+        tokenizer = self.tokenizers.get(str(level), stats_tok)
         if level.kind == "tokens":
-            tokenizer = load_tokenizer(level.tokenizer) if level.tokenizer else stats_tok
             if tokenizer is not stats_tok:
                 lengths = budget.unit_lengths(units.texts, units.spans, tokenizer)
             rooms = budget.rooms(int(level.value), units.queries, tokenizer)
@@ -180,13 +211,40 @@ class Extractor:
             stats.add_selection(answerable=bool(gold) and not qa.is_impossible, retained=retained,
                                 over_budget=room is not None and room < 0)
             kept_by_q.append(kept)
+        cuts: list[tuple[int, Span] | None] = [None] * len(units)
         if rooms is not None:
-            kept_by_q = budget.enforce(kept_by_q, orders, rooms, units_text(units), tokenizer,
-                                       self._protected(units))
-        articles = self._assemble(units, kept_by_q, base_lengths, stats)
+            kept_by_q, over = budget.enforce(kept_by_q, orders, rooms, units_text(units),
+                                             tokenizer, self._protected(units))
+            for q in over:
+                kept_by_q[q], cuts[q] = self._cut(units, q, kept_by_q[q], orders[q], rooms[q],
+                                                  tokenizer, stats)
+        articles = self._assemble(units, kept_by_q, cuts, base_lengths, stats)
         stats.finish()
-        return LevelResult(level, SquadDataset(dataset.version, articles, source=dataset.source),
-                           stats, kept_by_q)
+        version = output_version(dataset.version, dataset.is_v2 or self.lost == "unanswerable")
+        return LevelResult(level, SquadDataset(version, articles, source=dataset.source),
+                           stats, kept_by_q, cuts)
+
+    def _cut(self, units: SquadUnits, q: int, kept: list[int], order: np.ndarray, room: int,
+             tokenizer: Any, stats: LevelStats) -> tuple[list[int], tuple[int, Span]]:
+        """One unit cut to ``room`` tokens (:func:`cut_span`): the best kept one, or under
+        keep-gold the unit of the first answer, with that answer kept inside the cut."""
+        p, qa = units.owner[q], units.qas[q]
+        spans = units.spans[p]
+        answer = qa.answers[0] if qa.answers and not qa.is_impossible else None
+        unit, keep = kept[0], None
+        if self.lost == "keep-gold" and answer is not None:
+            found = span_of(spans, answer.answer_start, answer.end)
+            if found is not None and found[0] == found[1]:
+                unit, keep = found[0], (answer.answer_start, answer.end)
+        elif len(kept) > 1:  # several protected units over budget: keep the best one
+            unit = next(int(i) for i in order if int(i) in kept)
+        cut = cut_span(units.texts[p], spans[unit], max(room, 1), units.queries[q], tokenizer,
+                       keep)
+        held = [a for a in qa.answers if spans[unit][0] <= a.answer_start < spans[unit][1]]
+        lost = bool(held) and not any(cut[0] <= a.answer_start and a.end <= cut[1] for a in held)
+        whole = any(set(g) <= {unit} for g in gold_units(spans, qa))
+        stats.add_cut(lost_answer=lost and whole and not qa.is_impossible)
+        return [unit], (unit, cut)
 
     def _protected(self, units: SquadUnits) -> Any:
         """Under keep-gold, the answer's units are never dropped to fit a budget."""
@@ -197,17 +255,21 @@ class Extractor:
         return protected
 
     def _assemble(self, units: SquadUnits, kept_by_q: list[list[int]],
-                  lengths: list[np.ndarray], stats: LevelStats) -> list[Article]:
+                  cuts: Sequence[tuple[int, Span] | None], lengths: list[np.ndarray],
+                  stats: LevelStats) -> list[Article]:
         """One paragraph per question (each question now has its own context), articles kept."""
         articles: list[Article] = []
         for q, (p, qa) in enumerate(zip(units.owner, units.qas, strict=True)):
             kept = kept_by_q[q]
-            comp = compress(units.texts[p], units.spans[p], kept)
-            answers = _remap_all(comp, units.spans[p], qa.answers)
-            plausible = _remap_all(comp, units.spans[p], qa.plausible_answers)
+            spans = with_cut(units.spans[p], cuts[q])
+            comp = compress(units.texts[p], spans, kept)
+            answers = _remap_all(comp, spans, qa.answers)
+            plausible = _remap_all(comp, spans, qa.plausible_answers)
             answerable = not qa.is_impossible and bool(qa.answers)
             lost = answerable and not answers
-            stats.add_output(lost=lost, policy=self.lost, kept_tokens=int(lengths[p][kept].sum()),
+            kept_tokens = (int(lengths[p][kept].sum()) if cuts[q] is None
+                           else int(count_tokens([comp.context], self._stats_tok())[0]))
+            stats.add_output(lost=lost, policy=self.lost, kept_tokens=kept_tokens,
                              total_tokens=int(lengths[p].sum()), kept_sentences=len(kept),
                              total_sentences=len(units.spans[p]))
             if lost and self.lost == "drop":
@@ -217,6 +279,9 @@ class Extractor:
                 articles.append(Article(units.titles[p], []))
             articles[-1].paragraphs.append(Paragraph(comp.context, [new_qa]))
         return articles
+
+    def _stats_tok(self) -> Any:
+        return load_tokenizer(self.stats_tokenizer)
 
 
 def units_text(units: SquadUnits) -> Any:
@@ -267,6 +332,21 @@ def _fusion(method: str, model: Any, weights: Mapping[str, float] | str | None,
         raise ConfigError(f"the learned fusion was fitted on scorers {learned.scorers}: add "
                           f"{missing} to the scorers")
     return learned
+
+
+def _tokenizers(levels: Sequence[Level], stats_tokenizer: str | None) -> dict[str, Any]:
+    """The tokenizer of every ``tokens:L@name`` level and of the statistics, loaded now: a
+    name that cannot be loaded is a :class:`ConfigError` before any work, not after scoring."""
+    names = {str(lv): lv.tokenizer or stats_tokenizer for lv in levels if lv.kind == "tokens"}
+    loaded: dict[str | None, Any] = {}
+    for name in {*names.values(), stats_tokenizer}:
+        try:
+            loaded[name] = load_tokenizer(name)
+        except (OSError, ValueError) as err:
+            what = f"tokenizer {name!r}" if name else "the default tokenizer"
+            raise ConfigError(f"{what} cannot be loaded ({str(err).splitlines()[0]}); give a "
+                              "tokenizer folder, or a hub name with internet") from None
+    return {level: loaded[name] for level, name in names.items()}
 
 
 def _levels(levels: str | Sequence[str] | Sequence[Level]) -> list[Level]:

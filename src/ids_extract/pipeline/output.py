@@ -9,6 +9,8 @@ checks read back from a folder are :mod:`.validate`'s.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -21,6 +23,8 @@ from ..squad.model import Article, SquadDataset
 from ..squad.write import article_dict, rows_schema, to_rows
 
 MANIFEST = "manifest.json"
+CACHE = ".cache"
+LEVEL_FILE = re.compile(r"^D\d+-.+\.(json|parquet)$")
 FORMATS = ("squad", "parquet")
 SUFFIX = {"squad": ".json", "parquet": ".parquet"}
 PACKAGES = ("ids-extract", "torch", "transformers", "sentence-transformers", "bm25s", "pysbd",
@@ -65,7 +69,20 @@ def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> d
             f"{out} already holds an extraction of another input or config; "
             "use --overwrite to replace it, or choose another --out"
         )
+    _remove_listed(out, previous)
     return {}
+
+
+def _remove_listed(out: Path, previous: dict[str, Any]) -> None:
+    """``overwrite``: the replaced extraction's level files, score cache and manifest go, so the
+    folder never mixes two configs (a broken manifest: every ``D<n>-…`` level file goes)."""
+    listed = [f["path"] for lv in previous.get("levels", []) for f in lv.get("files", {}).values()]
+    if not previous:
+        listed = [p.name for p in out.iterdir() if LEVEL_FILE.match(p.name)]
+    for name in listed:
+        (out / Path(name).name).unlink(missing_ok=True)
+    shutil.rmtree(out / CACHE, ignore_errors=True)
+    (out / MANIFEST).unlink(missing_ok=True)
 
 
 def level_intact(out: Path, entry: dict[str, Any]) -> bool:

@@ -63,4 +63,14 @@ def validate_dir(out_dir: str | Path) -> list[Check]:
                 checks.append(Check(entry["name"], f["path"], False, str(err)))
     if not checks:
         checks.append(Check("-", MANIFEST, False, "the manifest lists no level files"))
-    return checks
+    return checks + _unknown_files(out, manifest)
+
+
+def _unknown_files(out: Path, manifest: dict[str, Any]) -> list[Check]:
+    """A file the manifest does not list (left by another config, or put there by hand) makes
+    the folder something the manifest does not describe."""
+    listed = {f["path"] for lv in manifest.get("levels", []) for f in lv.get("files", {}).values()}
+    return [Check("-", p.name, False, "not listed in the manifest (another config's output?)")
+            for p in sorted(out.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST
+            and p.name not in listed]

@@ -59,22 +59,29 @@ def rooms(max_seq_length: int, queries: Sequence[str] | None, tokenizer: Any,
 
 def enforce(kept: list[list[int]], orders: Sequence[np.ndarray], budgets: Sequence[int],
             joined: Callable[[int, list[int]], str], tokenizer: Any,
-            protected: Callable[[int], set[int]]) -> list[list[int]]:
+            protected: Callable[[int], set[int]]) -> tuple[list[list[int]], list[int]]:
     """Count the real joined text of every item and, where it is over its budget, drop the
     lowest-ranked units (never those in ``protected(item)``, never the last one) until it fits.
 
-    ``joined(item, kept units)`` gives the text the item's kept units make."""
+    ``joined(item, kept units)`` gives the text the item's kept units make. Returns the kept
+    units and the items still over budget (one unit, or only protected ones, too long: those
+    are cut by :func:`ids_extract.select.cut.cut_span`)."""
     actual = count_tokens([joined(q, k) for q, k in enumerate(kept)], tokenizer)
     out = list(kept)
+    over = []
     for q, budget in enumerate(budgets):
-        if int(actual[q]) <= budget or len(out[q]) == 1:
+        if int(actual[q]) <= budget:
             continue
         keep = list(out[q])
         safe = protected(q)
+        fits = False
         for i in orders[q][::-1]:
             if int(i) in keep and int(i) not in safe and len(keep) > 1:
                 keep.remove(int(i))
                 if count_tokens([joined(q, keep)], tokenizer)[0] <= budget:
+                    fits = True
                     break
         out[q] = keep
-    return out
+        if not fits:
+            over.append(q)
+    return out, over

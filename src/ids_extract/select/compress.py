@@ -57,3 +57,13 @@ def compress(context: str, spans: Sequence[Span], kept: Sequence[int]) -> Compre
         length += e - s
         previous = i
     return Compressed("".join(parts), tuple(kept), tuple(offsets))
+
+
+def with_cut(spans: Sequence[Span], cut: tuple[int, Span] | None) -> list[Span]:
+    """``spans`` with unit ``cut[0]`` narrowed to the character span ``cut[1]`` (a unit cut to a
+    token budget by :func:`ids_extract.select.cut.cut_span`); the spans then no longer tile the
+    text, which :func:`compress` and :meth:`Compressed.remap` do not need."""
+    out = list(spans)
+    if cut is not None:
+        out[cut[0]] = cut[1]
+    return out

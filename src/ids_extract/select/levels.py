@@ -24,6 +24,8 @@ import numpy as np
 from ..errors import ConfigError
 
 KINDS = ("ratio", "top-k", "tokens", "threshold")
+#: the smallest tokens:L that can hold a short question, the special tokens and some context
+MIN_TOKENS = 8
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ def parse_level(spec: str) -> Level:
         raise ConfigError(f"level {spec!r}: ratio must be in (0, 1]")
     if kind in ("top-k", "tokens") and (value < 1 or value != int(value)):
         raise ConfigError(f"level {spec!r}: {kind} needs a positive whole number")
+    if kind == "tokens" and value < MIN_TOKENS:
+        raise ConfigError(f"level {spec!r}: {int(value)} tokens cannot hold a question, the "
+                          f"special tokens and any context; use tokens:{MIN_TOKENS} or more")
     if kind == "threshold" and not 0 <= value <= 1:
         raise ConfigError(f"level {spec!r}: threshold must be in [0, 1]")
     if tokenizer and kind != "tokens":

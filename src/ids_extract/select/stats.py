@@ -24,6 +24,8 @@ class LevelStats:
     lost: int = 0
     dropped: int = 0
     made_unanswerable: int = 0
+    cut: int = 0
+    lost_by_cut: int = 0
     ratios: list[float] = field(default_factory=list)
     kept_tokens: list[int] = field(default_factory=list)
     kept_sentences: list[int] = field(default_factory=list)
@@ -36,6 +38,13 @@ class LevelStats:
         self.answerable += answerable
         self.retained += answerable and retained
         self.over_budget += over_budget
+
+    def add_cut(self, *, lost_answer: bool) -> None:
+        """One example whose best unit alone was over the token budget and was cut; whether
+        the answer it held was cut away."""
+        self.cut += 1
+        self.lost_by_cut += lost_answer
+        self.retained -= lost_answer  # retention counts what the output holds
 
     def add_output(self, *, lost: bool, policy: str, kept_tokens: int, total_tokens: int,
                    kept_sentences: int, total_sentences: int) -> None:
@@ -51,7 +60,7 @@ class LevelStats:
     def merge(self, other: LevelStats) -> None:
         """Add another shard's counts (streaming runs measure shard by shard)."""
         for name in ("questions", "answerable", "retained", "over_budget", "lost", "dropped",
-                     "made_unanswerable"):
+                     "made_unanswerable", "cut", "lost_by_cut"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("ratios", "kept_tokens", "kept_sentences", "total_sentences"):
             getattr(self, name).extend(getattr(other, name))
@@ -72,6 +81,8 @@ class LevelStats:
             "dropped": self.dropped,
             "made_unanswerable": self.made_unanswerable,
             "question_over_budget": self.over_budget,
+            "cut": self.cut,
+            "lost_by_cut": self.lost_by_cut,
             "compression": {
                 "mean": round(float(ratios.mean()), 4),
                 **{f"p{q}": round(float(np.percentile(ratios, q)), 4) for q in (10, 50, 90)},

@@ -8,7 +8,7 @@ be adjacent, so they cannot be grouped on the fly) and then cut into the same sh
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,15 +152,18 @@ def _cut(article: Article, left: int) -> Article:
 
 
 def scan(source: str, *, on_bad_answer: BadAnswerPolicy = "error",
-         hf_split: str = "validation", limit: int | None = None) -> InputInfo:
+         hf_split: str = "validation", limit: int | None = None,
+         visit: Callable[[Article], None] | None = None) -> InputInfo:
     """One validating pass over the whole input, before anything is written: bad input fails
-    here, with its place, and leaves no output behind."""
+    here, with its place, and leaves no output behind. ``visit`` sees every validated article
+    (the caller's own checks, e.g. that every question fits a token budget)."""
     if _streamable(source):
         check_utf8(Path(source))
     info = InputInfo(source)
-    for _ in iter_articles(source, on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit,
-                           info=info):
-        pass
+    for article in iter_articles(source, on_bad_answer=on_bad_answer, hf_split=hf_split,
+                                 limit=limit, info=info):
+        if visit is not None:
+            visit(article)
     if info.questions == 0:
         raise DataError(source, "", "no questions in the input")
     return info

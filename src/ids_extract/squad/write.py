@@ -75,3 +75,12 @@ def write_parquet(dataset: SquadDataset, target: str | os.PathLike[str]) -> None
     table = pa.Table.from_pylist(to_rows(dataset), schema=rows_schema())
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp)
+
+
+def output_version(input_version: str, v2: bool) -> str:
+    """The ``version`` a level file says: ``v2.0`` whenever its records carry v2.0 fields (an
+    unanswerable question, or the lost-answer policy ``unanswerable``), so a v1.1 evaluator is
+    never handed v2.0 records; else the input's own."""
+    if v2 and not input_version.lstrip("v").startswith("2"):
+        return "v2.0"
+    return input_version

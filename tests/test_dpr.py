@@ -138,9 +138,19 @@ def test_refuses_swapped_encoders(pair_dir: Path) -> None:
         s.score(ScoringBatch([SENTENCES], ["Where?"], [0]))
 
 
-def test_pair_resolution(pair_dir: Path, tmp_path: Path) -> None:
+def test_pair_resolution(pair_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     q, c, pooling = resolve_pair(str(pair_dir))
     assert (Path(q).name, Path(c).name, pooling) == (QUESTION_DIR, CTX_DIR, "mean")
+    # offline, a hub pair is refused at once, with the reason
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="not a local folder, and the hub is switched off"):
+        resolve_pair("facebook/dpr-single-nq-base")
+    # with the hub reachable, the public pairs resolve to their two encoders
+    from ids_extract.models import hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(hub, "_hub_reachable", lambda: True)
     assert resolve_pair("facebook/dpr-single-nq-base") == (
         "facebook/dpr-question_encoder-single-nq-base", "facebook/dpr-ctx_encoder-single-nq-base",
         "cls")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from ids_extract import Extractor
@@ -105,16 +106,16 @@ def test_every_input_format_streams_to_the_same_bytes(squad_file: Path, tmp_path
 
 
 def test_weights_end_to_end(squad_file: Path, tmp_path: Path, tiny_sbert_dir: Path) -> None:
-    """``--weights bm25=1,sbert=0`` ranks by bm25 alone: the kept sentence is bm25's best
+    """``--weights bm25=1,sbert=1e-9`` ranks by bm25 alone: the kept sentence is bm25's best
     wherever bm25 has a single best one."""
     out = tmp_path / "w"
     res = runner.invoke(app, ["extract", str(squad_file), "--out", str(out), "--levels", "top-k:1",
                               "--sbert-model", str(tiny_sbert_dir), "--device", "cpu",
-                              "--precision", "fp32", "--weights", "bm25=1,sbert=0", "--quiet"])
+                              "--precision", "fp32", "--weights", "bm25=1,sbert=1e-9", "--quiet"])
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["fusion"] == {"method": "weighted",
-                                            "weights": {"bm25": 1.0, "sbert": 0.0}}
+                                            "weights": {"bm25": 1.0, "sbert": 1e-9}}
     ex = Extractor([BM25Scorer()], "top-k:1", quiet=True)
     units = ex.segment(load(squad_file))
     scores = ex.score(units).per_scorer["bm25"]
@@ -197,3 +198,67 @@ def _sbert_cache(out: Path) -> tuple[Path, np.ndarray]:
     (cache,) = sorted((out / ".cache").glob("shards-*"))
     with np.load(next(cache.glob("shard-*.npz"))) as z:
         return cache, z["scorer:sbert"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scorers", "bm25,sbert", "--weights", "bm25=nan"], "must be positive numbers"),
+    (["--scorers", "bm25,sbert", "--weights", "1,0"], "weight of 'sbert' is 0.0"),
+    (["--scorers", "bm25,sbert", "--weights", "bm25=-1"], "must be positive numbers"),
+    (["--scorers", "bm25,bm25"], "bm25 given twice"),
+    (["--scorers", "bm25", "--device", "cuda:7"], "device 'cuda:7'"),
+    (["--scorers", "bm25", "--limit", "-1"], "--limit"),
+    (["--scorers", "bm25", "--levels", "tokens:64@no-such-tokenizer-here"],
+     "no-such-tokenizer-here: not a local folder"),
+])
+def test_option_mistakes_are_one_line_before_any_work(squad_file: Path, tmp_path: Path,
+                                                      args: list[str], message: str) -> None:
+    out = tmp_path / "never"
+    res = runner.invoke(app, ["extract", str(squad_file), "--out", str(out), *args])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
+class _Broken(BM25Scorer):
+    """A custom scorer with a bug: ``mode`` says which."""
+
+    name = "broken"
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def score(self, batch: Any) -> list[np.ndarray]:
+        good = super().score(batch)
+        if self.mode == "count":
+            return good[:-1]
+        if self.mode == "shape":
+            return [g[:-1] for g in good]
+        return [np.full_like(g, np.nan) for g in good]
+
+
+@pytest.mark.parametrize(("mode", "message"), [
+    ("count", "returned 5 score arrays for a batch of 6 items"),
+    ("shape", "returned scores of shape"),
+    ("nan", "returned NaN or infinite scores"),
+])
+def test_a_custom_scorers_bad_output_is_named(squad_file: Path, mode: str, message: str) -> None:
+    from ids_extract.errors import ScorerError
+
+    with pytest.raises(ScorerError, match=f"scorer 'broken' {message}"):
+        Extractor([_Broken(mode)], "top-k:1", quiet=True).run(load(squad_file))
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(
+        squad_file: Path, tmp_path: Path) -> None:
+    from ids_extract.errors import ConfigError
+    from ids_extract.files import folder_lock
+
+    out = tmp_path / "busy"
+    with folder_lock(out), pytest.raises(ConfigError, match="being written by another"):
+        # the lock is what a first run holds while it writes
+        extract_to_dir(Extractor(["bm25"], "top-k:1", quiet=True), str(squad_file), out)
+    # a lock file left by a run that died (kill -9) holds no lock: the next run goes on
+    (out / ".lock").write_text("pid 999999")
+    extract_to_dir(Extractor(["bm25"], "top-k:1", quiet=True), str(squad_file), out)
+    assert (out / "D1-top-k1.json").exists()

@@ -18,3 +18,8 @@ class DataError(IdsExtractError):
 
 class ConfigError(IdsExtractError):
     """A level, scorer or option given by the user cannot be understood."""
+
+
+class ScorerError(IdsExtractError):
+    """A scorer returned something the pipeline cannot use (wrong count or shape, NaN): the
+    message names the scorer and the question."""

@@ -65,13 +65,47 @@ def umask() -> int:
 
 def write_json(obj: Any, target: str | os.PathLike[str]) -> None:
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=None) + "\n", encoding="utf-8")
+        # allow_nan=False: NaN is not JSON; a NaN that got this far is a bug to report, not write
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=None, allow_nan=False) + "\n",
+                       encoding="utf-8")
 
 
 def write_jsonl(rows: Sequence[dict[str, Any]], target: str | os.PathLike[str]) -> None:
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.lock`` for the duration (``fcntl.flock``); a second run into the same folder
+    is refused while the first holds it. The kernel drops the lock when its process dies (even
+    by ``kill -9``), so a lock file left by a crash does not block the next run."""
+    from .errors import ConfigError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".lock"
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as before
+            yield
+            return
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise ConfigError(f"{folder} is being written by another ids-extract run ({holder}); "
+                              "wait for it to finish, or choose another --out") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def write_bytes(blob: bytes, target: str | os.PathLike[str]) -> None:

@@ -17,6 +17,8 @@ from rich.progress import (
 
 T = TypeVar("T")
 console = Console(stderr=True)
+COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+           TimeElapsedColumn(), TimeRemainingColumn())
 
 
 def track(items: Iterable[T], description: str, total: int | None = None,
@@ -25,7 +27,28 @@ def track(items: Iterable[T], description: str, total: int | None = None,
     if quiet:
         yield from items
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*COLUMNS, console=console, transient=False) as progress:
         yield from progress.track(items, total=total, description=description)
+
+
+class Meter:
+    """A bar that the work advances itself (by questions scored, say), for passes whose steps
+    are not one loop; a ``quiet`` meter does nothing. Use it as a context manager."""
+
+    def __init__(self, description: str, total: int, quiet: bool = False) -> None:
+        self._progress = None if quiet else Progress(*COLUMNS, console=console, transient=False)
+        self._task = (self._progress.add_task(description, total=total)
+                      if self._progress is not None else None)
+
+    def advance(self, amount: float = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def __enter__(self) -> Meter:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -3,41 +3,83 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import IdsExtractError
 
 app = typer.Typer(
     name="ids-extract",
-    help="Shrink question-answering datasets to the sentences that matter (IDS-Extract).",
+    help="Shrink long inputs (QA datasets, documents to classify) to the sentences that matter "
+         "(IDS-Extract).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help is plain text: 'ids-extract[onnx]', '[@tokenizer]' stay as written
 )
 err_console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+_debug = {"on": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"ids-extract {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an "
+                                        "error.")] = False,
+) -> None:
+    """Shrink long inputs to the sentences that matter (IDS-Extract)."""
+    _debug["on"] = debug
+    if not debug:  # third-party notices (ONNX export, Ray, tokenizers) are not for users
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", module=r"(torch|transformers|ray|onnx).*")
 
 
 def handles_errors(func: F) -> F:
-    """Known errors become one red line on stderr and exit code 2 (no traceback)."""
+    """Known errors become one red line on stderr and exit code 2; anything else one line and
+    exit code 1 (the traceback with ``--debug``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        """The command itself, with our errors turned into one line and exit code 2."""
+        """The command itself, with errors turned into one line and an exit code."""
         try:
             return func(*args, **kwargs)
         except IdsExtractError as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            if _debug["on"]:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted: finished files are kept; re-run to resume[/]")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as err:
+            if _debug["on"]:
+                raise
+            first = (str(err).strip().splitlines() or [""])[0]
+            err_console.print(f"[bold red]error:[/] {escape(type(err).__name__)}: "
+                              f"{escape(first)} (an unexpected error: run again with --debug for "
+                              "the traceback, and please report it)", highlight=False)
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ConfigError
+from ..models.runtime import pick_device
 from ..pipeline.engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..pipeline.validate import read_manifest, validate_dir
@@ -87,6 +88,7 @@ def extract(
     """Write datasets D1…Dn (one per level) and manifest.json; re-running resumes."""
     if on_bad_answer not in ("error", "repair", "skip"):
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
+    pick_device(device)  # a device that is not there fails now, whichever scorers use it
     names = csv_list(scorers)
     options: dict[str, dict[str, Any]] = {
         "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..files import sha256_file
 
 HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -36,12 +39,64 @@ def default_sbert_model() -> str:
 
 def resolve_model(name_or_path: str | None) -> str:
     """A local folder as an absolute path; ``None``/``"default"``/the MiniLM hub name resolved
-    offline when possible; any other name passed through for the hub."""
+    offline when possible; any other name checked and passed through for the hub.
+
+    Resolving happens before any work, so a name that cannot be loaded fails at once with one
+    line (not after scoring, or after a minute of hub retries): see :func:`check_hub_name`."""
     if name_or_path in (None, "", "default", HUB_MINILM, "all-MiniLM-L6-v2"):
         return default_sbert_model()
     assert name_or_path is not None
     path = Path(name_or_path).expanduser()
-    return str(path.resolve()) if path.exists() else name_or_path
+    if path.exists():
+        return str(path.resolve())
+    return check_hub_name(name_or_path)
+
+
+HUB_HOST = "huggingface.co"
+HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def check_hub_name(name: str) -> str:
+    """``name`` if it can be a hub model that is cached locally or reachable; else a
+    :class:`ConfigError`: a path that does not exist is "no such folder", and a hub name with the
+    hub off or out of reach is said so at once."""
+    looks_like_path = (name.startswith((".", "/", "~")) or Path(name).suffix in (".json", ".txt")
+                       or not HUB_NAME.match(name) or Path(name).parent.exists()
+                       and str(Path(name).parent) not in (".", ""))
+    if looks_like_path:
+        raise ConfigError(f"{name}: no such model folder")
+    if _cached_on_hub(name):
+        return name
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes")
+           for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        raise ConfigError(f"{name}: not a local folder, and the hub is switched off "
+                          "(HF_HUB_OFFLINE); give a model folder")
+    if not _hub_reachable():
+        raise ConfigError(f"{name}: not a local folder, and {HUB_HOST} cannot be reached from "
+                          "here; give a model folder (or connect, for hub names)")
+    return name
+
+
+def _cached_on_hub(name: str) -> bool:
+    """True when the hub model is in the local Hugging Face cache (no network needed)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(name, "config.json")
+    return isinstance(found, str)
+
+
+@lru_cache(maxsize=1)
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick TCP connection to the hub (its own client retries for about a minute)."""
+    import socket
+
+    try:
+        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def transformer_folder(model: str) -> str:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..files import config_key, fingerprint, write_json
-from ..progress import track
+from ..files import config_key, fingerprint, folder_lock, write_json
+from ..progress import Meter, track
 from ..select.stats import LevelStats, RankingStats
 from ..squad import stream
 from ..squad.model import SquadDataset
@@ -63,37 +63,44 @@ def extract_to_dir(
     ray_actors: int | None = None,
 ) -> RunSummary:
     """Run the ladder on ``source`` and write it to ``out_dir`` (see the module doc)."""
-    _check_options(formats, engine, shard_size)
     out = Path(out_dir)
+    _check_options(formats, engine, shard_size, out, limit)
     info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit,
                        visit=lambda article: extractor.check_questions(
                            [(qa.id, qa.question) for p in article.paragraphs for qa in p.qas]))
     digest = fingerprint(str(source))
     manifest = _fresh_manifest(extractor, info, digest, formats, limit, shard_size)
-    previous = previous_manifest(out, manifest, overwrite)
-    names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
-    done = {lv["name"]: lv for lv in previous.get("levels", []) if level_intact(out, lv)}
-    todo = [n for n in names if n not in done]
-    summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
-    manifest["ranking"] = previous.get("ranking", {})
-    if todo:
-        remove_stale_temps(out)
-        run = _Run(extractor, str(source), info, digest, out, shard_size, on_bad_answer,
-                   hf_split, limit)
-        if engine == "ray":
-            run.score_with_ray(ray_address, ray_actors)
-        else:
-            run.score_locally()
-        ranking, entries = run.write_levels(todo, formats)
-        manifest["ranking"] = ranking.to_dict()
-        done.update(entries)
-        summary.written = list(todo)
-    manifest["levels"] = [done[n] for n in names]
-    write_json(manifest, out / MANIFEST)
+    with folder_lock(out):  # a second run into ``out`` is refused while this one writes
+        previous = previous_manifest(out, manifest, overwrite)
+        names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
+        done = {lv["name"]: lv for lv in previous.get("levels", []) if level_intact(out, lv)}
+        todo = [n for n in names if n not in done]
+        summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
+        manifest["ranking"] = previous.get("ranking", {})
+        if todo:
+            remove_stale_temps(out)
+            run = _Run(extractor, str(source), info, digest, out, shard_size, on_bad_answer,
+                       hf_split, limit)
+            if engine == "ray":
+                run.score_with_ray(ray_address, ray_actors)
+            else:
+                run.score_locally()
+            ranking, entries = run.write_levels(todo, formats)
+            manifest["ranking"] = ranking.to_dict()
+            done.update(entries)
+            summary.written = list(todo)
+        manifest["levels"] = [done[n] for n in names]
+        write_json(manifest, out / MANIFEST)
     return summary
 
 
-def _check_options(formats: tuple[str, ...], engine: str, shard_size: int) -> None:
+def _check_options(formats: tuple[str, ...], engine: str, shard_size: int, out: Path,
+                   limit: int | None) -> None:
+    """Options a run cannot start with, refused before the input is read."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a folder")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: give a number of questions of 1 or more")
     for fmt in formats:
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -132,6 +139,7 @@ class _Run:
         key = config_key({"scoring": extractor.scoring_config(), "sha": fingerprint,
                           "limit": limit, "shard_size": shard_size})
         self.cache = out / CACHE / f"shards-{key}"
+        self.pending: dict[int, int] = {}  # shard -> work it adds to the bar once scored
 
     def shards(self) -> Iterator[SquadDataset]:
         articles = stream.iter_articles(self.source, on_bad_answer=self.on_bad_answer,
@@ -141,24 +149,35 @@ class _Run:
     def shard_path(self, k: int) -> Path:
         return self.cache / f"shard-{k:05d}.npz"
 
-    def _missing(self) -> Iterator[tuple[int, SquadDataset]]:
+    def _missing(self, bar: Meter) -> Iterator[tuple[int, SquadDataset]]:
+        """Shards without a cache file; a cached one counts as done on ``bar`` at once."""
+        per_question = len(self.extractor.scorers)
         for k, shard in enumerate(self.shards()):
-            if not self.shard_path(k).exists():
+            if self.shard_path(k).exists():
+                bar.advance(shard.num_questions * per_question)
+            else:
+                self.pending[k] = shard.num_questions * per_question
                 yield k, shard
 
     # ------------------------------------------------------------------ pass 2: scores
 
+    def _meter(self) -> Meter:
+        """One bar for the scoring pass, in questions × scorers, cached shards included."""
+        ex = self.extractor
+        return Meter("scoring", self.info.questions * len(ex.scorers), ex.quiet)
+
     def score_locally(self) -> None:
-        quiet = self.extractor.quiet
-        for k, shard in track(self._missing(), "scoring shards", self.n_shards, quiet):
-            save_shard(self.shard_path(k), score_shard(self.extractor, shard))
+        with self._meter() as bar:
+            for k, shard in self._missing(bar):
+                save_shard(self.shard_path(k), score_shard(self.extractor, shard, bar))
 
     def score_with_ray(self, address: str | None, actors: int | None) -> None:
         from .ray_engine import score_shards
 
-        for k, packed in score_shards(self.extractor, self._missing(), address, actors,
-                                      self.n_shards):
-            save_shard(self.shard_path(k), packed)
+        with self._meter() as bar:
+            for k, packed in score_shards(self.extractor, self._missing(bar), address, actors):
+                save_shard(self.shard_path(k), packed)
+                bar.advance(self.pending.pop(k, 0))
 
     # ------------------------------------------------------------------ pass 3: levels
 

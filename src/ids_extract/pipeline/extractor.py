@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
-from ..progress import track
+from ..progress import Meter, track
 from ..scorers import Scorer, build_scorer
 from ..select import budget
 from ..select.budget import count_tokens
@@ -108,6 +108,10 @@ class Extractor:
                         for s in scorers]
         if not self.scorers:
             raise ConfigError("no scorers given")
+        names = [s.name for s in self.scorers]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ConfigError(f"scorer {', '.join(twice)} given twice: each scorer once")
         self.fuser = _fusion(fusion, fusion_model, weights, [s.name for s in self.scorers])
         self.stats_tokenizer = stats_tokenizer
         self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
@@ -141,10 +145,11 @@ class Extractor:
         return segment(dataset, self.split, self.segmenter, spans_given=spans_given,
                        quiet=self.quiet)
 
-    def score(self, units: SquadUnits) -> Scored:
-        """Every scorer over the questions in batches of whole paragraphs, then fused."""
+    def score(self, units: SquadUnits, meter: Meter | None = None) -> Scored:
+        """Every scorer over the questions in batches of whole paragraphs, then fused (progress
+        on ``meter`` when the caller has one)."""
         return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet)
+                           quiet=self.quiet, meter=meter)
 
     def select_all(self, dataset: SquadDataset, units: SquadUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> ExtractionResult:

@@ -8,7 +8,6 @@ Shards are submitted in windows so that the driver never holds the whole input.
 
 from __future__ import annotations
 
-import math
 import os
 import pickle
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..progress import track
 from ..squad.model import SquadDataset
 from .extractor import Extractor
 from .shards import dump_shard, pack_bytes, score_shard
@@ -59,8 +57,7 @@ def _init(address: str | None) -> Any:
 
 
 def score_shards(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]],
-                 address: str | None, actors: int | None,
-                 total: int) -> Iterator[tuple[int, bytes]]:
+                 address: str | None, actors: int | None) -> Iterator[tuple[int, bytes]]:
     """Yield ``(shard index, packed arrays)`` for every shard, scored on the Ray cluster."""
     ray = _init(address)
     cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -69,9 +66,7 @@ def score_shards(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]
     threads = None if gpus else max(1, min(cpus // pool, os.cpu_count() or 1))
     blob = pickle.dumps(extractor)
     window = max(2 * pool, 4)
-    done = track(_windows(shards, window), "scoring shards (ray)", math.ceil(total / window),
-                 extractor.quiet)
-    for items in done:
+    for items in _windows(shards, window):
         ds = ray.data.from_items([{"shard": k, "payload": dump_shard(s)} for k, s in items])
         scored = ds.map_batches(
             _ShardScorer, fn_constructor_args=(blob, threads), batch_size=1,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..progress import track
+from ..errors import ScorerError
+from ..progress import Meter
 from ..scorers.base import Scorer
 from ..select import fusion
 from ..select.fusion import Fusion
-from ..select.units import Units
+from ..select.units import ScoringBatch, Units
 
 
 @dataclass
@@ -57,12 +59,49 @@ def _flat(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def score_units(units: Units, scorers: Sequence[Scorer], fuser: Fusion, *,
-                chunk_size: int = 4096, quiet: bool = True) -> Scored:
-    """Run every scorer over the items in batches of whole documents, then fuse."""
+                chunk_size: int = 4096, quiet: bool = True, meter: Meter | None = None) -> Scored:
+    """Run every scorer over the items in batches of whole documents, then fuse. Progress is
+    counted in items × scorers, on ``meter`` when the caller has one (the engine's pass)."""
+    if meter is None:
+        with Meter("scoring", len(units) * len(scorers), quiet) as own:
+            return score_units(units, scorers, fuser, chunk_size=chunk_size, meter=own)
     per_scorer: dict[str, list[np.ndarray]] = {s.name: [] for s in scorers}
-    batches = list(units.batches(chunk_size))
-    for _, batch in track(batches, "scoring", len(batches), quiet):
+    for _, batch in units.batches(chunk_size):
         for scorer in scorers:
-            per_scorer[scorer.name].extend(scorer.score(batch))
+            for part in _calls(batch, scorer.items_per_call):
+                per_scorer[scorer.name].extend(checked(scorer, part, scorer.score(part)))
+                meter.advance(len(part.questions))
     fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
     return Scored(per_scorer, fused)
+
+
+def _calls(batch: ScoringBatch, size: int | None) -> list[ScoringBatch]:
+    """The batch, or its items in groups of ``size`` (same documents), for a slow scorer."""
+    n = len(batch.questions)
+    if size is None or n <= size:
+        return [batch]
+    return [ScoringBatch(batch.contexts, batch.questions[i:i + size], batch.owner[i:i + size],
+                         batch.labels[i:i + size] if batch.labels is not None else None)
+            for i in range(0, n, size)]
+
+
+def checked(scorer: Scorer, batch: ScoringBatch, scores: Any) -> list[np.ndarray]:
+    """The scorer's output if it is one finite score per unit for every item of the batch; a
+    :class:`ScorerError` naming the scorer and the item otherwise (a custom scorer that returns
+    too few scores or NaN would otherwise be used silently, or fail far away)."""
+    if not isinstance(scores, list | tuple) or len(scores) != len(batch.questions):
+        count = len(scores) if isinstance(scores, list | tuple) else type(scores).__name__
+        raise ScorerError(f"scorer {scorer.name!r} returned {count} score arrays for a batch of "
+                          f"{len(batch.questions)} items (one array per item is needed)")
+    out = []
+    for q, item in enumerate(scores):
+        arr = np.asarray(item, dtype=np.float64)
+        units = len(batch.contexts[batch.owner[q]])
+        where = f"item {q} of the batch ({batch.questions[q][:50]!r})"
+        if arr.shape != (units,):
+            raise ScorerError(f"scorer {scorer.name!r} returned scores of shape {arr.shape} for "
+                              f"{where}, whose text has {units} units")
+        if not np.isfinite(arr).all():
+            raise ScorerError(f"scorer {scorer.name!r} returned NaN or infinite scores for {where}")
+        out.append(arr)
+    return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import write_bytes
+from ..progress import Meter
 from ..select.segment import Span
 from ..squad.model import SquadDataset
 from ..squad.units import SquadUnits
@@ -32,11 +33,12 @@ def silenced(extractor: Extractor) -> Iterator[None]:
         extractor.quiet = quiet
 
 
-def score_shard(extractor: Extractor, shard: SquadDataset) -> dict[str, np.ndarray]:
+def score_shard(extractor: Extractor, shard: SquadDataset,
+                meter: Meter | None = None) -> dict[str, np.ndarray]:
     """Segment and score one shard; the arrays that the cache file holds."""
     with silenced(extractor):
         units = extractor.segment(shard)
-        scored = extractor.score(units)
+        scored = extractor.score(units, meter)
     counts = np.array([len(s) for s in units.spans], dtype=np.int64)
     spans = np.array([se for s in units.spans for se in s], dtype=np.int64).reshape(-1, 2)
     return {"span_counts": counts, "spans": spans, **scored.to_arrays()}

@@ -27,6 +27,9 @@ class Scorer(ABC):
     """
 
     name: ClassVar[str]
+    #: at most this many items per call (None: any number): slow scorers (IG) get small calls,
+    #: so that progress is reported every few seconds rather than once a batch
+    items_per_call: ClassVar[int | None] = None
 
     @abstractmethod
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:

@@ -51,11 +51,18 @@ class BM25Scorer(Scorer):
         return out
 
     def _index(self, sentences: Sequence[str]) -> bm25s.BM25 | None:
+        """One index over a context's sentences.
+
+        The vocabulary is numbered here, in first-seen order: given plain token lists, bm25s
+        numbers tokens in ``set`` order, which changes with ``PYTHONHASHSEED``, and with it the
+        order in which a query's term scores are summed, so near-ties flipped between runs."""
         docs = [tokenize(s, self.stopwords) for s in sentences]
         if not any(docs):
             return None
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in docs]
         index = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
-        index.index(docs, show_progress=False)
+        index.index((ids, vocab), show_progress=False)
         return index
 
     def _query(self, index: bm25s.BM25 | None, question: str, n: int) -> np.ndarray:

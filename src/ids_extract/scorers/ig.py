@@ -78,6 +78,7 @@ def best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray,
 
 class IGScorer(Scorer):
     name = "ig"
+    items_per_call = 8  # IG is slow: progress every few questions
 
     def __init__(self, model: str | None = None, n_steps: int = 50, method: str = "gausslegendre",
                  target: str = "both", aggregation: str = "mean", internal_batch_size: int = 64,

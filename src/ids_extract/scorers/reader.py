@@ -100,6 +100,7 @@ class ReaderScorer(Scorer):
     """Start/end probability mass of a trained reader per sentence (one forward pass)."""
 
     name = "reader"
+    items_per_call = 64
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 32,
                  max_seq_length: int | None = None, stride: int | None = None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import model_id, quiet_transformers, resolve_model
+from ..models.hub import model_id, quiet_transformers, resolve_model, transformer_folder
 from ..models.runtime import autocast, pick_device, pick_precision
 from .base import BiEncoderScorer
 
@@ -25,6 +25,7 @@ class SBERTScorer(BiEncoderScorer):
                  batch_size: int | None = None, max_seq_length: int | None = None,
                  precision: str = "auto", backend: str = "torch") -> None:
         self.model_name = resolve_model(model)
+        _check_model_folder(self.model_name)
         self.device = pick_device(device)
         if backend not in BACKENDS:
             raise ConfigError(f"backend {backend!r}: choose from {', '.join(BACKENDS)}")
@@ -87,3 +88,22 @@ class SBERTScorer(BiEncoderScorer):
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
+
+
+def _check_model_folder(model: str) -> None:
+    """A local folder must be a sentence-transformers or transformers model (checked now: the
+    model itself loads only when the first batch is scored)."""
+    from pathlib import Path
+
+    path = Path(model)
+    if not path.is_dir():
+        return
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ConfigError(f"{path}: not a model folder (no modules.json or config.json)")
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(transformer_folder(model))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path}: not a model folder transformers can read "
+                          f"({str(err).splitlines()[0]})") from None

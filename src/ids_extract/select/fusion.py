@@ -6,6 +6,7 @@ The paper sums raw scores (IDS = IG + DPR + SBERT); their scales differ by order
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -50,6 +51,10 @@ class WeightedFusion:
     def __init__(self, scorers: Sequence[str], weights: Mapping[str, float] | None = None) -> None:
         self.scorers = list(scorers)
         self.weights = {n: float((weights or {}).get(n, 1.0)) for n in self.scorers}
+        for name, w in self.weights.items():
+            if not math.isfinite(w) or w <= 0:
+                raise ConfigError(f"weight of {name!r} is {w}: weights must be positive numbers "
+                                  "(leave a scorer out of the scorers rather than weigh it 0)")
 
     def score(self, per_scorer: Mapping[str, np.ndarray]) -> np.ndarray:
         return weighted(per_scorer, self.weights)

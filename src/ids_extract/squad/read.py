@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,16 @@ def load(
     return validated(dataset, str(path), on_bad_answer)
 
 
+DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".parquet", ".csv", ".txt", ".arrow")
+HUB_DATASET = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
 def _looks_like_hub_name(name: str) -> bool:
-    return ("/" in name.strip("/") and not name.startswith((".", "/"))) or name.isidentifier()
+    """``squad`` or ``org/name``: no data-file suffix, not a path from here (a missing
+    ``data/train.json`` is "no such file", not a hub dataset that could not be reached)."""
+    path = Path(name)
+    return (HUB_DATASET.match(name) is not None and path.suffix.lower() not in DATA_SUFFIXES
+            and not (len(path.parts) > 1 and path.parent.exists()))
 
 
 def _read_utf8(path: Path) -> str:

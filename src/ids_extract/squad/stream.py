@@ -73,6 +73,8 @@ def _json_articles(path: Path, info: InputInfo) -> Iterator[dict[str, Any]]:
     builder: Any = None
     saw_data = False
     with path.open("rb") as fh:
+        if fh.read(3) != codecs.BOM_UTF8:  # a UTF-8 byte-order mark is skipped, as by utf-8-sig
+            fh.seek(0)
         try:
             for n, (prefix, event, value) in enumerate(ijson.parse(fh)):
                 if n == 0 and event != "start_map":

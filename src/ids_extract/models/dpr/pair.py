@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from ...errors import ConfigError
 from ...files import write_json
-from ..hub import quiet_transformers, transformer_folder
+from ..hub import check_hub_name, quiet_transformers, transformer_folder
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")
@@ -63,16 +63,17 @@ def resolve_pair(model: str | None, question_model: str | None = None,
                           f"and {CTX_DIR}/)")
     if model in FACEBOOK_PAIRS:
         q, c = FACEBOOK_PAIRS[model]
-        return q, c, "cls"
+        return check_hub_name(q), check_hub_name(c), "cls"
     if "question_encoder" in model:
-        return model, model.replace("question_encoder", "ctx_encoder"), "cls"
+        ctx = model.replace("question_encoder", "ctx_encoder")
+        return check_hub_name(model), check_hub_name(ctx), "cls"
     raise ConfigError(f"dpr model {model!r}: no such folder, and not a DPR hub name "
                       f"({', '.join(FACEBOOK_PAIRS)}, or a facebook/dpr-question_encoder-* name)")
 
 
 def _local(name: str) -> str:
     path = Path(name).expanduser()
-    return str(path.resolve()) if path.exists() else name
+    return str(path.resolve()) if path.exists() else check_hub_name(name)
 
 
 def read_meta(folder: Path) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+
 TEMP_SUFFIX = ".tmp"
 HOME_ENV = "IDS_EXTRACT_HOME"
 
@@ -81,8 +83,6 @@ def folder_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder/.lock`` for the duration (``fcntl.flock``); a second run into the same folder
     is refused while the first holds it. The kernel drops the lock when its process dies (even
     by ``kill -9``), so a lock file left by a crash does not block the next run."""
-    from .errors import ConfigError
-
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
     with open(path, "a+", encoding="utf-8") as fh:

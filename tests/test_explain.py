@@ -47,3 +47,8 @@ def test_cli_explain(tiny_qa_dir: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2  # no context
     res = runner.invoke(app, ["explain", "-m", str(tmp_path), "-q", "x", "--context", "y."])
     assert res.exit_code == 2  # not a QA model
+    one = ["explain", "-m", str(tiny_qa_dir), "-q", "When?", "--context-file", str(ctx), "--out",
+           str(out), "--steps", "1", "--device", "cpu"]
+    res = runner.invoke(app, one)  # the message names an option explain has
+    assert res.exit_code == 2 and "--mode gxi" in res.output
+    assert runner.invoke(app, [*one, "--mode", "gxi"]).exit_code == 0

@@ -101,9 +101,11 @@ def bar_chart(exp: Explanation) -> bytes:
     ax.set_xticks(x, [f"S{i}" for i in x])
     ax.set_xlabel("sentence")
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles, [str(h.get_label()) for h in handles], loc="upper right", fontsize=8)
+    # below the axes, so that it never covers a bar
+    fig.legend(handles, [str(h.get_label()) for h in handles], loc="lower center", ncol=3,
+               fontsize=8, frameon=False)
     ax.set_title("Attribution and answer probability per sentence")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

@@ -15,15 +15,19 @@ from .app import app, csv_list, err_console, handles_errors
 ReaderModel = Annotated[str, typer.Option("--reader-model", "-m",
                                           help="A trained extractive QA model folder "
                                                "(from 'ids-extract train-reader').")]
-Steps = Annotated[int, typer.Option(help="IG integration steps.")]
+Steps = Annotated[int, typer.Option(help="IG integration steps (2 or more; --mode gxi is the "
+                                         "one-step variant).")]
+Mode = Annotated[str, typer.Option(help="ig (Integrated Gradients) or gxi (gradient x input, "
+                                        "one backward pass).")]
 Target = Annotated[str, typer.Option(help="IG target: both, start, end or sum.")]
 Device = Annotated[str, typer.Option(help="cpu, cuda or auto.")]
 
 
-def _ig(model: str, steps: int, target: str, device: str, **extra: Any) -> Any:
+def _ig(model: str, steps: int, target: str, device: str, mode: str = "ig", **extra: Any) -> Any:
     from ..scorers import build_scorer
 
-    return build_scorer("ig", model=model, n_steps=steps, target=target, device=device, **extra)
+    return build_scorer("ig", model=model, n_steps=steps, target=target, device=device, mode=mode,
+                        **extra)
 
 
 @app.command()
@@ -38,6 +42,7 @@ def explain(
                                       "goes beside it).")] = Path("explain.html"),
     steps: Steps = 50,
     target: Target = "both",
+    mode: Mode = "ig",
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
     device: Device = "auto",
 ) -> None:
@@ -53,7 +58,9 @@ def explain(
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"{context_file}: cannot read ({err})") from None
     assert context is not None
-    exp = run_explain(_ig(reader_model, steps, target, device), question, context, segmenter)
+    scorer = _ig(reader_model, steps, target, device, mode)
+    with err_console.status(f"attributing (IG, {scorer.n_steps} steps) …"):
+        exp = run_explain(scorer, question, context, segmenter)
     html_path, png_path = write_explanation(exp, out)
     best = int(exp.sentence_scores.argmax())
     err_console.print(f"answer: {exp.answer!r}; top sentence S{best + 1}; wrote {html_path} and "

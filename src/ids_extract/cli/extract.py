@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from ..errors import ConfigError
 from ..models.runtime import pick_device
@@ -105,6 +107,8 @@ def extract(
         fusion=fusion, fusion_model=fusion_model,
     )
     out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")
+    if out is None and not quiet:
+        err_console.print(f"no --out given: writing to {out_dir}/", highlight=False)
     summary = extract_to_dir(
         extractor, input, out_dir, formats=tuple(csv_list(format)),
         on_bad_answer=on_bad_answer, limit=limit, overwrite=overwrite,  # type: ignore[arg-type]
@@ -134,8 +138,9 @@ def stats(directory: Annotated[Path, typer.Argument(help="An extract output fold
 def validate(directory: Annotated[Path, typer.Argument(help="An extract output folder.")]) -> None:
     """Check every output: checksums, and every answer equal to the text at its offset."""
     checks = validate_dir(directory)
+    out = Console(soft_wrap=True)  # the command's result: stdout, as stats'
     for c in checks:
         mark = "[green]ok[/]" if c.ok else "[bold red]FAIL[/]"
-        err_console.print(f"{mark} {c.level} {c.file}: {c.message}", highlight=False)
+        out.print(f"{mark} {c.level} {c.file}: {escape(c.message)}", highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)

@@ -94,7 +94,9 @@ class IGScorer(Scorer):
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"ig precision {precision!r}: choose fp32 or bf16")
         if n_steps < 2 and mode == "ig":
-            raise ConfigError("ig: n_steps must be >= 2 (mode='gxi' is the one-step variant)")
+            raise ConfigError(f"ig: {n_steps} integration step is too few: IG needs 2 or more (the "
+                              "one-step variant is gradient x input: mode gxi, --ig-mode gxi / "
+                              "--mode gxi)")
         if n_steps < 1 or internal_batch_size < 1 or batch_size < 1:
             raise ConfigError("ig: n_steps, internal_batch_size and batch_size must be >= 1")
         self.qa = load_qa_model(model, device, max_seq_length)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
 from ids_extract.files import write_json  # noqa: E402
-from ids_extract.squad.model import Article, Paragraph, SquadDataset  # noqa: E402
+from ids_extract.squad.model import SquadDataset  # noqa: E402
 from ids_extract.squad.read import load  # noqa: E402
 from ids_extract.squad.write import write_squad  # noqa: E402
 
@@ -58,28 +58,8 @@ LEVEL_FILES = {"tokens:128": "D1-tokens128.json", "tokens:64": "D2-tokens64.json
 
 
 def every_kth(dataset: SquadDataset, n: int | None) -> SquadDataset:
-    """A fixed subset of about ``n`` questions spread over the whole file (every k-th
-    question), so that every article is represented."""
-    total = dataset.num_questions
-    if n is None or n >= total:
-        return dataset
-    k = total / n
-    wanted = {int(i * k) for i in range(n)}
-    articles: list[Article] = []
-    index = 0
-    for article in dataset.articles:
-        paragraphs = []
-        for p in article.paragraphs:
-            qas = []
-            for qa in p.qas:
-                if index in wanted:
-                    qas.append(qa)
-                index += 1
-            if qas:
-                paragraphs.append(Paragraph(p.context, qas))
-        if paragraphs:
-            articles.append(Article(article.title, paragraphs))
-    return SquadDataset(dataset.version, articles, source=dataset.source)
+    """About ``n`` questions spread over the whole file (:meth:`SquadDataset.spread`)."""
+    return dataset.spread(n)
 
 
 def prepare(args: argparse.Namespace) -> dict[str, Any]:

@@ -239,7 +239,8 @@ def test_ladder_cells_results_plot_and_resume(tiny_encoder_dir: Path, squad_file
     assert [(r["method"], r["max_seq_length"]) for r in rows] == [("ids", "40"), ("truncate", "40")]
     assert rows[0]["level"] == "tokens:40" and float(rows[0]["train_features"]) >= 6
     assert (out / "f1_vs_length.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    extracted = load(out / "data" / "dev" / "tokens40.json")
+    (extracted_file,) = (out / "data").glob("*/dev/tokens40.json")  # keyed by what made it
+    extracted = load(extracted_file)
     assert {qa.id for _, _, qa in extracted.iter_qas()} == {f"q{i}" for i in range(1, 7)}
     stamp = (out / "cells" / "Tiny-40-ids" / "metrics.json").stat().st_mtime_ns
     res = runner.invoke(app, ["ladder", str(path), "--out", str(out), "--quiet"])
@@ -304,3 +305,39 @@ def test_checkpoints_go_on_success_and_files_follow_the_umask(tiny_encoder_dir: 
     assert _train_cli(squad_file, tiny_encoder_dir, kept, "--max-seq-length", "32",
                       "--keep-checkpoints").exit_code == 0
     assert (kept / "checkpoints" / "checkpoint-2").is_dir()
+
+
+def test_ladder_grid_level_ladder_and_config_checks(tiny_encoder_dir: Path, squad_file: Path,
+                                                   tmp_path: Path) -> None:
+    config = {
+        "train": str(squad_file), "dev": str(squad_file), "scorers": ["bm25"],
+        "training": {"max_steps": 1, "batch_size": 4, "precision": "fp32", "device": "cpu",
+                     "limit": 4},
+        "grid": {"sizes": [{"name": "L1", "model": str(tiny_encoder_dir), "init_layers": 1},
+                           {"name": "L2", "model": str(tiny_encoder_dir), "init_layers": 2}],
+                 "max_seq_lengths": [40], "methods": ["ids", "window"]},
+        "levels": {"max_seq_length": 40, "levels": ["ratio:0.5"]},
+    }
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(config))
+    out = tmp_path / "grid"
+    res = runner.invoke(app, ["ladder", str(path), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads((out / "results.json").read_text())
+    got = sorted((r["name"], r["method"], r["level"]) for r in rows)
+    assert got == [("L1", "ids", "ratio:0.5"), ("L1", "ids", "tokens:40"), ("L1", "window", ""),
+                   ("L2", "ids", "ratio:0.5"), ("L2", "ids", "tokens:40"), ("L2", "window", "")]
+    assert all(r["train_examples"] == 4 for r in rows)  # training "limit" applies per cell
+    ids = [r for r in rows if r["method"] == "ids"]
+    assert all(0 <= r["dev_retention_pct"] <= 100 for r in ids)
+    layers = json.loads((out / "cells" / "L1-40-ids" / "model" / "config.json").read_text())
+    assert layers["num_hidden_layers"] == 1  # the size family: first layers kept
+    assert (out / "f1_vs_level.png").exists() and (out / "f1_vs_length.png").exists()
+    # a finished cell whose settings changed is refused, not silently reused
+    path.write_text(json.dumps({**config, "training": {**config["training"], "max_steps": 2}}))
+    res = runner.invoke(app, ["ladder", str(path), "--out", str(out), "--quiet"])
+    assert res.exit_code == 2 and "other settings" in res.output
+    # a misspelt key is an error, not a default
+    path.write_text(json.dumps({**config, "dev_limt": 3}))
+    res = runner.invoke(app, ["ladder", str(path), "--out", str(out)])
+    assert res.exit_code == 2 and "unknown keys ['dev_limt']" in res.output

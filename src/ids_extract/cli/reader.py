@@ -28,6 +28,9 @@ def train_reader_cmd(
     init: Annotated[str | None, typer.Option("--init", help="A QA model or a plain encoder "
                                              "(folder or hub name) [default: all-MiniLM-L6-v2 "
                                              "with a fresh QA head].")] = None,
+    init_layers: Annotated[int | None, typer.Option(help="Keep only the first K transformer "
+                                                    "layers of --init (layer dropping: the size "
+                                                    "family L2/L4/L6 from one encoder).")] = None,
     max_seq_length: Annotated[int, typer.Option(help="Tokens per feature.")] = 384,
     doc_stride: Annotated[int | None, typer.Option(help="Overlap of sliding windows in tokens "
                                                    "[default: max_seq_length // 3].")] = None,
@@ -61,7 +64,7 @@ def train_reader_cmd(
                               mode="truncate" if truncate else "window")
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                             learning_rate=learning_rate, seed=seed, device=device,
-                            precision=precision, save_steps=save_steps)
+                            precision=precision, save_steps=save_steps, init_layers=init_layers)
     summary = train_reader(dataset, init, out, reader_cfg, train_cfg, overwrite=overwrite,
                            quiet=quiet, keep_checkpoints=keep_checkpoints)
     if summary.skipped:
@@ -166,17 +169,20 @@ def ladder(
     config: Annotated[Path, typer.Argument(help="Ladder config (JSON or TOML).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder [default: the "
                                              "config's 'out', else runs/ladder].")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Train again a cell finished with other "
+                                            "settings.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Train and score every (model, max_seq_length, method) cell; resumable per cell."""
+    """Train and score every (model size, max_seq_length, method, level) cell; resumable per
+    cell; a cell finished with other settings is refused unless --overwrite."""
     from ..apps.ladder import load_config, run_ladder
 
     cfg = load_config(config, out)
-    rows = run_ladder(cfg, quiet=quiet)
+    rows = run_ladder(cfg, quiet=quiet, overwrite=overwrite)
     for r in rows:
         typer.echo(f"{r['name']:>8} {r['max_seq_length']:>4} {r['method']:>8}  EM {r['exact_match']:6.2f}"
                    f"  F1 {r['f1']:6.2f}  train {r['train_seconds']:8.1f}s")
-    err_console.print(f"wrote {Path(cfg.out) / 'results.csv'} and f1_vs_length.png")
+    err_console.print(f"wrote {Path(cfg.out) / 'results.csv'}, results.json and the figures")
 
 
 @app.command()

@@ -92,3 +92,24 @@ class SquadDataset:
             if left <= 0:
                 break
         return replace(self, articles=articles)
+
+    def spread(self, n_questions: int | None) -> SquadDataset:
+        """About ``n_questions`` questions spread over the whole file (every k-th), nesting kept:
+        a fixed subset in which every article is represented (``limit`` takes the first ones)."""
+        total = self.num_questions
+        if n_questions is None or n_questions >= total:
+            return self
+        step = total / n_questions
+        wanted = {int(i * step) for i in range(n_questions)}
+        articles: list[Article] = []
+        index = 0
+        for article in self.articles:
+            paragraphs = []
+            for paragraph in article.paragraphs:
+                qas = [qa for n, qa in enumerate(paragraph.qas, index) if n in wanted]
+                index += len(paragraph.qas)
+                if qas:
+                    paragraphs.append(Paragraph(paragraph.context, qas))
+            if paragraphs:
+                articles.append(Article(article.title, paragraphs))
+        return replace(self, articles=articles)

@@ -12,7 +12,7 @@ from typing import Any
 from ...errors import ConfigError
 from ...squad.model import SquadDataset
 from ..hub import model_id
-from ..runtime import pick_device, pick_precision, warmup_steps
+from ..runtime import keep_first_layers, pick_device, pick_precision, warmup_steps
 from ..training import (
     CHECKPOINTS,
     common_arguments,
@@ -41,6 +41,7 @@ class TrainConfig:
     precision: str = "auto"  # bf16 on CPUs with native bf16, fp16 on CUDA, else fp32
     save_steps: int = 500
     logging_steps: int = 50
+    init_layers: int | None = None  # keep the first K transformer layers of the backbone
 
 
 @dataclass
@@ -93,6 +94,7 @@ def train_reader(
 
     set_seed(train_cfg.seed)  # before the model: a fresh QA head is drawn from the seeded RNG
     model, tokenizer = load_model(init)
+    keep_first_layers(model, train_cfg.init_layers)
     reader_cfg.check(tokenizer.num_special_tokens_to_add(pair=True))
     columns = train_features(tokenizer, examples, reader_cfg, quiet=quiet)
     trainer, device, precision = _trainer(model, tokenizer, columns, out, train_cfg, quiet)

@@ -1,0 +1,177 @@
+"""The ladder config: data, cells and training settings, read from JSON (or TOML on Python ≥ 3.11)
+and checked key by key (a misspelt key is an error, not a silently ignored setting)::
+
+    {"train": "train.json", "dev": "dev.json", "out": "runs/ladder",
+     "train_limit": 3000, "dev_limit": 1000, "subset": "spread",
+     "scorers": ["bm25", "sbert"], "methods": ["window", "truncate", "ids"],
+     "training": {"max_steps": 300, "batch_size": 16, "learning_rate": 1e-4},
+     "grid": {"sizes": [{"name": "L2", "init_layers": 2}, {"name": "L6", "init_layers": 6}],
+              "max_seq_lengths": [64, 128]},
+     "cells": [{"name": "L6", "init_layers": 6, "max_seq_length": 384, "methods": ["window"]}],
+     "levels": {"max_seq_length": 128, "levels": ["ratio:0.8", "ratio:0.4"]}}
+
+``grid`` expands to every size × length (× the methods); ``cells`` adds cells one by one; ``levels``
+adds, per grid size, IDS cells at one ``max_seq_length`` trained on each extraction level (the
+paper's Figure 2: F1 against D1…Dn). ``training`` takes any ``train-reader`` setting (and
+``limit``: the first N training questions of that cell); a cell may override it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ...errors import ConfigError
+from ...models.qa.train import TrainConfig
+from ...select.levels import parse_level
+
+METHODS = ("ids", "window", "truncate")
+SUBSETS = ("first", "spread")
+TOP_KEYS = ("train", "dev", "out", "cells", "grid", "levels", "scorers", "methods", "training",
+            "train_limit", "dev_limit", "subset", "doc_stride")
+CELL_KEYS = ("name", "model", "init_layers", "max_seq_length", "level", "methods", "training")
+SIZE_KEYS = ("name", "model", "init_layers")
+TRAINING_KEYS = tuple(f.name for f in fields(TrainConfig)) + ("limit",)
+
+
+@dataclass
+class Cell:
+    """One (model size, max_seq_length, level) with the methods trained on it."""
+
+    name: str
+    model: str | None
+    max_seq_length: int
+    level: str
+    methods: list[str]
+    training: TrainConfig
+    limit: int | None = None  # first N training questions (training "limit")
+
+    def folder(self, method: str) -> str:
+        """``L4-128-ids``; an IDS cell at another level than ``tokens:L`` names it too."""
+        base = f"{self.name}-{self.max_seq_length}-{method}"
+        if method == "ids" and self.level != f"tokens:{self.max_seq_length}":
+            base += f"-{parse_level(self.level).name}"
+        return base
+
+
+@dataclass
+class LadderConfig:
+    train: str
+    dev: str
+    out: str
+    cells: list[Cell]
+    scorers: list[str] = field(default_factory=lambda: ["bm25", "sbert"])
+    train_limit: int | None = None
+    dev_limit: int | None = None
+    subset: str = "first"
+    doc_stride: int | None = None
+
+
+def load_config(path: str | Path, out: str | Path | None = None) -> LadderConfig:
+    """Read and check a ladder config; relative data paths are taken from the config's folder
+    when they exist there."""
+    p = Path(path)
+    raw = _read(p)
+    _known(raw, TOP_KEYS, p, "the config")
+    for key in ("train", "dev"):
+        if key not in raw:
+            raise ConfigError(f"{p}: missing {key!r}")
+    base = raw.get("training", {})
+    _known(base, TRAINING_KEYS, p, "training")
+    methods = list(raw.get("methods", METHODS))
+    specs = [*_grid(raw.get("grid"), methods, p), *raw.get("cells", []),
+             *_level_cells(raw.get("levels"), raw.get("grid"), p)]
+    cells = [_cell(c, n, base, methods, p) for n, c in enumerate(specs, 1)]
+    if not cells:
+        raise ConfigError(f"{p}: no cells (give 'grid' or 'cells')")
+    folders = [c.folder(m) for c in cells for m in c.methods]
+    if len(set(folders)) != len(folders):
+        twice = sorted({f for f in folders if folders.count(f) > 1})
+        raise ConfigError(f"{p}: two cells would train the same thing: {twice}")
+    subset = str(raw.get("subset", "first"))
+    if subset not in SUBSETS:
+        raise ConfigError(f"{p}: subset {subset!r}: choose first or spread")
+    return LadderConfig(
+        train=_data_path(raw["train"], p), dev=_data_path(raw["dev"], p),
+        out=str(out or raw.get("out") or "runs/ladder"), cells=cells,
+        scorers=list(raw.get("scorers", ["bm25", "sbert"])), train_limit=raw.get("train_limit"),
+        dev_limit=raw.get("dev_limit"), subset=subset, doc_stride=raw.get("doc_stride"))
+
+
+def _read(p: Path) -> dict[str, Any]:
+    if not p.exists():
+        raise ConfigError(f"{p}: no such config file")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise ConfigError(f"{p}: TOML needs Python 3.11; use a JSON config") from None
+            raw = tomllib.loads(text)
+        else:
+            raw = json.loads(text)
+    except ValueError as err:
+        raise ConfigError(f"{p}: cannot parse: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a table/object at the top")
+    return raw
+
+
+def _known(raw: Any, allowed: tuple[str, ...], p: Path, where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: {where} must be a table/object")
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{p}: {where}: unknown keys {unknown}; allowed {sorted(allowed)}")
+    return raw
+
+
+def _grid(raw: Any, methods: list[str], p: Path) -> list[dict[str, Any]]:
+    """Every size × max_seq_length of the ``grid`` section, as cell specs."""
+    if raw is None:
+        return []
+    _known(raw, ("sizes", "max_seq_lengths", "methods"), p, "grid")
+    sizes = [_known(s, SIZE_KEYS, p, "grid size") for s in raw.get("sizes", [])]
+    return [{**size, "max_seq_length": int(length), "methods": raw.get("methods", methods)}
+            for size in sizes for length in raw.get("max_seq_lengths", [])]
+
+
+def _level_cells(raw: Any, grid: Any, p: Path) -> list[dict[str, Any]]:
+    """Per grid size, IDS cells at one max_seq_length, one per extraction level."""
+    if raw is None:
+        return []
+    _known(raw, ("max_seq_length", "levels", "sizes"), p, "levels")
+    sizes = raw.get("sizes") or (grid or {}).get("sizes", [])
+    length = int(raw["max_seq_length"])
+    return [{**_known(size, SIZE_KEYS, p, "levels size"), "max_seq_length": length,
+             "level": level, "methods": ["ids"]}
+            for size in sizes for level in raw.get("levels", [])]
+
+
+def _cell(raw: Any, n: int, base: dict[str, Any], methods: list[str], p: Path) -> Cell:
+    _known(raw, CELL_KEYS, p, f"cell {n}")
+    if "max_seq_length" not in raw:
+        raise ConfigError(f"{p}: cell {n} needs at least max_seq_length")
+    length = int(raw["max_seq_length"])
+    cell_methods = list(raw.get("methods", methods))
+    bad = [m for m in cell_methods if m not in METHODS]
+    if bad:
+        raise ConfigError(f"{p}: cell {n}: unknown methods {bad}; choose from {list(METHODS)}")
+    level = str(raw.get("level", f"tokens:{length}"))
+    parse_level(level)
+    own = _known(raw.get("training", {}), TRAINING_KEYS, p, f"cell {n} training")
+    merged = {**base, **own}
+    if raw.get("init_layers") is not None:
+        merged["init_layers"] = int(raw["init_layers"])
+    limit = merged.pop("limit", None)
+    training = replace(TrainConfig(), **merged)
+    name = str(raw.get("name", f"cell{n}"))
+    return Cell(name, raw.get("model"), length, level, cell_methods, training, limit)
+
+
+def _data_path(value: str, config: Path) -> str:
+    beside = config.parent / value
+    return str(beside) if not Path(value).is_absolute() and beside.exists() else value

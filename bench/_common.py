@@ -41,8 +41,15 @@ def timed(cmd: list[str], **kwargs: Any) -> tuple[float, str, int]:
 
 
 def machine() -> dict[str, Any]:
+    """Where a figure was measured: cores, platform, and the CPU flags that decide speed (native
+    bf16, VNNI int8, AVX-512 or AVX2 only)."""
+    from ids_extract.models.runtime import cpu_flags
+
+    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16",
+                                  "amx_bf16", "amx_int8"})
     return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "processor": platform.processor()}
+            "python": sys.version.split()[0], "processor": platform.processor(),
+            "cpu_flags": flags}
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:

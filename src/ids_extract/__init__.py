@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from .apps.compress import Compression, compress
 from .errors import ConfigError, DataError, IdsExtractError
 from .pipeline.engine import extract_to_dir
 from .pipeline.extractor import ExtractionResult, Extractor, LevelResult
@@ -29,8 +30,8 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "QA", "Answer", "Article", "ConfigError", "DataError", "ExtractionResult", "Extractor",
+    "QA", "Answer", "Article", "Compression", "ConfigError", "DataError", "ExtractionResult", "Extractor",
     "IdsExtractError", "Level", "LevelResult", "Paragraph", "Scorer", "ScoringBatch",
-    "SquadDataset", "build_scorer", "extract_to_dir", "load", "parse_level", "parse_levels",
+    "SquadDataset", "build_scorer", "compress", "extract_to_dir", "load", "parse_level", "parse_levels",
     "split_sentences", "validate_dir", "write_parquet", "write_squad",
 ]

@@ -108,6 +108,24 @@ def folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def wait_lock(path: Path) -> Iterator[None]:
+    """Hold the lock file ``path``, waiting for another process that holds it (for work that
+    several runs may start at once but only one should do, e.g. exporting a model)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def write_bytes(blob: bytes, target: str | os.PathLike[str]) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(blob)

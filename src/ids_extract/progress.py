@@ -1,7 +1,10 @@
-"""Rich progress bars that a ``quiet`` flag turns off in one place."""
+"""Rich progress bars that a ``quiet`` flag turns off in one place, and wall time per stage of a
+run (``ids-extract extract --profile`` prints it)."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -52,3 +55,24 @@ class Meter:
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+_STAGES: dict[str, float] = {}
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Add the wall time of the block to stage ``name`` (per process; see :func:`stages`)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _STAGES[name] = _STAGES.get(name, 0.0) + time.perf_counter() - start
+
+
+def stages(reset: bool = False) -> dict[str, float]:
+    """Seconds per stage since the last reset (a copy); ``reset`` starts again from zero."""
+    out = dict(_STAGES)
+    if reset:
+        _STAGES.clear()
+    return out

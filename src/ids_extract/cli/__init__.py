@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    compress,  # noqa: F401  (compress: one request at a time, JSON Lines)
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
     extract,  # noqa: F401  (registers its commands)
     reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)

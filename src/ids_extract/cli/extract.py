@@ -16,7 +16,7 @@ from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..pipeline.validate import read_manifest, validate_dir
 from ..select.segment import SEGMENTERS
 from .app import app, csv_list, err_console, handles_errors
-from .tables import print_stats
+from .tables import print_stages, print_stats
 
 
 @app.command()
@@ -62,12 +62,12 @@ def extract(
     device: Annotated[str, typer.Option(help="cpu, cuda, or auto.")] = "auto",
     batch_size: Annotated[int | None, typer.Option(help="Encoder batch size [default: 64 "
                                                    "torch, 16 onnx].")] = None,
-    precision: Annotated[str, typer.Option(help="Encoder precision: auto (bf16 on CPUs with "
-                                           "native bf16, fp16 on CUDA, else fp32), fp32, bf16, "
-                                           "fp16; int8 with --backend onnx.")] = "auto",
-    backend: Annotated[str, typer.Option(help="sbert encoder runtime: torch, or onnx "
-                                         "(onnxruntime, exported offline on first use; "
-                                         "pip install 'ids-extract[onnx]').")] = "torch",
+    precision: Annotated[str, typer.Option(help="Encoder precision: auto (int8 with ONNX; with "
+                                           "torch bf16 on CPUs with native bf16, fp16 on CUDA, "
+                                           "else fp32), fp32, bf16, fp16, int8.")] = "auto",
+    backend: Annotated[str, typer.Option(help="sbert encoder runtime: auto (int8 ONNX Runtime on "
+                                         "a CPU, exported offline on first use and cached; "
+                                         "torch on CUDA), onnx, or torch.")] = "auto",
     format: Annotated[str, typer.Option("--format", help="squad, parquet, or both "
                                         "(comma-separated).")] = "squad",
     on_bad_answer: Annotated[str, typer.Option(help="error, repair (move to the nearest "
@@ -85,6 +85,8 @@ def extract(
                                                    "per GPU, else 1].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an extraction with another config "
                                             "in --out.")] = False,
+    profile: Annotated[bool, typer.Option(help="Print the wall time of each stage (read, "
+                                          "segment, score per scorer, select, write).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")] = False,
 ) -> None:
     """Write datasets D1…Dn (one per level) and manifest.json; re-running resumes."""
@@ -115,6 +117,8 @@ def extract(
         hf_split=hf_split, engine=engine, shard_size=shard_size, ray_address=ray_address,
         ray_actors=ray_actors,
     )
+    if profile:
+        print_stages(summary.seconds)
     if not quiet:
         if summary.skipped:
             err_console.print(f"already written, skipped: {', '.join(summary.skipped)}")

@@ -34,3 +34,19 @@ def print_stats(manifest: dict[str, Any]) -> None:
         for name, r in recall.items():
             rt.add_row(name, f"{r['top1']:.2f}", f"{r['top2']:.2f}", f"{r['top3']:.2f}")
         console.print(rt)
+
+
+def print_stages(seconds: dict[str, float]) -> None:
+    """Wall time per stage of a run, with its share of the total (stderr: a diagnostic)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    total = seconds.get("total", 0.0) or 1.0
+    table = Table(title="wall time per stage")
+    for col in ("stage", "seconds", "share %"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for name, value in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        if name != "total":
+            table.add_row(name, f"{value:.2f}", f"{100 * value / total:.1f}")
+    table.add_row("total", f"{total:.2f}", "100.0")
+    Console(stderr=True).print(table)

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..files import atomic_path, home
+from ..files import atomic_path, home, wait_lock
 from .runtime import length_batches
 
 OPSET = 17
-
+RECIPE = "ort-fused-1"  # export, fuse (onnxruntime.transformers), quantize: changes re-export
 
 def _check_modules(st_model: Any) -> None:
     """The model must be Transformer -> mean Pooling [-> Normalize] (what is replicated here;
@@ -42,11 +42,13 @@ def _check_modules(st_model: Any) -> None:
         raise ConfigError(f"onnx backend: only mean pooling is supported (model has {config})")
 
 
-def _fingerprint(st_model: Any, quantize: bool) -> str:
-    digest = hashlib.sha256(f"opset{OPSET}-int8{quantize}".encode())
+def _fingerprint(st_model: Any) -> str:
+    """The export's cache key: every weight byte (new weights under an old name must not reuse
+    an old export), the opset and the export recipe."""
+    digest = hashlib.sha256(f"opset{OPSET}-{RECIPE}".encode())
     for name, tensor in sorted(st_model[0].auto_model.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().numpy().tobytes()[:4096])
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         digest.update(str(tuple(tensor.shape)).encode())
     return digest.hexdigest()[:20]
 
@@ -72,19 +74,20 @@ class OnnxEncoder:
                                             providers=["CPUExecutionProvider"])
 
     def _export(self, st_model: Any, quantize: bool) -> Path:
-        folder = home() / "onnx" / _fingerprint(st_model, quantize)
-        target = folder / ("model-int8.onnx" if quantize else "model.onnx")
+        """The model file for this weight set and precision, made once and cached."""
+        folder = home() / "onnx" / _fingerprint(st_model)
+        target = folder / ("model-int8.onnx" if quantize else "model-fused.onnx")
         if target.exists():
             return target
-        fp32 = folder / "model.onnx"
-        if not fp32.exists():
-            self._export_fp32(st_model[0].auto_model, fp32)
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            with atomic_path(target) as tmp:
-                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8,
-                                 per_channel=True)
+        with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing
+            plain = folder / "model.onnx"
+            if not plain.exists():
+                self._export_fp32(st_model[0].auto_model, plain)
+            fused = folder / "model-fused.onnx"
+            if not fused.exists():
+                _fuse(plain, fused, st_model[0].auto_model.config)
+            if quantize and not target.exists():
+                _quantize(fused, target)
         return target
 
     def _export_fp32(self, model: Any, target: Path) -> None:
@@ -122,3 +125,30 @@ class OnnxEncoder:
                 out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             out[idx] = pooled
         return out if out is not None else np.zeros((0, 1), dtype=np.float32)
+
+
+def _fuse(plain: Path, target: Path, config: Any) -> None:
+    """onnxruntime's transformer optimizer: attention, LayerNorm and GELU fused into single
+    kernels (the ``O2``-style graph optimization sentence-transformers documents for CPU). A model
+    it does not know is kept as exported."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        model = optimize_model(str(plain), model_type="bert",
+                               num_heads=int(getattr(config, "num_attention_heads", 0)),
+                               hidden_size=int(getattr(config, "hidden_size", 0)))
+        with atomic_path(target) as tmp:
+            model.save_model_to_file(str(tmp))
+    except Exception:  # noqa: BLE001 (any failure of the optional fusion: keep the plain graph)
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(plain.read_bytes())
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization of the weights, per channel (activations stay float)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with atomic_path(target) as tmp:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})

@@ -17,13 +17,15 @@ interrupted and an uninterrupted run, give the same bytes.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..files import config_key, fingerprint, folder_lock, write_json
-from ..progress import Meter, track
+from ..models.runtime import cpu_flags
+from ..progress import Meter, stage, stages, track
 from ..select.stats import LevelStats, RankingStats
 from ..squad import stream
 from ..squad.model import SquadDataset
@@ -65,9 +67,12 @@ def extract_to_dir(
     """Run the ladder on ``source`` and write it to ``out_dir`` (see the module doc)."""
     out = Path(out_dir)
     _check_options(formats, engine, shard_size, out, limit)
-    info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split, limit=limit,
-                       visit=lambda article: extractor.check_questions(
-                           [(qa.id, qa.question) for p in article.paragraphs for qa in p.qas]))
+    started = time.perf_counter()
+    stages(reset=True)
+    with stage("read + validate (scan)"):
+        info = stream.scan(str(source), on_bad_answer=on_bad_answer, hf_split=hf_split,
+                           limit=limit, visit=lambda article: extractor.check_questions(
+                               [(qa.id, qa.question) for p in article.paragraphs for qa in p.qas]))
     digest = fingerprint(str(source))
     manifest = _fresh_manifest(extractor, info, digest, formats, limit, shard_size)
     with folder_lock(out):  # a second run into ``out`` is refused while this one writes
@@ -91,7 +96,13 @@ def extract_to_dir(
             summary.written = list(todo)
         manifest["levels"] = [done[n] for n in names]
         write_json(manifest, out / MANIFEST)
+    summary.seconds = {**stages(reset=True), "total": time.perf_counter() - started}
     return summary
+
+
+def _close(writer: LevelWriter) -> dict[str, Any]:
+    with stage("write"):
+        return writer.close()
 
 
 def _check_options(formats: tuple[str, ...], engine: str, shard_size: int, out: Path,
@@ -121,6 +132,9 @@ def _fresh_manifest(extractor: Extractor, info: stream.InputInfo, fingerprint: s
                   "answers_repaired_or_skipped": info.repairs},
         "config": {**extractor.config(), "formats": list(formats), "shard_size": shard_size},
         "packages": package_versions(),
+        # what the encoders ran on: the speed (and which precision "auto" chose) depends on it
+        "cpu_flags": sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni",
+                                           "avx512_bf16", "amx_bf16", "amx_int8"}),
         "ranking": {},
         "levels": [],
     }
@@ -199,14 +213,15 @@ class _Run:
                     result = ex.select_all(shard, units, scored, only=todo)
                 ranking.merge(result.ranking)
                 for lr in result.levels:
-                    writers[lr.stats.name].add(lr.dataset.articles)
+                    with stage("write"):
+                        writers[lr.stats.name].add(lr.dataset.articles)
                     stats.setdefault(lr.stats.name, LevelStats(lr.stats.name, lr.stats.level))
                     stats[lr.stats.name].merge(lr.stats)
             entries = {}
             for n in todo:
                 level = stats.get(n) or LevelStats(n, "")
                 entries[n] = {"name": n, "level": level.level, "squad_version": version,
-                              "files": writers[n].close(), "stats": level.finish()}
+                              "files": _close(writers[n]), "stats": level.finish()}
         except BaseException:
             for w in writers.values():
                 w.abort()

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
-from ..progress import Meter, track
+from ..progress import Meter, stage, track
 from ..scorers import Scorer, build_scorer
 from ..select import budget
 from ..select.budget import count_tokens
@@ -155,16 +155,20 @@ class Extractor:
                    only: Sequence[str] | None = None) -> ExtractionResult:
         """Apply every level (or those named in ``only``, e.g. ``"D2-tokens128"``); returns the
         datasets, kept indices and statistics."""
-        orders = scored.rankings([s.name for s in self.scorers])
-        ranking = RankingStats.measure(answer_units(units), {**scored.per_scorer, "fused": orders})
+        with stage("rank"):
+            orders = scored.rankings([s.name for s in self.scorers])
+            ranking = RankingStats.measure(answer_units(units),
+                                           {**scored.per_scorer, "fused": orders})
         stats_tok = load_tokenizer(self.stats_tokenizer)
-        base_lengths = budget.unit_lengths(units.texts, units.spans, stats_tok)
+        with stage("count tokens"):
+            base_lengths = budget.unit_lengths(units.texts, units.spans, stats_tok)
         results = []
         for n, level in enumerate(self.levels, 1):
             if only is not None and f"D{n}-{level.name}" not in only:
                 continue
-            results.append(self._apply_level(dataset, units, orders, scored.fused, level,
-                                             base_lengths, stats_tok, f"D{n}"))
+            with stage("select"):
+                results.append(self._apply_level(dataset, units, orders, scored.fused, level,
+                                                 base_lengths, stats_tok, f"D{n}"))
         return ExtractionResult(results, ranking, self.config())
 
     def run(self, dataset: SquadDataset) -> ExtractionResult:
@@ -264,16 +268,20 @@ class Extractor:
                   stats: LevelStats) -> list[Article]:
         """One paragraph per question (each question now has its own context), articles kept."""
         articles: list[Article] = []
+        comps = [compress(units.texts[p], with_cut(units.spans[p], cuts[q]), kept_by_q[q])
+                 for q, p in enumerate(units.owner)]
+        cut_items = [q for q, c in enumerate(cuts) if c is not None]
+        cut_tokens = dict(zip(cut_items, count_tokens([comps[q].context for q in cut_items],
+                                                      self._stats_tok()), strict=True))
         for q, (p, qa) in enumerate(zip(units.owner, units.qas, strict=True)):
             kept = kept_by_q[q]
             spans = with_cut(units.spans[p], cuts[q])
-            comp = compress(units.texts[p], spans, kept)
+            comp = comps[q]
             answers = _remap_all(comp, spans, qa.answers)
             plausible = _remap_all(comp, spans, qa.plausible_answers)
             answerable = not qa.is_impossible and bool(qa.answers)
             lost = answerable and not answers
-            kept_tokens = (int(lengths[p][kept].sum()) if cuts[q] is None
-                           else int(count_tokens([comp.context], self._stats_tok())[0]))
+            kept_tokens = int(cut_tokens[q]) if q in cut_tokens else int(lengths[p][kept].sum())
             stats.add_output(lost=lost, policy=self.lost, kept_tokens=kept_tokens,
                              total_tokens=int(lengths[p].sum()), kept_sentences=len(kept),
                              total_sentences=len(units.spans[p]))

@@ -28,7 +28,7 @@ LEVEL_FILE = re.compile(r"^D\d+-.+\.(json|parquet)$")
 FORMATS = ("squad", "parquet")
 SUFFIX = {"squad": ".json", "parquet": ".parquet"}
 PACKAGES = ("ids-extract", "torch", "transformers", "sentence-transformers", "bm25s", "pysbd",
-            "numpy", "pyarrow")
+            "numpy", "pyarrow", "onnxruntime")
 
 
 def package_versions() -> dict[str, str]:
@@ -47,6 +47,7 @@ class RunSummary:
     manifest: dict[str, Any]
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, and "total"
 
 
 def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScorerError
-from ..progress import Meter
+from ..progress import Meter, stage
 from ..scorers.base import Scorer
 from ..select import fusion
 from ..select.fusion import Fusion
@@ -69,9 +69,12 @@ def score_units(units: Units, scorers: Sequence[Scorer], fuser: Fusion, *,
     for _, batch in units.batches(chunk_size):
         for scorer in scorers:
             for part in _calls(batch, scorer.items_per_call):
-                per_scorer[scorer.name].extend(checked(scorer, part, scorer.score(part)))
+                with stage(f"score: {scorer.name}"):
+                    scores = scorer.score(part)
+                per_scorer[scorer.name].extend(checked(scorer, part, scores))
                 meter.advance(len(part.questions))
-    fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
+    with stage("fuse"):
+        fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
     return Scored(per_scorer, fused)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import write_bytes
-from ..progress import Meter
+from ..progress import Meter, stage
 from ..select.segment import Span
 from ..squad.model import SquadDataset
 from ..squad.units import SquadUnits
@@ -37,7 +37,8 @@ def score_shard(extractor: Extractor, shard: SquadDataset,
                 meter: Meter | None = None) -> dict[str, np.ndarray]:
     """Segment and score one shard; the arrays that the cache file holds."""
     with silenced(extractor):
-        units = extractor.segment(shard)
+        with stage("segment"):
+            units = extractor.segment(shard)
         scored = extractor.score(units, meter)
     counts = np.array([len(s) for s in units.spans], dtype=np.int64)
     spans = np.array([se for s in units.spans for se in s], dtype=np.int64).reshape(-1, 2)
@@ -48,7 +49,7 @@ def unpack_shard(extractor: Extractor, shard: SquadDataset,
                  path: Path) -> tuple[SquadUnits, Scored]:
     """A shard's units and scores from its cache file (spans as saved, so no segmenter runs and
     the units are exactly those that were scored)."""
-    with np.load(path) as arrays:
+    with stage("read cache"), np.load(path) as arrays:
         loaded = {k: arrays[k] for k in arrays.files}
     bounds = np.cumsum(np.concatenate([[0], loaded["span_counts"]]))
     spans: list[list[Span]] = [[(int(s), int(e)) for s, e in loaded["spans"][a:b]]

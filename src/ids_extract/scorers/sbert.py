@@ -18,21 +18,37 @@ from .base import BiEncoderScorer
 BACKENDS = ("torch", "onnx")
 
 
+def pick_backend(backend: str, precision: str, device: str) -> str:
+    """``auto``: int8 ONNX Runtime on a CPU when onnxruntime is installed (the fastest setting
+    that keeps quality on any CPU, with or without native bf16: see bench/throughput.py), torch
+    on CUDA or when a torch-only precision is asked for or onnxruntime is missing."""
+    if backend != "auto":
+        return backend
+    if device.startswith("cuda") or precision in ("bf16", "fp16"):
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
 class SBERTScorer(BiEncoderScorer):
     name = "sbert"
 
     def __init__(self, model: str | None = None, device: str | None = None,
                  batch_size: int | None = None, max_seq_length: int | None = None,
-                 precision: str = "auto", backend: str = "torch") -> None:
+                 precision: str = "auto", backend: str = "auto") -> None:
         self.model_name = resolve_model(model)
         _check_model_folder(self.model_name)
         self.device = pick_device(device)
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend {backend!r}: choose from {', '.join(BACKENDS)}")
+        if backend not in ("auto", *BACKENDS):
+            raise ConfigError(f"backend {backend!r}: choose from auto, {', '.join(BACKENDS)}")
+        backend = pick_backend(backend, precision, self.device)
         if backend == "onnx":
             if precision not in ("auto", "fp32", "int8"):
                 raise ConfigError("backend onnx runs fp32 or int8")
-            self.precision = "fp32" if precision == "auto" else precision
+            self.precision = "int8" if precision == "auto" else precision
         else:
             if precision == "int8":
                 raise ConfigError("precision int8 needs --backend onnx")

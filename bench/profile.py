@@ -1,0 +1,93 @@
+"""Per-stage profile of the default job (``ids-extract extract dev-v1.1.json`` with no options),
+from cProfile's inclusive time of fixed entry points, so the same script profiles any version of
+the code (``--tree`` runs another checkout's ``src/``).
+
+    python bench/profile.py --result profile-after.json
+    git worktree add /tmp/before 95af769 && python bench/profile.py --tree /tmp/before \\
+        --result profile-before.json
+
+Stages are nested (the scoring pass holds segmentation and encoding): the table gives each
+stage's inclusive seconds and share of the whole run; "startup" is what no stage holds (imports,
+model loading, the first ONNX export). cProfile slows Python-heavy stages more than library
+calls, so shares, not absolute seconds, are the point. Writes ``bench/results/<result>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import DEV, ROOT, write_result
+
+#: stage -> (file suffix, function name) entry points whose inclusive time is the stage's
+STAGES: dict[str, list[tuple[str, str]]] = {
+    "read + validate (scan)": [("squad/stream.py", "scan")],
+    "scoring pass": [("pipeline/engine.py", "score_locally")],
+    "  segment (pysbd)": [("select/segment.py", "split_sentences")],
+    "  encode (sbert)": [("scorers/sbert.py", "encode")],
+    "  bm25": [("scorers/bm25.py", "score")],
+    "  fuse": [("select/fusion.py", "weighted"), ("select/fusion.py", "ranking")],
+    "levels pass": [("pipeline/engine.py", "write_levels")],
+    "  count tokens": [("select/budget.py", "count_tokens")],
+    "  select + remap": [("pipeline/extractor.py", "_apply_level")],
+    "  write files": [("pipeline/output.py", "add"), ("pipeline/output.py", "close")],
+}
+TOP = ("read + validate (scan)", "scoring pass", "levels pass")
+
+CHILD = """
+import cProfile, sys
+from ids_extract.cli import app
+sys.argv = ["ids-extract", "extract", {dev!r}, "--out", {out!r}, "--quiet"]
+cProfile.run("app(standalone_mode=False)", {stats!r})
+"""
+
+
+def profile(tree: Path | None, out: Path, stats: Path) -> float:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+    code = CHILD.format(dev=str(DEV), out=str(out), stats=str(stats))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return time.perf_counter() - start
+
+
+def table(stats: Path, total: float) -> dict[str, dict[str, float]]:
+    data = pstats.Stats(str(stats)).stats  # type: ignore[attr-defined]
+    rows: dict[str, dict[str, float]] = {}
+    for name, entries in STAGES.items():
+        seconds = sum(ct for (file, _, func), (_, _, _, ct, _) in data.items()
+                      for suffix, wanted in entries if file.endswith(suffix) and func == wanted)
+        rows[name] = {"seconds": round(seconds, 2), "share_pct": round(100 * seconds / total, 1)}
+    startup = total - sum(rows[n]["seconds"] for n in TOP)
+    rows["startup (imports, model load, export)"] = {
+        "seconds": round(startup, 2), "share_pct": round(100 * startup / total, 1)}
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tree", type=Path, default=None, help="a checkout whose src/ to profile")
+    ap.add_argument("--result", default="profile-after.json")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "job.prof"
+        total = profile(args.tree, Path(tmp) / "out", stats)
+        rows = table(stats, total)
+    for name, row in rows.items():
+        print(f"{name:<40}{row['seconds']:>9.2f} s{row['share_pct']:>7.1f} %")
+    head = subprocess.run(["git", "-C", str(args.tree or ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    print("wrote", write_result(args.result, {"code": head, "job": "extract dev-v1.1 (defaults)",
+                                             "total_s_under_cprofile": round(total, 2),
+                                             "stages": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""``compress``: one question and a long text (or a list of passages) in, the sentences that matter
+for it out, **exactly within a token budget** — what users of prompt compressors ask for.
+
+    >>> from ids_extract import compress
+    >>> out = compress("Who led the raiders?", context, budget="tokens:256")  # doctest: +SKIP
+    >>> out.text, out.tokens, out.under                                       # doctest: +SKIP
+
+Budgets:
+
+- ``tokens:L[@tokenizer]``: the question, the kept text and the tokenizer's special tokens fit in
+  ``L`` tokens (the level made for a reader with ``max_seq_length = L``);
+- ``ratio:R``: the kept text holds at most ``R`` of the text's tokens.
+
+Best sentences are kept while they fit (in their original order); when even the best one does not
+fit, it is cut to the room around its most relevant part (:mod:`ids_extract.select.cut`), so the
+budget is never exceeded; ``under`` says by how many tokens the result is under it. The scorers are
+built once per configuration and reused by every later call (the models stay loaded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..models.hub import load_tokenizer
+from ..pipeline.scoring import score_units
+from ..scorers import Scorer, build_scorer
+from ..select.budget import count_tokens, pair_overhead
+from ..select.compress import compress as join_units
+from ..select.compress import with_cut
+from ..select.cut import cut_span
+from ..select.fusion import WeightedFusion, ranking, zscore
+from ..select.levels import Level, parse_level
+from ..select.segment import Span, check_segmenter, split_sentences
+from ..select.units import Units
+
+SEPARATOR = "\n\n"  # between passages, in the text they are read as
+
+
+@dataclass
+class Kept:
+    """One kept sentence: which passage, its span there, its text and its fused score."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class Compression:
+    """The result of :func:`compress`; ``tokens`` is what the budget counts (question + text +
+    special tokens for ``tokens:L``, the kept text alone for ``ratio:R``)."""
+
+    text: str
+    budget: str
+    limit: int
+    tokens: int
+    under: int
+    original_tokens: int
+    kept: list[Kept] = field(default_factory=list)
+    cut: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
+             scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
+             **scorer_options: Any) -> Compression:
+    """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
+    ``question``, within ``budget`` (see the module doc). ``scorer_options`` go to the scorers by
+    name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
+    level = _budget(budget)
+    passages = [context] if isinstance(context, str) else list(context)
+    if not question.strip() or not any(p.strip() for p in passages):
+        raise ConfigError("compress needs a non-empty question and text")
+    text, spans, owners = _segment(passages, check_segmenter(segmenter))
+    built = _scorers(tuple(scorers), _frozen(scorer_options))
+    units = Units([text], [spans], [0], [question])
+    scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=True)
+    order = ranking(scored.fused[0], *(zscore(scored.per_scorer[s.name][0]) for s in built))
+    tokenizer = load_tokenizer(level.tokenizer)
+    lengths = count_tokens([text[s:e] for s, e in spans], tokenizer)
+    limit, room = _room(level, question, lengths, tokenizer)
+    kept, cut = _select(text, spans, order, lengths, room, question, tokenizer)
+    final = with_cut(spans, cut)
+    joined = join_units(text, final, kept).context
+    used = int(count_tokens([joined], tokenizer)[0])
+    total = used + (limit - room if level.kind == "tokens" else 0)
+    return Compression(joined, str(level), limit, total, limit - total, int(lengths.sum()),
+                       _kept(text, final, kept, owners, passages, scored.fused[0]),
+                       cut is not None)
+
+
+def _select(text: str, spans: Sequence[Span], order: np.ndarray, lengths: np.ndarray, room: int,
+            question: str, tokenizer: Any) -> tuple[list[int], tuple[int, Span] | None]:
+    """The best sentence, then the next best ones that still fit (a sentence that does not fit
+    is skipped and smaller, lower-ranked ones may fill the room), in their original order. The
+    joined text is counted again (a tokenizer need not count a join as the sum of its parts)
+    and the lowest-ranked sentences dropped until it fits; a best sentence that is over the room
+    alone is cut around its most relevant part."""
+    best = int(order[0])
+    kept, used = [best], int(lengths[best])
+    for i in order[1:]:
+        if used + int(lengths[i]) <= room:
+            kept.append(int(i))
+            used += int(lengths[i])
+    kept.sort()
+    while len(kept) > 1 and _count(text, spans, kept, tokenizer) > room:
+        kept.remove(next(int(i) for i in order[::-1] if int(i) in kept))
+    if _count(text, spans, kept, tokenizer) <= room:
+        return kept, None
+    cut = (best, cut_span(text, spans[best], max(room, 1), question, tokenizer))
+    while _count(text, with_cut(spans, cut), [best], tokenizer) > room:  # a non-additive join
+        a, b = cut[1]
+        cut = (best, cut_span(text, (a, b), max(room - 1, 1), question, tokenizer))
+        room -= 1
+    return [best], cut
+
+
+def _count(text: str, spans: Sequence[Span], kept: Sequence[int], tokenizer: Any) -> int:
+    return int(count_tokens([join_units(text, spans, kept).context], tokenizer)[0])
+
+
+def _budget(spec: str) -> Level:
+    level = parse_level(spec)
+    if level.kind not in ("tokens", "ratio"):
+        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or ratio:R")
+    return level
+
+
+def _segment(passages: Sequence[str], segmenter: str) -> tuple[str, list[Span], list[int]]:
+    """The passages as one text (joined by a blank line), its sentence spans (each passage cut
+    on its own, so no sentence crosses two) and, per sentence, its passage."""
+    text, spans, owners = "", list[Span](), list[int]()
+    for n, passage in enumerate(passages):
+        if n:
+            text += SEPARATOR
+            if spans:  # the blank line goes with the sentence before it
+                spans[-1] = (spans[-1][0], spans[-1][1] + len(SEPARATOR))
+        base = len(text)
+        for s, e in split_sentences(passage, segmenter) if passage.strip() else []:
+            spans.append((base + s, base + e))
+            owners.append(n)
+        text += passage
+    return text, spans, owners
+
+
+@lru_cache(maxsize=8)
+def _scorers(names: tuple[str, ...], options: tuple[tuple[str, Any], ...]) -> list[Scorer]:
+    """Scorers built once per configuration: later calls reuse them and their loaded models."""
+    given = dict(options)
+    return [build_scorer(n, **dict(given.get(n, ()))) for n in names]
+
+
+def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((name, tuple(sorted(opts.items()))) for name, opts in options.items()))
+
+
+def _room(level: Level, question: str, lengths: np.ndarray, tokenizer: Any) -> tuple[int, int]:
+    """(the budget in tokens, the part of it left for the kept text)."""
+    if level.kind == "ratio":
+        limit = int(math.floor(level.value * float(lengths.sum())))
+        return limit, limit
+    limit = int(level.value)
+    room = limit - pair_overhead(tokenizer) - int(count_tokens([question], tokenizer)[0])
+    if room < 1:
+        raise ConfigError(f"budget {level}: the question and the special tokens take "
+                          f"{limit - room} tokens, leaving no room for text; give a larger L")
+    return limit, room
+
+
+def _kept(text: str, spans: Sequence[Span], kept: Sequence[int], owners: Sequence[int],
+          passages: Sequence[str], fused: np.ndarray) -> list[Kept]:
+    """Each kept sentence located in its own passage."""
+    starts = np.cumsum([0] + [len(p) + len(SEPARATOR) for p in passages])
+    out = []
+    for i in kept:
+        s, e = spans[i]
+        base, own = int(starts[owners[i]]), passages[owners[i]]
+        start, end = s - base, min(e - base, len(own))  # without a trailing separator
+        out.append(Kept(owners[i], start, end, own[start:end], float(fused[i])))
+    return out

@@ -1,0 +1,89 @@
+"""``compress``: exactly within the budget whatever the text (property test), spans of the
+original passages, models loaded once, and the JSON Lines command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ids_extract import compress
+from ids_extract.apps.compress import _scorers
+from ids_extract.cli import app
+from ids_extract.models.hub import load_tokenizer
+
+from .conftest import CONTEXT, CONTEXT2
+
+runner = CliRunner()
+WORDS = ["raiders", "Rollo", "Normandy", "1066", "the", "of", "river", "Seine", "capital", "led",
+         "by", "William", "England", "people", "spot", "marks", "X", "2", "million", "a"]
+
+
+def tokens(text: str) -> int:
+    return len(load_tokenizer(None)(text, add_special_tokens=False)["input_ids"])
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> list[str]:
+    def sentence() -> str:
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=30))
+        return " ".join(words) + draw(st.sampled_from([".", "!", "?", ",", ""]))
+    return [" ".join(sentence() for _ in range(draw(st.integers(1, 6))))
+            for _ in range(draw(st.integers(1, 3)))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(passages=texts(), question=st.lists(st.sampled_from(WORDS), min_size=1, max_size=8),
+       limit=st.integers(20, 90), ratio=st.floats(0.05, 1.0))
+def test_the_budget_is_never_exceeded(passages: list[str], question: list[str], limit: int,
+                                      ratio: float) -> None:
+    q = " ".join(question) + "?"
+    out = compress(q, passages, f"tokens:{limit}", scorers=["bm25"])
+    real = len(load_tokenizer(None)(q, out.text)["input_ids"])
+    assert out.tokens == real <= limit and out.under == limit - real >= 0
+    for k in out.kept:  # every kept piece is a span of its own passage
+        assert passages[k.passage][k.start:k.end] == k.text
+    share = compress(q, passages, f"ratio:{ratio:.3f}", scorers=["bm25"])
+    assert share.tokens == tokens(share.text) <= share.limit
+
+
+def test_a_text_without_punctuation_is_cut_into_the_budget() -> None:
+    long = " ".join(["the market opened and traders bought grain"] * 30)
+    out = compress("What did the traders buy?", long, "tokens:24", scorers=["bm25"])
+    assert out.cut and out.tokens <= 24 and "grain" in out.text
+
+
+def test_passages_are_kept_apart_and_located(tiny_sbert_dir: Path) -> None:
+    out = compress("What river flows through Paris?", [CONTEXT, CONTEXT2], "tokens:40",
+                   scorers=["bm25", "sbert"], sbert={"model": str(tiny_sbert_dir),
+                                                     "device": "cpu", "precision": "fp32"})
+    assert any(k.passage == 1 and "Seine" in k.text for k in out.kept)
+    again = compress("Who led the Norse raiders?", [CONTEXT, CONTEXT2], "tokens:40",
+                     scorers=["bm25", "sbert"], sbert={"model": str(tiny_sbert_dir),
+                                                       "device": "cpu", "precision": "fp32"})
+    assert again.kept[0].passage == 0
+    # the scorers (and the sbert model inside) were built once and reused
+    assert _scorers.cache_info().hits >= 1
+
+
+def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
+    rows = [{"id": "a", "question": "Who led the Norse raiders?", "context": CONTEXT},
+            {"question": "What river?", "passages": [CONTEXT2], "budget": "ratio:0.5"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25", "--budget", "tokens:32",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == ["a", "2"] and got[1]["budget"] == "ratio:0.5"
+    assert got[0]["tokens"] <= 32 and "Rollo" in got[0]["text"]
+    res = runner.invoke(app, ["compress", "--scorers", "bm25"], input=json.dumps(rows[0]) + "\n")
+    assert res.exit_code == 0 and json.loads(res.stdout)["id"] == "a"
+    src.write_text(json.dumps(rows[0]) + "\n{not json\n")
+    bad = tmp_path / "bad.jsonl"
+    res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25", "--out", str(bad)])
+    assert res.exit_code == 2 and "line 2" in res.output and not bad.exists()

@@ -68,7 +68,8 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     # warm-up: compile every library's bytecode once, for the reference and for us alike
     timed([sys.executable, str(REFERENCE), str(DEV), "--limit", "5"])
-    for prec in ("fp32", "int8"):  # and export the ONNX models once (a one-off cost per model)
+    for prec in ("fp32", "int8"):  # and export the ONNX models once (a one-off cost per model,
+        # cached in $IDS_EXTRACT_HOME for every later run)
         timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
                "--backend", "onnx", "--precision", prec, "--overwrite"])
     if "speed" in parts:
@@ -96,29 +97,27 @@ def speed(limit: list[str]) -> dict[str, Any]:
     print(f"{'reference (bm25+minilm)':<28}{ref_s:>8.1f} s{ref_qps:>9.1f} q/s{ref_rss:>7} MiB")
 
     runs = {
+        "default (no options)": [],
         "bm25": ["--scorers", "bm25"],
-        "sbert": ["--scorers", "sbert"],
-        "bm25+sbert torch fp32": ["--precision", "fp32"],
-        "bm25+sbert torch auto": [],
-        "bm25+sbert onnx fp32": ["--backend", "onnx"],
-        "bm25+sbert onnx int8": ["--backend", "onnx", "--precision", "int8"],
+        "bm25+sbert torch fp32": ["--backend", "torch", "--precision", "fp32"],
+        "bm25+sbert torch bf16": ["--backend", "torch", "--precision", "bf16"],
+        "bm25+sbert onnx fp32": ["--backend", "onnx", "--precision", "fp32"],
     }
     rows = {name: extract(name.replace(" ", "_"), DEV, *extra, *limit)
             for name, extra in runs.items()}
     base_top1 = rows["bm25+sbert torch fp32"]["top1"]["fused"]
     for name, row in rows.items():
         row["speedup_vs_reference"] = round(row["questions_per_s"] / ref_qps, 3)
-        if name.startswith("bm25+sbert"):
+        if name != "bm25":
             row["top1_change_vs_fp32"] = round(row["top1"]["fused"] - base_top1, 2)
     results["runs"] = rows
-    fast = [n for n, r in rows.items() if n.startswith("bm25+sbert")
-            and abs(r["top1_change_vs_fp32"]) <= 0.3]
-    best = max(fast, key=lambda n: rows[n]["questions_per_s"])
-    results["acceptance_speed"] = {"setting": best,
-                                   "speedup_vs_reference": rows[best]["speedup_vs_reference"],
-                                   "top1_change_vs_fp32": rows[best]["top1_change_vs_fp32"]}
-    print(f"\nbest bm25+sbert within 0.3 top-1 points of fp32: {best}: "
-          f"{rows[best]['speedup_vs_reference']:.2f}x the reference's questions/s")
+    default = rows["default (no options)"]
+    results["acceptance_default"] = {
+        "speedup_vs_reference": default["speedup_vs_reference"],
+        "top1_change_vs_fp32": default["top1_change_vs_fp32"],
+        "holds": default["speedup_vs_reference"] >= 3 and abs(default["top1_change_vs_fp32"]) <= 0.3}
+    print(f"\nthe default command: {default['speedup_vs_reference']:.2f}x the reference's "
+          f"questions/s, fused top-1 {default['top1_change_vs_fp32']:+.2f} vs torch fp32")
     return results
 
 

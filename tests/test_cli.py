@@ -20,7 +20,7 @@ def test_help_keeps_square_brackets() -> None:
     res = runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0
     for shown in ("tokens:L[@tokenizer]", "[default: ./extract-<input name>]",
-                  "'ids-extract[onnx]'"):
+                  "'ids-extract[ray]'"):
         assert shown in res.output, shown
 
 

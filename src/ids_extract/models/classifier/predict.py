@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...progress import track
-from ..runtime import autocast, length_batches
+from ..runtime import autocast, length_batches, softmax
 from .features import encode
 from .folder import Classifier
 
@@ -64,6 +64,5 @@ def predict(clf: Classifier, texts: Sequence[str], mode: str | None = None, batc
     """Labels and probabilities of ``texts`` (``mode``: head, headtail, windows; default the
     classifier's own)."""
     logits, counts = text_logits(clf, texts, mode, batch_size, quiet)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs = shifted / shifted.sum(axis=1, keepdims=True)
-    return Predictions([clf.labels[i] for i in logits.argmax(axis=1)], probs, logits, counts)
+    return Predictions([clf.labels[i] for i in logits.argmax(axis=1)], softmax(logits), logits,
+                       counts)

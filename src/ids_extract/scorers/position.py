@@ -41,8 +41,7 @@ class HeadTailScorer(Scorer):
             bounds = np.cumsum([0] + [len(u) for u in batch.contexts[c]], dtype=np.float64)
             total = max(bounds[-1], 1.0)
             before, after = bounds[:-1] / total, (total - bounds[1:]) / total
-            with np.errstate(divide="ignore", invalid="ignore"):
-                head = np.where(r > 0, before / r, np.where(before > 0, np.inf, 0.0))
-                tail = np.where(r < 1, after / (1 - r), np.where(after > 0, np.inf, 0.0))
+            head = before / r if r > 0 else np.full_like(before, np.inf)
+            tail = after / (1 - r) if r < 1 else np.full_like(after, np.inf)
             out.append(-np.minimum(head, tail))
         return out

@@ -23,6 +23,7 @@ class SentenceAloneScorer(ClassifierScorer):
     allowed_targets = ("auto", "predicted", "gold", "any")
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """Every distinct unit classified once; per item its units' log-odds of the target."""
         targets = self.targets(batch)
         flat = [u.strip() or u for ctx in batch.contexts for u in ctx]
         unique, inverse = unique_texts(flat)

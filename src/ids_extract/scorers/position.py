@@ -35,6 +35,7 @@ class HeadTailScorer(Scorer):
         return {"name": self.name, "head_ratio": self.head_ratio}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """Character shares before and after each unit (see the module doc for the rule)."""
         out = []
         r = self.head_ratio
         for c in batch.owner:

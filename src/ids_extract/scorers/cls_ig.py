@@ -4,7 +4,9 @@ classification; METHOD.md §9).
 The question-answering settings carried over to one text read alone:
 
 - input ``[CLS] text [SEP]``, the **whole** text in the classifier's windows (its
-  ``max_seq_length``, overlapping by its window overlap) so that unit scores of one text compare;
+  ``max_seq_length``, overlapping by its window overlap, or by ``overlap`` tokens: 0 attributes
+  every token once, about a third fewer windows at the default overlap) so that unit scores of
+  one text compare;
 - baseline: the same sequence with every token but ``[CLS]``/``[SEP]`` replaced by ``[PAD]``;
   token-type ids and the attention mask are the input's, and captum's ``LayerIntegratedGradients``
   on the embeddings layer interpolates only that layer's output;
@@ -23,6 +25,7 @@ gradient and the two embeddings, as the QA ``ig`` scorer does).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +45,7 @@ class ClassifierIGScorer(ClassifierScorer):
     def __init__(self, model: str | None = None, n_steps: int = 16, method: str = "gausslegendre",
                  mode: str = "ig", aggregation: str = "mean", internal_batch_size: int = 64,
                  batch_size: int = 8, device: str = "auto", target: str = "auto",
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", overlap: int | None = None) -> None:
         for value, allowed, what in ((aggregation, AGGREGATIONS, "aggregation"),
                                      (method, METHODS, "method"), (mode, MODES, "mode")):
             if value not in allowed:
@@ -57,10 +60,13 @@ class ClassifierIGScorer(ClassifierScorer):
         self.mode, self.aggregation = mode, aggregation
         self.n_steps, self.method = (1, "riemann_right") if mode == "gxi" else (n_steps, method)
         self.internal_batch_size = internal_batch_size
+        self.windows = replace(self.clf.config, overlap=overlap).check() if overlap is not None \
+            else self.clf.config
 
     def config(self) -> dict[str, object]:
         return {**super().config(), "mode": self.mode, "n_steps": self.n_steps,
-                "method": self.method, "aggregation": self.aggregation}
+                "method": self.method, "aggregation": self.aggregation,
+                "overlap": self.windows.window_overlap}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         targets = self.targets(batch)
@@ -71,7 +77,7 @@ class ClassifierIGScorer(ClassifierScorer):
                     targets: Sequence[int | None]) -> list[list[np.ndarray]]:
         """Per item, one array of unit scores per window of its text (NaN: not in that window)."""
         texts = self.item_texts(batch)
-        enc = encode(self.clf.tokenizer, texts, self.clf.config, "windows", offsets=True)
+        enc = encode(self.clf.tokenizer, texts, self.windows, "windows", offsets=True)
         tokens = self.attribute(enc.inputs, [targets[q] for q in enc.text_index])
         found: list[list[np.ndarray]] = [[] for _ in texts]
         for f, q in enumerate(enc.text_index):

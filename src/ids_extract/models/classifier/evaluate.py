@@ -24,19 +24,18 @@ PREDICTIONS, METRICS, CONFUSION = "predictions.jsonl", "metrics.json", "confusio
 def evaluate_classifier(clf: Classifier, data: TextDataset, mode: str | None = None,
                         batch_size: int = 32, quiet: bool = True) -> tuple[dict[str, Any],
                                                                             list[dict[str, Any]]]:
-    """Metrics and one prediction row per text (id, gold, predicted, probabilities, windows)."""
+    """Metrics and one prediction row per text (id, gold, predicted, probabilities, windows).
+    A gold label the classifier does not know is scored (always as a miss) and listed."""
     if not data.has_labels:
         raise ConfigError(f"{data.source}: evaluation needs a label for every text")
-    unknown = sorted(set(data.labels) - set(clf.labels))
-    if unknown:
-        raise ConfigError(f"{data.source}: labels {unknown} are not the classifier's "
-                          f"{clf.labels}")
+    unseen = sorted(set(data.labels) - set(clf.labels))  # counted, never predicted
     start = time.perf_counter()
     found = predict(clf, data.texts, mode, batch_size, quiet)
     seconds = time.perf_counter() - start
     gold = [str(g) for g in data.gold]
-    metrics = classification_metrics(gold, found.labels, clf.labels)
-    metrics.update({"mode": mode or clf.config.mode, "max_seq_length": clf.config.max_seq_length,
+    metrics = classification_metrics(gold, found.labels, clf.labels + unseen)
+    metrics.update({"labels_unknown_to_the_classifier": unseen,
+                    "mode": mode or clf.config.mode, "max_seq_length": clf.config.max_seq_length,
                     "data": data.source, "model": clf.path, "seconds": round(seconds, 2),
                     "features": int(found.features.sum())})
     rows = [{"id": r.id, "label": g, "predicted": p, "windows": int(n),

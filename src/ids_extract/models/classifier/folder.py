@@ -99,6 +99,8 @@ def load_classifier(model: str | None, device: str = "auto", precision: str = "f
         raise ConfigError("a trained classifier is needed (a folder from 'ids-extract "
                           "train-classifier'; --classifier-model)")
     path = Path(model).expanduser()
+    if not path.exists() and (model.startswith(("/", ".", "~")) or model.count("/") > 1):
+        raise ConfigError(f"{model}: no such classifier folder")
     if path.is_dir() and not is_classifier_folder(path):
         raise ConfigError(f"{path}: not a text classifier (config.json has no "
                           "*ForSequenceClassification architecture); its head would be random")

@@ -134,3 +134,18 @@ def test_explain_and_sanity_for_a_classifier(tiny_classifier_dir: Path, cls_file
     blocks = [s["block"] for s in saved["steps"] if s["schedule"] == "cascading"]
     assert blocks == ["head:classifier", "pooler", "layer 1", "layer 0", "embeddings"]
     assert saved["questions"] == 4 and saved["verdict"].split(":")[0] in ("PASS", "FAIL")
+
+
+def test_split_texts(cls_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "split"
+    res = runner.invoke(app, ["split-texts", str(cls_file), "--out", str(out), "--every", "4",
+                              "--offset", "1"])
+    assert res.exit_code == 0, res.output
+    from ids_extract.textcls import load
+
+    train, dev = load(out / "train.jsonl"), load(out / "dev.jsonl")
+    assert dev.ids == ["p0", "p2"] and len(train) == 6  # texts 1 and 5 of 8
+    assert not set(train.ids) & set(dev.ids)
+    res = runner.invoke(app, ["split-texts", str(cls_file), "--out", str(tmp_path / "x"),
+                              "--every", "1"])
+    assert res.exit_code == 2 and not (tmp_path / "x").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import (
-    classify,  # noqa: F401  (extract-texts, train-classifier, evaluate-classifier)
+    classify,  # noqa: F401  (split-texts, extract-texts, train-classifier, evaluate-classifier)
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
     extract,  # noqa: F401  (registers its commands)
     reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)

@@ -1,4 +1,5 @@
-"""``extract-texts``, ``train-classifier`` and ``evaluate-classifier``: text classification."""
+"""``split-texts``, ``extract-texts``, ``train-classifier`` and ``evaluate-classifier``: text
+classification."""
 
 from __future__ import annotations
 
@@ -20,6 +21,34 @@ HfSplit = Annotated[str, typer.Option(help="Split of a datasets folder or hub na
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")]
 Limit = Annotated[int | None, typer.Option(help="Only the first N texts.")]
+
+
+@app.command("split-texts")
+@handles_errors
+def split_texts(
+    input: Annotated[str, typer.Argument(help="Classification file (any format extract-texts "
+                                         "reads).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train.<ext> and "
+                                      "dev.<ext>.")],
+    every: Annotated[int, typer.Option(help="Every N-th text goes to dev.")] = 5,
+    offset: Annotated[int, typer.Option(help="Which of the N (0 to N-1).")] = 0,
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    id_column: IdColumn = None,
+    hf_split: HfSplit = "train",
+) -> None:
+    """Hold out a development split: text i goes to dev when i % N == offset (fixed, spread over
+    the file); both parts keep the input's format and columns."""
+    from ..textcls.read import load
+    from ..textcls.write import target_name, write_like
+
+    if every < 2 or not 0 <= offset < every:
+        raise ConfigError("--every must be at least 2 and --offset between 0 and every - 1")
+    data = load(input, columns=Columns(text_column, label_column, id_column), hf_split=hf_split,
+                labels="optional")
+    for name, part in zip(("train", "dev"), data.split_every(every, offset), strict=True):
+        path = write_like(part, part.texts, out / target_name(part, name))
+        err_console.print(f"{path}: {len(part)} texts {part.label_counts()}", highlight=False)
 
 
 @app.command("extract-texts")

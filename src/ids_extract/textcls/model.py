@@ -87,6 +87,13 @@ class TextDataset:
     def limit(self, n: int | None) -> TextDataset:
         return self if n is None or n >= len(self) else self.select(range(n))
 
+    def split_every(self, every: int, offset: int = 0) -> tuple[TextDataset, TextDataset]:
+        """(train, dev): text ``i`` goes to dev when ``i % every == offset`` — a fixed,
+        documented hold-out spread over the whole file (files sorted by class stay balanced)."""
+        dev = [i for i in range(len(self)) if i % every == offset]
+        chosen = set(dev)
+        return self.select([i for i in range(len(self)) if i not in chosen]), self.select(dev)
+
 
 def _take(original: Any, indices: list[int]) -> Any:
     """The same rows of whatever ``original`` is (a list, an Arrow table, a datasets.Dataset)."""

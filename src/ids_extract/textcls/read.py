@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
+from ..tabular import jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
 from .model import Columns, TextDataset, TextRecord
 
 LABELS = ("required", "optional")
@@ -40,7 +41,7 @@ def load(source: str | os.PathLike[str], *, columns: Columns | None = None,
     if labels not in LABELS:
         raise ConfigError(f"labels {labels!r}: choose from {', '.join(LABELS)}")
     path = Path(source)
-    if path.is_dir() or (not path.exists() and _looks_like_hub_name(str(source))):
+    if path.is_dir() or (not path.exists() and looks_like_hub_name(str(source))):
         return _from_datasets(str(source), cols, labels, hf_split, local=path.is_dir())
     if not path.exists():
         raise DataError(str(source), "", "no such file or folder")
@@ -49,12 +50,12 @@ def load(source: str | os.PathLike[str], *, columns: Columns | None = None,
         raise DataError(str(path), "", f"unknown format {path.suffix!r}: give .jsonl, .json, .csv, "
                         ".tsv, .parquet or a datasets save_to_disk folder")
     if fmt == "parquet":
-        table = _read_parquet(path)
+        table = read_parquet(path)
         rows = list(table.to_pylist())
         return _dataset(_numbered(rows, "row"), str(path), fmt, cols, labels, table, {})
     text = read_utf8(path)
     if fmt == "jsonl":
-        parsed = list(_jsonl_rows(text, str(path)))
+        parsed = [(f"line {n}", row) for n, row in jsonl_rows(text, str(path))]
         return _dataset(iter(parsed), str(path), fmt, cols, labels, [r for _, r in parsed], {})
     if fmt == "json":
         rows = _json_rows(text, str(path))
@@ -63,39 +64,11 @@ def load(source: str | os.PathLike[str], *, columns: Columns | None = None,
     return _dataset(iter(parsed), str(path), fmt, cols, labels, [r for _, r in parsed], extra)
 
 
-def read_utf8(path: Path) -> str:
-    """The file as text; invalid UTF-8 is a DataError with the byte offset and the line."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(str(path), f"byte {err.start} (line {line})",
-                        f"invalid UTF-8 ({err.reason})") from None
-
-
-def _looks_like_hub_name(name: str) -> bool:
-    return ("/" in name.strip("/") and not name.startswith((".", "/"))) or name.isidentifier()
-
-
 def _numbered(rows: list[Any], what: str) -> Rows:
     for n, row in enumerate(rows):
         if not isinstance(row, dict):
             raise DataError("", f"{what} {n}", "expected an object")
         yield f"{what} {n}", row
-
-
-def _jsonl_rows(text: str, path: str) -> Rows:
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(path, f"line {lineno}", f"not JSON: {err.msg}") from None
-        if not isinstance(row, dict):
-            raise DataError(path, f"line {lineno}", "expected one JSON object per line")
-        yield f"line {lineno}", row
 
 
 def _json_rows(text: str, path: str) -> list[Any]:
@@ -138,29 +111,13 @@ def _csv_rows(text: str, path: str,
     return rows, {"fieldnames": fields, "delimiter": delimiter, "lineterminator": ending}
 
 
-def _read_parquet(path: Path) -> Any:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_table(path)
-    except Exception as err:  # pyarrow raises several types for a broken file
-        raise DataError(str(path), "", f"not a readable Parquet file: {err}") from None
-
-
 def _from_datasets(name: str, cols: Columns, labels: str, split: str, *,
                    local: bool) -> TextDataset:
     """A ``save_to_disk`` folder (a Dataset, or a DatasetDict and its ``split``) or a hub name;
     a ClassLabel column is read as its label names."""
     import datasets
 
-    try:
-        loaded = datasets.load_from_disk(name) if local else datasets.load_dataset(name, split=split)
-    except Exception as err:  # datasets raises many types (FileNotFound, ConnectionError, …)
-        raise DataError(name, "", f"could not load with datasets: {err}") from None
-    if isinstance(loaded, datasets.DatasetDict):
-        if split not in loaded:
-            raise DataError(name, "", f"no split {split!r} (has {sorted(loaded)}); use --hf-split")
-        loaded = loaded[split]
+    loaded = load_hf(name, split, local=local)
     feature = loaded.features.get(cols.label)
     names = list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
     rows = loaded.to_list()

@@ -15,19 +15,10 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...textcls.model import TextDataset
+from .. import training as run
 from ..hub import model_id
 from ..qa.folder import backbone_path
-from ..training import (
-    TrainConfig,
-    TrainSummary,
-    build_trainer,
-    data_fingerprint,
-    finish_run,
-    identity,
-    plan_run,
-    recorded_config,
-    train_and_save,
-)
+from ..training import TrainConfig, TrainSummary
 from .features import ClassifierConfig, encode
 from .folder import load_backbone, read_meta, save_meta
 
@@ -49,9 +40,9 @@ def train_classifier(train: TextDataset, init: str | None, out_dir: str | Path,
     backbone = backbone_path(init)
     config = {"classifier": asdict(cfg), "training": asdict(train_cfg), "labels": labels,
               "init": model_id(backbone),
-              "data": data_fingerprint([[r.id, r.text, r.label] for r in train.records])}
+              "data": run.data_fingerprint([[r.id, r.text, r.label] for r in train.records])}
     meta = read_meta(out)
-    plan = plan_run(out, config, finished=recorded_config(meta), overwrite=overwrite)
+    plan = run.plan_run(out, config, finished=run.recorded_config(meta), overwrite=overwrite)
     if plan.action == "skip":
         return TrainSummary(**{**meta["summary"], "skipped": True})
     from transformers import set_seed
@@ -63,11 +54,11 @@ def train_classifier(train: TextDataset, init: str | None, out_dir: str | Path,
     columns: dict[str, list[Any]] = {k: [row[k] for row in enc.inputs] for k in enc.inputs[0]}
     index = {label: i for i, label in enumerate(labels)}
     columns["labels"] = [index[str(train.records[t].label)] for t in enc.text_index]
-    trainer, device, precision = build_trainer(model, tokenizer, columns, out, train_cfg, quiet)
-    summary = train_and_save(trainer, tokenizer, out, plan, len(train), len(enc.inputs), device,
+    trainer, device, precision = run.build_trainer(model, tokenizer, columns, out, train_cfg, quiet)
+    summary = run.train_and_save(trainer, tokenizer, out, plan, len(train), len(enc.inputs), device,
                              precision)
     save_meta(out, labels, cfg, training=asdict(train_cfg), init=model_id(backbone),
-              train_source=train.source, run_config=identity(config),
+              train_source=train.source, run_config=run.identity(config),
               summary=summary.to_dict())
-    finish_run(out, keep_checkpoints)
+    run.finish_run(out, keep_checkpoints)
     return summary

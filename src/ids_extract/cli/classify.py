@@ -11,6 +11,7 @@ import typer
 
 from ..errors import ConfigError, DataError
 from ..textcls.model import Columns
+from . import app as opt
 from .app import app, csv_list, err_console, handles_errors
 
 TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
@@ -181,25 +182,21 @@ def train_classifier_cmd(
                                                 "windows [default: max_seq_length // 3].")] = None,
     init_layers: Annotated[int | None, typer.Option(help="Keep only the backbone's first K "
                                                     "layers (a smaller model).")] = None,
-    epochs: Annotated[float, typer.Option(help="Training epochs.")] = 2.0,
-    max_steps: Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides "
-                                           "--epochs; -1: off).")] = -1,
-    batch_size: Annotated[int, typer.Option(help="Per-device batch size.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-5,
-    seed: Annotated[int, typer.Option(help="Seed for the head, shuffling and dropout.")] = 42,
+    epochs: opt.Epochs = 2.0,
+    max_steps: opt.MaxSteps = -1,
+    batch_size: opt.BatchSize = 32,
+    learning_rate: opt.LearningRate = 5e-5,
+    seed: opt.Seed = 42,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
     hf_split: HfSplit = "train",
     limit: Limit = None,
     device: Device = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 on CPUs with native bf16, fp16 on "
-                                           "CUDA, else fp32), fp32, bf16, fp16.")] = "auto",
-    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 500,
-    keep_checkpoints: Annotated[bool, typer.Option(help="Keep checkpoints/ after a finished "
-                                                   "run.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Train again over a model or checkpoints of "
-                                            "other settings.")] = False,
+    precision: opt.TrainPrecision = "auto",
+    save_steps: opt.SaveSteps = 500,
+    keep_checkpoints: opt.KeepCheckpoints = False,
+    overwrite: opt.Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Fine-tune a text classifier; re-running the same command resumes or does nothing, other

@@ -6,7 +6,7 @@ answer from them.
 
 The package is a house of floors, each importing only from those below it (import-linter checks
 it): ``files``/``errors``/``progress``; the task-agnostic core ``select``; the data formats
-(``squad``); model families (``models``); ``scorers``; the ``pipeline``; ``analysis`` and ``apps``;
+(``squad``, ``textcls``); model families (``models``); ``scorers``; the ``pipeline``; ``analysis`` and ``apps``;
 and the ``cli``.
 """
 

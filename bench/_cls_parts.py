@@ -149,12 +149,12 @@ def select_texts(part: SplitScores, weights: dict[str, float], level: str) -> An
 
 
 def extract_level(ds: str, scores: dict[str, SplitScores], weights: dict[str, float], n: int,
-                  name: str, work: Path) -> dict[str, Any]:
-    """Write ``work/ids/<name>/<ds>-<split>.jsonl`` at ``tokens:n``; its cost and statistics."""
+                  folder: str, work: Path) -> dict[str, Any]:
+    """Write ``work/<folder>/<ds>-<split>.jsonl`` at ``tokens:n``; its cost and statistics."""
     info: dict[str, Any] = {"level": f"tokens:{n}", "scoring_seconds": 0.0}
     start = time.perf_counter()
     for split, part in scores.items():
-        path = work / "ids" / name / f"{ds}-{split}.jsonl"
+        path = work / folder / f"{ds}-{split}.jsonl"
         result = select_texts(part, weights, f"tokens:{n}")
         if not path.exists():
             write_like(part.data, result.texts, path)

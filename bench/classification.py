@@ -71,8 +71,8 @@ def base_rows(lengths: list[int]) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def ids_row(name: str, n: int) -> dict[str, Any]:
-    return {"L": n, "mode": "head", "data": f"ids/{name}-{n}", "eval": "head"}
+def ids_row(folder: str, n: int) -> dict[str, Any]:
+    return {"L": n, "mode": "head", "data": folder, "eval": "head"}
 
 
 def run_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -134,19 +134,22 @@ def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     if not args.scorer_budget and args.scorer_length not in lengths:  # the scorers' classifier
         ensure_row(ds, f"a_head{args.scorer_length}",
                    base_rows([args.scorer_length])[f"a_head{args.scorer_length}"], args)
-    scorer_model = work / "rows" / (args.scorer_budget or budget_tag(args)) / ds / \
-        f"a_head{args.scorer_length}" / "model"
+    scorer_tag = args.scorer_budget or budget_tag(args)
+    scorer_model = work / "rows" / scorer_tag / ds / f"a_head{args.scorer_length}" / "model"
     scores = scores_for(ds, args.scorers.split(","), scorer_model, work, args)
     ids: dict[str, Any] = {"scorer_model": str(scorer_model.relative_to(work)), "scoring": {}}
     for n in lengths:
         for scorer in args.scorers.split(","):
-            stats = extract_level(ds, scores, {scorer: 1.0}, n, f"{scorer}-{n}", work)
-            rows[f"e_{scorer}{n}"] = ensure_row(ds, f"e_{scorer}{n}", ids_row(scorer, n), args)
+            folder = f"ids/{scorer_tag}/{scorer}-{n}"  # the texts depend on the scorer's model
+            stats = extract_level(ds, scores, {scorer: 1.0}, n, folder, work)
+            rows[f"e_{scorer}{n}"] = ensure_row(ds, f"e_{scorer}{n}", ids_row(folder, n), args)
             rows[f"e_{scorer}{n}"]["extraction"] = stats
         weights, tried = choose_fusion(ds, scores, n, work / "rows" / budget_tag(args) / ds /
                                        f"a_head{n}" / "model", args)
-        stats = extract_level(ds, scores, weights, n, f"fusion-{n}", work)
-        rows[f"e_fusion{n}"] = ensure_row(ds, f"e_fusion{n}", ids_row("fusion", n), args)
+        chosen = "+".join(k for k, w in weights.items() if w)
+        folder = f"ids/{scorer_tag}/fusion-{chosen}-{n}"
+        stats = extract_level(ds, scores, weights, n, folder, work)
+        rows[f"e_fusion{n}"] = ensure_row(ds, f"e_fusion{n}", ids_row(folder, n), args)
         rows[f"e_fusion{n}"]["extraction"] = {**stats, "weights": weights, "tune": tried}
     ids["scoring"] = {name: s.seconds for name, s in scores.items()}
     return {"rows": rows, "ids": ids, "acceptance": acceptance(rows, lengths)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,51 @@ def tiny_qa_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFacto
 
     return save_tiny_bert(BertForQuestionAnswering, tiny_tokenizer_dir,
                           tmp_path_factory.mktemp("tiny-qa"))
+
+
+# ---------------------------------------------------------------- text classification
+
+NORMAN = [s + " " for s in re.split(r"(?<=[.!?]) ", CONTEXT)]
+PARIS = [s + " " for s in re.split(r"(?<=[.!?]) ", CONTEXT2)]
+
+
+def cls_rows() -> list[dict[str, Any]]:
+    """Eight small labelled texts (two topics, several sentences each, one with ``<br />``
+    markup), with an extra column that must survive extraction."""
+    rows = []
+    for i in range(4):
+        norman = "".join(NORMAN[i:] + NORMAN[:i]).strip()
+        paris = "".join(PARIS[i:] + PARIS[:i]).strip()
+        if i == 1:
+            norman = norman.replace(". ", ".<br /><br />", 1)
+        rows.append({"id": f"n{i}", "text": norman, "label": "normans", "source": f"s{i}"})
+        rows.append({"id": f"p{i}", "text": paris, "label": "paris", "source": f"t{i}"})
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cls_file(tmp_path: Path) -> Path:
+    return write_rows(tmp_path / "texts.jsonl", cls_rows())
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT fine-tuned a few steps as a 2-class classifier at 32 tokens (a
+    train-classifier folder)."""
+    from ids_extract.models.classifier.features import ClassifierConfig
+    from ids_extract.models.classifier.train import train_classifier
+    from ids_extract.models.training import TrainConfig
+    from ids_extract.textcls import load
+
+    out = tmp_path_factory.mktemp("classifier")
+    data = load(write_rows(out / "train.jsonl", cls_rows()))
+    train_classifier(data, str(tiny_encoder_dir), out / "model", ClassifierConfig(32, "head"),
+                     TrainConfig(max_steps=3, batch_size=4, learning_rate=1e-3, precision="fp32",
+                                 device="cpu", save_steps=2), quiet=True)
+    return out / "model"

@@ -87,3 +87,8 @@ def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25", "--out", str(bad)])
     assert res.exit_code == 2 and "line 2" in res.output and not bad.exists()
+
+
+def test_a_budget_that_allows_nothing_gives_nothing() -> None:
+    out = compress("What?", "One two three four five.", "ratio:0.1", scorers=["bm25"])
+    assert (out.text, out.tokens, out.limit, out.kept) == ("", 0, 0, [])

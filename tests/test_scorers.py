@@ -84,8 +84,11 @@ def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, t
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path))
     batch = ScoringBatch([SENTENCES], ["Where is Paris?", "How many people?"], [0, 0])
-    torch_scores = build_scorer("sbert", model=str(tiny_sbert_dir), precision="fp32").score(batch)
-    onnx = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx")
+    torch_scores = build_scorer("sbert", model=str(tiny_sbert_dir), backend="torch",
+                                precision="fp32").score(batch)
+    default = build_scorer("sbert", model=str(tiny_sbert_dir), device="cpu")
+    assert (default.config()["backend"], default.config()["precision"]) == ("onnx", "int8")
+    onnx = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx", precision="fp32")
     assert onnx.config()["backend"] == "onnx" and onnx.config()["precision"] == "fp32"
     for got, want in zip(onnx.score(batch), torch_scores, strict=True):
         assert np.allclose(got, want, atol=1e-5)
@@ -95,4 +98,4 @@ def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, t
         assert np.allclose(got, want, atol=0.1)
     assert len(list(tmp_path.glob("onnx/*/model-int8.onnx"))) == 1
     with pytest.raises(ConfigError, match="needs --backend onnx"):
-        build_scorer("sbert", model=str(tiny_sbert_dir), precision="int8")
+        build_scorer("sbert", model=str(tiny_sbert_dir), backend="torch", precision="int8")

@@ -5,9 +5,9 @@ answer from them.
     >>> result = Extractor(levels="tokens:128").run(load("dev-v1.1.json"))  # doctest: +SKIP
 
 The package is a house of floors, each importing only from those below it (import-linter checks
-it): ``files``/``errors``/``progress``; the task-agnostic core ``select``; the data formats
-(``squad``); model families (``models``); ``scorers``; the ``pipeline``; ``analysis`` and ``apps``;
-and the ``cli``.
+it): ``files``/``errors``/``progress``; ``tabular`` (reading inputs); the task-agnostic core
+``select``; the data formats (``squad``, ``textcls``); model families (``models``); ``scorers``;
+the ``pipeline``; ``analysis`` and ``apps``; and the ``cli``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """``ids-extract explain``: why the IG scorer ranks a context's sentences as it does.
 
-For one question and context it writes a self-contained HTML page (no external files: the chart
-is embedded as a base64 PNG, and also written beside the page) with
+For one question and context (QA reader), or one text (classifier: :mod:`.explain_text`), it
+writes a self-contained HTML page (no external files: the chart is embedded as a base64 PNG, and
+also written beside the page) with
 
-- the predicted answer and the sentence ranking;
-- a sentence heat map (each sentence tinted by its IG score) and a token heat map per reader
+- the prediction (answer span, or class) and the sentence ranking;
+- a sentence heat map (each sentence tinted by its IG score) and a token heat map per model
   window (each token tinted by its normalised attribution; red supports the prediction, blue
   opposes it);
-- a bar chart per sentence of the IG score and the reader's start and end probability mass:
-  the paper's Figure 3, with labelled axes and sentence numbers instead of overlapping text.
+- a bar chart per sentence of the IG score and the model's probabilities per sentence (the
+  reader's start and end probability mass: the paper's Figure 3; for a classifier, the predicted
+  class's probability when the sentence is read alone), with labelled axes and sentence numbers
+  instead of overlapping text.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from ..scorers.reader import fill_missing, per_sentence, windows
 from ..select.segment import split_sentences
 from ..select.units import ScoringBatch
 
+SIDE_COLOURS = ("#2980b9", "#27ae60", "#8e44ad")
+
 
 @dataclass
 class TokenWindow:
@@ -38,16 +43,25 @@ class TokenWindow:
 
 @dataclass
 class Explanation:
-    """Everything the page shows for one question."""
+    """Everything the page shows for one question (or one text to classify): ``side`` holds
+    the per-sentence probabilities drawn beside the IG scores, by name."""
 
     question: str
     sentences: list[str]
     sentence_scores: np.ndarray
-    start_mass: np.ndarray
-    end_mass: np.ndarray
+    side: dict[str, np.ndarray]
     answer: str
     windows: list[TokenWindow] = field(default_factory=list)
     config: dict[str, object] = field(default_factory=dict)
+    answer_name: str = "Predicted answer"
+
+    @property
+    def start_mass(self) -> np.ndarray:
+        return self.side["start probability"]
+
+    @property
+    def end_mass(self) -> np.ndarray:
+        return self.side["end probability"]
 
 
 def explain(scorer: IGScorer, question: str, context: str,
@@ -75,28 +89,30 @@ def explain(scorer: IGScorer, question: str, context: str,
             best = (confidence, context[span_start[0]: span_end[1]])
     with np.errstate(all="ignore"):
         scores = fill_missing(np.nanmean(np.vstack(per_win), axis=0))
-    return Explanation(question, sentences, scores,
-                       np.nan_to_num(np.nanmax(np.vstack(starts), axis=0)),
-                       np.nan_to_num(np.nanmax(np.vstack(ends), axis=0)), best[1], shown,
-                       scorer.config())
+    side = {"start probability": np.nan_to_num(np.nanmax(np.vstack(starts), axis=0)),
+            "end probability": np.nan_to_num(np.nanmax(np.vstack(ends), axis=0))}
+    return Explanation(question, sentences, scores, side, best[1], shown, scorer.config())
 
 
 def bar_chart(exp: Explanation) -> bytes:
-    """PNG: per sentence, IG score (left axis) and start/end probability mass (right axis)."""
+    """PNG: per sentence, IG score (left axis) and the ``side`` probabilities (right axis)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     x = np.arange(1, len(exp.sentences) + 1)
+    width = 0.8 / (1 + len(exp.side))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(x) + 2), 4.0), dpi=110)
-    ax.bar(x - 0.27, exp.sentence_scores, width=0.27, color="#c0392b", label="IG score")
+    ax.bar(x - 0.4 + width / 2, exp.sentence_scores, width=width, color="#c0392b",
+           label="IG score")
     ax.set_ylabel("IG sentence score (mean normalised attribution)")
     ax.axhline(0, color="black", linewidth=0.6)
     right = ax.twinx()
-    right.bar(x, exp.start_mass, width=0.27, color="#2980b9", label="start probability")
-    right.bar(x + 0.27, exp.end_mass, width=0.27, color="#27ae60", label="end probability")
-    right.set_ylabel("reader probability mass")
+    for k, ((name, values), color) in enumerate(zip(exp.side.items(), SIDE_COLOURS,
+                                                   strict=False)):
+        right.bar(x - 0.4 + width * (k + 1.5), values, width=width, color=color, label=name)
+    right.set_ylabel("model probability")
     right.set_ylim(0, 1)
     ax.set_xticks(x, [f"S{i}" for i in x])
     ax.set_xlabel("sentence")
@@ -104,7 +120,7 @@ def bar_chart(exp: Explanation) -> bytes:
     # below the axes, so that it never covers a bar
     fig.legend(handles, [str(h.get_label()) for h in handles], loc="lower center", ncol=3,
                fontsize=8, frameon=False)
-    ax.set_title("Attribution and answer probability per sentence")
+    ax.set_title("Attribution and model probability per sentence")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -131,8 +147,10 @@ def to_html(exp: Explanation, png: bytes) -> str:
         for i, (text, v) in enumerate(zip(exp.sentences, exp.sentence_scores, strict=True)))
     ranking = "".join(
         f"<tr><td>{r + 1}</td><td>S{i + 1}</td><td>{exp.sentence_scores[i]:.4f}</td>"
-        f"<td>{exp.start_mass[i]:.3f}</td><td>{exp.end_mass[i]:.3f}</td></tr>"
+        + "".join(f"<td>{v[i]:.3f}</td>" for v in exp.side.values()) + "</tr>"
         for r, i in enumerate(order))
+    side_heads = "".join(f"<th>{esc(name)}</th>" for name in exp.side)
+    asked = f"<p><b>Question:</b> {esc(exp.question)}</p>" if exp.question else ""
     token_maps = []
     for w, win in enumerate(exp.windows):
         t_scale = float(np.abs(win.scores).max()) or 1.0
@@ -150,15 +168,14 @@ body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; line-heigh
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.6rem; }}
 </style></head><body>
 <h1>Why these sentences?</h1>
-<p><b>Question:</b> {esc(exp.question)}</p>
-<p><b>Predicted answer:</b> {esc(exp.answer) or "<i>(none)</i>"}</p>
+{asked}
+<p><b>{esc(exp.answer_name)}:</b> {esc(exp.answer) or "<i>(none)</i>"}</p>
 <h2>Sentence attribution</h2><p>{sentences}</p>
-<table><tr><th>rank</th><th>sentence</th><th>IG score</th><th>start prob.</th>
-<th>end prob.</th></tr>{ranking}</table>
-<h2>Per sentence: attribution and start/end probability</h2>
+<table><tr><th>rank</th><th>sentence</th><th>IG score</th>{side_heads}</tr>{ranking}</table>
+<h2>Per sentence: attribution and probability</h2>
 <img alt="bar chart of attribution and probability per sentence" src="data:image/png;base64,{chart}">
 <h2>Token attribution</h2>
-<p>Red tokens push the model towards its predicted span, blue ones away from it
+<p>Red tokens push the model towards its prediction, blue ones away from it
 (normalised attributions; hover for values).</p>
 {''.join(token_maps)}
 <h2>Settings</h2><pre>{esc(str(exp.config))}</pre>

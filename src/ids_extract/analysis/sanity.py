@@ -1,10 +1,13 @@
 """Model-parameter randomisation test of the IG sentence scores (Adebayo et al. 2018; METHOD.md §8).
 
-If the sentence ranking barely changes when the reader's weights are replaced by random ones, the
-attributions do not explain the model (they may only reflect the input). Two schedules:
+If the sentence ranking barely changes when the model's weights are replaced by random ones, the
+attributions do not explain the model (they may only reflect the input). The model is a QA reader
+(the ``ig`` scorer, questions with contexts) or a text classifier (the classification ``ig``
+scorer, texts alone: :func:`sample_text_batch`). Two schedules:
 
-- ``cascading``: re-initialise from the QA head down, one more block at each step (head, top
-  encoder layer, …, embeddings), keeping the earlier ones random;
+- ``cascading``: re-initialise from the head down, one more block at each step (head, the
+  pooler where the head reads it, top encoder layer, …, embeddings), keeping the earlier ones
+  random;
 - ``independent``: re-initialise one block at a time, the rest trained.
 
 At each step every sampled question is scored again and compared with the trained model's scores
@@ -27,9 +30,11 @@ import numpy as np
 
 from ..files import atomic_path, write_json
 from ..progress import track
-from ..scorers.ig import IGScorer
+from ..scorers.base import Scorer
+from ..select.pieces import split_text
 from ..select.segment import split_sentences
 from ..select.units import ScoringBatch
+from ..textcls.model import TextDataset
 
 SCHEDULES = ("cascading", "independent")
 
@@ -76,11 +81,15 @@ class SanityResult:
 
 
 def blocks(model: Any) -> list[tuple[str, Any]]:
-    """The model's blocks from the output down: QA head, encoder layers top first, embeddings."""
+    """The model's blocks from the output down: the head (modules with weights outside the
+    encoder), the pooler when there is one, encoder layers top first, embeddings."""
     base = getattr(model, "base_model", model)
-    head = [(n, m) for n, m in model.named_children() if m is not base]
+    head = [(n, m) for n, m in model.named_children()
+            if m is not base and any(True for _ in m.parameters())]
     layers = list(getattr(getattr(base, "encoder", None), "layer", []))
     out = [(f"head:{n}", m) for n, m in head]
+    if getattr(base, "pooler", None) is not None:
+        out.append(("pooler", base.pooler))
     out += [(f"layer {i}", layers[i]) for i in reversed(range(len(layers)))]
     if getattr(base, "embeddings", None) is not None:
         out.append(("embeddings", base.embeddings))
@@ -122,10 +131,12 @@ def _step(schedule: str, block: str, rho: np.ndarray) -> Step:
                 float(np.median(valid)) if valid.size else math.nan, int(valid.size))
 
 
-def run_sanity(scorer: IGScorer, batch: ScoringBatch, schedules: Sequence[str] = SCHEDULES,
+def run_sanity(scorer: Scorer, batch: ScoringBatch, schedules: Sequence[str] = SCHEDULES,
                threshold: float = 0.5, seed: int = 0, quiet: bool = True) -> SanityResult:
-    """Score ``batch`` with the trained model, then after each randomisation step."""
-    trained = scorer.qa
+    """Score ``batch`` with the trained model, then after each randomisation step. ``scorer``
+    holds its loaded model as ``qa`` (the QA ``ig``) or ``clf`` (the classification ``ig``)."""
+    holder = "qa" if hasattr(scorer, "qa") else "clf"
+    trained = getattr(scorer, holder)
     std = float(getattr(trained.model.config, "initializer_range", 0.02))
     reference = scorer.score(batch)
     names = [name for name, _ in blocks(trained.model)]
@@ -137,11 +148,11 @@ def run_sanity(scorer: IGScorer, batch: ScoringBatch, schedules: Sequence[str] =
             chosen = blocks(model)[: k + 1] if schedule == "cascading" else [blocks(model)[k]]
             for offset, (_, module) in enumerate(chosen):
                 reinitialise(module, std, seed + offset)
-            scorer.qa = dataclasses.replace(trained, model=model.eval())
+            setattr(scorer, holder, dataclasses.replace(trained, model=model.eval()))
             rho = spearman_per_question(reference, scorer.score(batch))
             steps.append(_step(schedule, names[k], rho))
     finally:
-        scorer.qa = trained
+        setattr(scorer, holder, trained)
     return SanityResult(steps, len(batch.questions), threshold, scorer.config())
 
 
@@ -196,3 +207,16 @@ def sample_batch(dataset: Any, n: int | None, segmenter: str = "pysbd") -> Scori
             contexts.append([context[s:e] for s, e in split_sentences(context, segmenter)])
         owner.append(index[context])
     return ScoringBatch(contexts, [q for _, q in items], owner)
+
+
+def sample_text_batch(dataset: TextDataset, n: int | None, unit: str = "sentence",
+                      segmenter: str = "pysbd") -> ScoringBatch:
+    """About ``n`` texts spread evenly over a classification file (every k-th), each cut into
+    units as ``extract-texts`` cuts it, with no question and no gold label (the classifier's
+    predicted class is explained)."""
+    texts = dataset.texts
+    if n is not None and 0 < n < len(texts):
+        step = len(texts) / n
+        texts = [texts[int(i * step)] for i in range(n)]
+    contexts = [[t[s:e] for s, e in split_text(t, unit, segmenter)] for t in texts]
+    return ScoringBatch(contexts, [""] * len(contexts), list(range(len(contexts))))

@@ -92,8 +92,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     limit, room = _room(level, question, lengths, tokenizer)
     kept, cut = _select(text, spans, order, lengths, room, question, tokenizer)
     final = with_cut(spans, cut)
-    joined = join_units(text, final, kept).context
-    used = int(count_tokens([joined], tokenizer)[0])
+    joined = join_units(text, final, kept).context if kept else ""
+    used = int(count_tokens([joined], tokenizer)[0]) if joined else 0
     total = used + (limit - room if level.kind == "tokens" else 0)
     return Compression(joined, str(level), limit, total, limit - total, int(lengths.sum()),
                        _kept(text, final, kept, owners, passages, scored.fused[0]),
@@ -107,6 +107,8 @@ def _select(text: str, spans: Sequence[Span], order: np.ndarray, lengths: np.nda
     joined text is counted again (a tokenizer need not count a join as the sum of its parts)
     and the lowest-ranked sentences dropped until it fits; a best sentence that is over the room
     alone is cut around its most relevant part."""
+    if room < 1:
+        return [], None
     best = int(order[0])
     kept, used = [best], int(lengths[best])
     for i in order[1:]:
@@ -118,16 +120,15 @@ def _select(text: str, spans: Sequence[Span], order: np.ndarray, lengths: np.nda
         kept.remove(next(int(i) for i in order[::-1] if int(i) in kept))
     if _count(text, spans, kept, tokenizer) <= room:
         return kept, None
-    cut = (best, cut_span(text, spans[best], max(room, 1), question, tokenizer))
-    while _count(text, with_cut(spans, cut), [best], tokenizer) > room:  # a non-additive join
-        a, b = cut[1]
-        cut = (best, cut_span(text, (a, b), max(room - 1, 1), question, tokenizer))
-        room -= 1
-    return [best], cut
+    for target in range(room, 0, -1):  # a tokenizer may count the cut text a little higher
+        cut = (best, cut_span(text, spans[best], target, question, tokenizer))
+        if _count(text, with_cut(spans, cut), [best], tokenizer) <= room:
+            return [best], cut
+    return [], None  # not even one token fits (a ratio budget that rounds down to 0)
 
 
 def _count(text: str, spans: Sequence[Span], kept: Sequence[int], tokenizer: Any) -> int:
-    return int(count_tokens([join_units(text, spans, kept).context], tokenizer)[0])
+    return int(count_tokens([join_units(text, spans, kept).context], tokenizer)[0]) if kept else 0
 
 
 def _budget(spec: str) -> Level:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    classify,  # noqa: F401  (split-texts, extract-texts, train-classifier, evaluate-classifier)
     compress,  # noqa: F401  (compress: one request at a time, JSON Lines)
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
     extract,  # noqa: F401  (registers its commands)

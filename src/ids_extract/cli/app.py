@@ -86,3 +86,19 @@ def handles_errors(func: F) -> F:
 
 def csv_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+# Options every trainer command takes, declared once (train-reader, train-classifier).
+Epochs = Annotated[float, typer.Option(help="Training epochs.")]
+MaxSteps = Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides --epochs; "
+                                       "-1: off).")]
+BatchSize = Annotated[int, typer.Option(help="Per-device batch size.")]
+LearningRate = Annotated[float, typer.Option(help="Peak learning rate.")]
+Seed = Annotated[int, typer.Option(help="Seed for the head, shuffling and dropout.")]
+TrainPrecision = Annotated[str, typer.Option(help="auto (bf16 on CPUs with native bf16, fp16 on "
+                                             "CUDA, else fp32), fp32, bf16, fp16.")]
+SaveSteps = Annotated[int, typer.Option(help="Checkpoint every N steps.")]
+KeepCheckpoints = Annotated[bool, typer.Option(help="Keep checkpoints/ (with the optimizer "
+                                               "state) after a finished run.")]
+Overwrite = Annotated[bool, typer.Option(help="Train again over a model or checkpoints of other "
+                                         "settings.")]

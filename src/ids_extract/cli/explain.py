@@ -1,5 +1,6 @@
-"""``explain`` (IG heat maps for one question), ``sanity-check`` (parameter randomisation) and
-``fit-fusion`` (learned fusion weights from a training file)."""
+"""``explain`` (IG heat maps for one question, or one text for a classifier), ``sanity-check``
+(parameter randomisation, reader or classifier) and ``fit-fusion`` (learned fusion weights from a
+training file)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from ..errors import ConfigError
 from ..select.segment import SEGMENTERS
 from .app import app, csv_list, err_console, handles_errors
 
-ReaderModel = Annotated[str, typer.Option("--reader-model", "-m",
-                                          help="A trained extractive QA model folder "
-                                               "(from 'ids-extract train-reader').")]
+ReaderModel = Annotated[str, typer.Option("--reader-model", "--model", "-m",
+                                          help="A trained extractive QA model folder (from "
+                                               "'ids-extract train-reader'), or a text "
+                                               "classifier (from 'train-classifier').")]
 Steps = Annotated[int, typer.Option(help="IG integration steps (2 or more; --mode gxi is the "
                                          "one-step variant).")]
 Mode = Annotated[str, typer.Option(help="ig (Integrated Gradients) or gxi (gradient x input, "
@@ -26,32 +28,50 @@ Device = Annotated[str, typer.Option(help="cpu, cuda or auto.")]
 def _ig(model: str, steps: int, target: str, device: str, mode: str = "ig", **extra: Any) -> Any:
     from ..scorers import build_scorer
 
+    if _is_classifier(model):
+        return build_scorer("ig", task="text", model=model, n_steps=steps, device=device,
+                            target="predicted", mode=mode)
     return build_scorer("ig", model=model, n_steps=steps, target=target, device=device, mode=mode,
                         **extra)
+
+
+def _is_classifier(model: str) -> bool:
+    from ..models.classifier.folder import is_classifier_folder
+
+    return is_classifier_folder(Path(model))
 
 
 @app.command()
 @handles_errors
 def explain(
     reader_model: ReaderModel,
-    question: Annotated[str, typer.Option("--question", "-q", help="The question.")],
-    context: Annotated[str | None, typer.Option(help="The context text.")] = None,
-    context_file: Annotated[Path | None, typer.Option(help="Read the context from this text "
-                                                      "file instead.")] = None,
+    question: Annotated[str | None, typer.Option("--question", "-q", help="The question "
+                                                 "(a reader; a classifier takes none).")] = None,
+    context: Annotated[str | None, typer.Option("--context", "--text", help="The context (or "
+                                                "the text to classify).")] = None,
+    context_file: Annotated[Path | None, typer.Option("--context-file", "--text-file",
+                                                      help="Read it from this text file "
+                                                      "instead.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML page to write (the PNG chart "
                                       "goes beside it).")] = Path("explain.html"),
     steps: Steps = 50,
     target: Target = "both",
     mode: Mode = "ig",
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    unit: Annotated[str, typer.Option(help="classifier: sentence or clause units.")] = "sentence",
     device: Device = "auto",
 ) -> None:
-    """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page."""
+    """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page
+    (a reader: for one question and context; a classifier: for one text's predicted class)."""
     from ..analysis.explain import explain as run_explain
     from ..analysis.explain import write_explanation
+    from ..analysis.explain_text import explain_text
 
     if (context is None) == (context_file is None):
         raise ConfigError("give exactly one of --context and --context-file")
+    classifier = _is_classifier(reader_model)
+    if classifier == bool(question):
+        raise ConfigError("a QA reader needs --question; a classifier takes none")
     if context_file is not None:
         try:
             context = context_file.read_text(encoding="utf-8")
@@ -60,18 +80,20 @@ def explain(
     assert context is not None
     scorer = _ig(reader_model, steps, target, device, mode)
     with err_console.status(f"attributing (IG, {scorer.n_steps} steps) …"):
-        exp = run_explain(scorer, question, context, segmenter)
+        exp = (explain_text(scorer, context, unit, segmenter) if classifier
+               else run_explain(scorer, str(question), context, segmenter))
     html_path, png_path = write_explanation(exp, out)
     best = int(exp.sentence_scores.argmax())
-    err_console.print(f"answer: {exp.answer!r}; top sentence S{best + 1}; wrote {html_path} and "
-                      f"{png_path}", highlight=False)
+    err_console.print(f"{exp.answer_name.lower()}: {exp.answer!r}; top sentence S{best + 1}; "
+                      f"wrote {html_path} and {png_path}", highlight=False)
 
 
 @app.command("sanity-check")
 @handles_errors
 def sanity_check(
     reader_model: ReaderModel,
-    data: Annotated[str, typer.Option(help="SQuAD file to sample questions from.")],
+    data: Annotated[str, typer.Option(help="SQuAD file to sample questions from (a reader), or "
+                                      "a classification file to sample texts from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sanity.json and "
                                       "sanity.png.")] = Path("sanity"),
     sample: Annotated[int, typer.Option(help="Questions sampled evenly over the file.")] = 50,
@@ -82,14 +104,18 @@ def sanity_check(
     threshold: Annotated[float, typer.Option(help="Verdict: PASS when the mean Spearman after "
                                              "randomising everything is at most this.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+    text_column: Annotated[str, typer.Option(help="classifier: the text column.")] = "text",
+    unit: Annotated[str, typer.Option(help="classifier: sentence or clause units.")] = "sentence",
     device: Device = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
-    """Randomise the reader (cascading and independent) and measure how IG rankings change."""
+    """Randomise the model (cascading and independent) and measure how IG rankings change."""
     from rich.table import Table
 
-    from ..analysis.sanity import SCHEDULES, run_sanity, sample_batch, write_result
+    from ..analysis.sanity import SCHEDULES, run_sanity, sample_batch, sample_text_batch, write_result
     from ..squad.read import load
+    from ..textcls import Columns
+    from ..textcls import load as load_texts
 
     chosen = csv_list(schedules)
     bad = [s for s in chosen if s not in SCHEDULES]
@@ -97,7 +123,9 @@ def sanity_check(
         raise ConfigError(f"--schedules {schedules!r}: choose from {', '.join(SCHEDULES)}")
     if sample < 1:
         raise ConfigError("--sample must be >= 1")
-    batch = sample_batch(load(data), sample)
+    batch = (sample_text_batch(load_texts(data, columns=Columns(text=text_column),
+                                          labels="optional"), sample, unit)
+             if _is_classifier(reader_model) else sample_batch(load(data), sample))
     result = run_sanity(_ig(reader_model, steps, target, device), batch, chosen, threshold, seed,
                         quiet)
     json_path, png_path = write_result(result, out)

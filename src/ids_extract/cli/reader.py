@@ -12,7 +12,21 @@ from ..errors import ConfigError, DataError
 from ..files import write_json
 from ..squad import read as squad_read
 from ..squad.model import Article, Paragraph, SquadDataset
-from .app import app, csv_list, err_console, handles_errors
+from .app import (
+    BatchSize,
+    Epochs,
+    KeepCheckpoints,
+    LearningRate,
+    MaxSteps,
+    Overwrite,
+    SaveSteps,
+    Seed,
+    TrainPrecision,
+    app,
+    csv_list,
+    err_console,
+    handles_errors,
+)
 
 if TYPE_CHECKING:
     from ..apps.answer import Question
@@ -36,22 +50,18 @@ def train_reader_cmd(
                                                    "[default: max_seq_length // 3].")] = None,
     truncate: Annotated[bool, typer.Option("--truncate", help="Cut contexts at max_seq_length "
                                            "instead of sliding windows (baseline).")] = False,
-    epochs: Annotated[float, typer.Option(help="Training epochs.")] = 2.0,
-    max_steps: Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides "
-                                           "--epochs; -1: off).")] = -1,
-    batch_size: Annotated[int, typer.Option(help="Per-device batch size.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-5,
-    seed: Annotated[int, typer.Option(help="Seed for the head, shuffling and dropout.")] = 42,
+    epochs: Epochs = 2.0,
+    max_steps: MaxSteps = -1,
+    batch_size: BatchSize = 32,
+    learning_rate: LearningRate = 5e-5,
+    seed: Seed = 42,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 on CPUs with native bf16, fp16 on "
-                                           "CUDA, else fp32), fp32, bf16, fp16.")] = "auto",
-    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 500,
+    precision: TrainPrecision = "auto",
+    save_steps: SaveSteps = 500,
     hf_split: Annotated[str, typer.Option(help="Split of a datasets folder.")] = "train",
-    keep_checkpoints: Annotated[bool, typer.Option(help="Keep checkpoints/ (with the optimizer "
-                                                   "state) after a finished run.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Train again over a model or checkpoints of "
-                                            "other settings.")] = False,
+    keep_checkpoints: KeepCheckpoints = False,
+    overwrite: Overwrite = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Fine-tune an extractive QA reader; re-running the same command resumes from the last

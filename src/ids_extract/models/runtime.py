@@ -84,9 +84,9 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarr
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
-    """Softmax of a 1-D array (shifted by its maximum, so large logits do not overflow)."""
-    z = np.exp(x - x.max())
-    return np.asarray(z / z.sum())
+    """Softmax over the last axis (shifted by its maximum, so large logits do not overflow)."""
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    return np.asarray(z / z.sum(axis=-1, keepdims=True))
 
 
 def warmup_steps(ratio: float, examples: int, batch_size: int, epochs: float,

@@ -21,19 +21,61 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..files import umask, write_json
+from .runtime import pick_device, pick_precision, warmup_steps
 
 CHECKPOINTS = "checkpoints"
 RUN_CONFIG = "run_config.json"
 #: settings that change how a run is carried out, not what it learns
 NOT_IDENTITY = ("device", "save_steps", "logging_steps", "eval_steps", "keep_checkpoints")
+
+
+@dataclass
+class TrainConfig:
+    """Trainer settings of the models trained on features (readers, classifiers);
+    ``max_steps > 0`` overrides ``epochs``."""
+
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_steps: int = -1
+    seed: int = 42
+    device: str = "auto"
+    precision: str = "auto"  # bf16 on CPUs with native bf16, fp16 on CUDA, else fp32
+    save_steps: int = 500
+    logging_steps: int = 50
+    init_layers: int | None = None  # keep the first K transformer layers of the backbone
+
+
+@dataclass
+class TrainSummary:
+    """What a finished run reports and its folder records (``skipped``: it was already there)."""
+
+    out_dir: str
+    examples: int
+    features: int
+    steps: int
+    train_seconds: float
+    peak_rss_mb: float
+    peak_gpu_mb: float | None
+    precision: str
+    device: str
+    resumed_from: str | None
+    skipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -160,3 +202,62 @@ def data_fingerprint(obj: Any) -> str:
     import hashlib
 
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def recorded_config(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The run config a finished model's metadata records (one written before run configs were
+    recorded is a run of unknown config; no metadata: no finished model)."""
+    if not meta:
+        return None
+    return dict(meta.get("run_config") or {"unknown": "trained before run configs were recorded"})
+
+
+def build_trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out: Path,
+                  cfg: TrainConfig, quiet: bool) -> tuple[Any, str, str]:
+    """A ``Trainer`` over feature ``columns`` (padded per batch to a multiple of 8), with
+    checkpoints in ``out/checkpoints``; returns it with the device and precision it runs at."""
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    device = pick_device(cfg.device)
+    precision = pick_precision(cfg.precision, device)
+    args = TrainingArguments(
+        output_dir=str(out / CHECKPOINTS), per_device_train_batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
+        warmup_steps=warmup_steps(cfg.warmup_ratio, len(columns["input_ids"]), cfg.batch_size,
+                                  cfg.epochs, cfg.max_steps),
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, save_strategy="steps",
+        save_steps=cfg.save_steps, save_total_limit=1, logging_steps=cfg.logging_steps,
+        **common_arguments(device, precision, cfg.seed, quiet),
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
+                      processing_class=tokenizer,
+                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8))
+    if quiet:
+        quiet_trainer(trainer)
+    return trainer, device, precision
+
+
+def train_and_save(trainer: Any, tokenizer: Any, out: Path, plan: RunPlan, examples: int,
+                   features: int, device: str, precision: str) -> TrainSummary:
+    """Run the trainer (resuming where the plan says), save model and tokenizer in ``out``, and
+    measure the run (wall time, peak memory); the caller writes its metadata, then
+    :func:`finish_run`."""
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=plan.resume_from)
+    seconds = time.perf_counter() - start
+    summary = TrainSummary(
+        str(out), examples, features, int(result.global_step), seconds,
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak_gpu_mb(), precision,
+        device, plan.resume_from)
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    return summary
+
+
+def peak_gpu_mb() -> float | None:
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return float(torch.cuda.max_memory_allocated()) / 2**20

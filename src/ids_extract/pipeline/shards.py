@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,23 +40,34 @@ def score_shard(extractor: Extractor, shard: SquadDataset,
         with stage("segment"):
             units = extractor.segment(shard)
         scored = extractor.score(units, meter)
-    counts = np.array([len(s) for s in units.spans], dtype=np.int64)
-    spans = np.array([se for s in units.spans for se in s], dtype=np.int64).reshape(-1, 2)
-    return {"span_counts": counts, "spans": spans, **scored.to_arrays()}
+    return shard_arrays(units.spans, scored)
+
+
+def shard_arrays(spans: Sequence[Sequence[Span]], scored: Scored) -> dict[str, np.ndarray]:
+    """The arrays of one shard's cache file: every document's unit spans and every score."""
+    counts = np.array([len(s) for s in spans], dtype=np.int64)
+    flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)
+    return {"span_counts": counts, "spans": flat, **scored.to_arrays()}
+
+
+def read_shard(path: Path) -> tuple[list[list[Span]], Scored]:
+    """Spans and scores back from a shard's cache file (no model, no segmenter)."""
+    with stage("read cache"), np.load(path) as arrays:
+        loaded = {k: arrays[k] for k in arrays.files}
+    bounds = np.cumsum(np.concatenate([[0], loaded["span_counts"]]))
+    spans: list[list[Span]] = [[(int(s), int(e)) for s, e in loaded["spans"][a:b]]
+                               for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return spans, Scored.from_arrays(loaded)
 
 
 def unpack_shard(extractor: Extractor, shard: SquadDataset,
                  path: Path) -> tuple[SquadUnits, Scored]:
     """A shard's units and scores from its cache file (spans as saved, so no segmenter runs and
     the units are exactly those that were scored)."""
-    with stage("read cache"), np.load(path) as arrays:
-        loaded = {k: arrays[k] for k in arrays.files}
-    bounds = np.cumsum(np.concatenate([[0], loaded["span_counts"]]))
-    spans: list[list[Span]] = [[(int(s), int(e)) for s, e in loaded["spans"][a:b]]
-                               for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    spans, scored = read_shard(path)
     with silenced(extractor):
         units = extractor.segment(shard, spans_given=spans)
-    return units, Scored.from_arrays(loaded)
+    return units, scored
 
 
 def pack_bytes(arrays: dict[str, np.ndarray]) -> bytes:

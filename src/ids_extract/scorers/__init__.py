@@ -1,6 +1,8 @@
 """Relevance scorers behind one interface (:class:`Scorer`), built by name with :func:`build_scorer`.
 
-Scorers are imported lazily so that, say, ``bm25`` alone never loads torch.
+Scorers are imported lazily so that, say, ``bm25`` alone never loads torch. Each task has its own
+names: ``task="qa"`` (a question asked of a context) and ``task="text"`` (a text read alone, for
+classification: ``ig`` there explains a classifier's class logit, not a reader's span).
 """
 
 from __future__ import annotations
@@ -20,22 +22,33 @@ REGISTRY: dict[str, str] = {
     "ig": "ig:IGScorer",
     "reader": "reader:ReaderScorer",
 }
+#: classification (no question): scorer name -> "module:Class"
+TEXT_REGISTRY: dict[str, str] = {
+    "ig": "cls_ig:ClassifierIGScorer",
+    "alone": "cls_alone:SentenceAloneScorer",
+    "label": "label:LabelScorer",
+    "lead": "position:LeadScorer",
+    "headtail": "position:HeadTailScorer",
+}
+TASKS = {"qa": REGISTRY, "text": TEXT_REGISTRY}
 
 
-def scorer_class(name: str) -> Callable[..., Scorer]:
-    if name not in REGISTRY:
-        raise ConfigError(f"unknown scorer {name!r} (choose from {', '.join(REGISTRY)})")
-    module, cls = REGISTRY[name].split(":")
+def scorer_class(name: str, task: str = "qa") -> Callable[..., Scorer]:
+    registry = TASKS[task]
+    if name not in registry:
+        raise ConfigError(f"unknown scorer {name!r} (choose from {', '.join(registry)})")
+    module, cls = registry[name].split(":")
     return getattr(import_module(f"{__name__}.{module}"), cls)
 
 
-def build_scorer(name: str, **options: Any) -> Scorer:
-    """``build_scorer("sbert", model="path/or/name", device="cpu")``; unknown options are an error."""
-    cls = scorer_class(name)
+def build_scorer(name: str, task: str = "qa", **options: Any) -> Scorer:
+    """``build_scorer("sbert", model="path/or/name", device="cpu")``; unknown options are an
+    error; ``task="text"`` for the classification scorers."""
+    cls = scorer_class(name, task)
     try:
         return cls(**options)
     except TypeError as err:
         raise ConfigError(f"scorer {name!r}: {err}") from None
 
 
-__all__ = ["REGISTRY", "Scorer", "ScoringBatch", "build_scorer", "scorer_class"]
+__all__ = ["REGISTRY", "TEXT_REGISTRY", "Scorer", "ScoringBatch", "build_scorer", "scorer_class"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..tabular import jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
 from .model import QA, Answer, Article, Paragraph, SquadDataset
 from .validate import BadAnswerPolicy, validated
 
@@ -34,45 +34,23 @@ def load(
     """
     path = Path(source)
     if path.is_dir():
-        rows = _rows_from_hf(str(path), split, local=True)
+        rows = iter(load_hf(str(path), split, local=True))
         return validated(_from_rows(rows, str(path)), str(path), on_bad_answer)
     if not path.exists():
-        if _looks_like_hub_name(str(source)):
-            rows = _rows_from_hf(str(source), split, local=False)
+        if looks_like_hub_name(str(source)):
+            rows = iter(load_hf(str(source), split, local=False))
             return validated(_from_rows(rows, str(source)), str(source), on_bad_answer)
         raise DataError(str(source), "", "no such file or folder")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return validated(_from_rows(_rows_from_parquet(path), str(path)), str(path), on_bad_answer)
-    text = _read_utf8(path)
+        rows = iter(read_parquet(path).to_pylist())
+        return validated(_from_rows(rows, str(path)), str(path), on_bad_answer)
+    text = read_utf8(path)
     if suffix in (".jsonl", ".ndjson"):
-        dataset = _from_rows(_rows_from_jsonl(text, str(path)), str(path))
+        dataset = _from_rows((row for _, row in jsonl_rows(text, str(path))), str(path))
     else:
         dataset = _from_squad_json(text, str(path))
     return validated(dataset, str(path), on_bad_answer)
-
-
-DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".parquet", ".csv", ".txt", ".arrow")
-HUB_DATASET = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-def _looks_like_hub_name(name: str) -> bool:
-    """``squad`` or ``org/name``: no data-file suffix, not a path from here (a missing
-    ``data/train.json`` is "no such file", not a hub dataset that could not be reached)."""
-    path = Path(name)
-    return (HUB_DATASET.match(name) is not None and path.suffix.lower() not in DATA_SUFFIXES
-            and not (len(path.parts) > 1 and path.parent.exists()))
-
-
-def _read_utf8(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(
-            str(path), f"byte {err.start} (line {line})", f"invalid UTF-8 ({err.reason})"
-        ) from None
 
 
 def _from_squad_json(text: str, path: str) -> SquadDataset:
@@ -137,44 +115,6 @@ def _parse_answer(raw: Any, where: str, path: str) -> Answer:
     if not text:
         raise DataError(path, where, "empty answer text")
     return Answer(text, start)
-
-
-def _rows_from_jsonl(text: str, path: str) -> Iterator[dict[str, Any]]:
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(path, f"line {lineno}", f"not JSON: {err.msg}") from None
-        if not isinstance(row, dict):
-            raise DataError(path, f"line {lineno}", "expected one JSON object per line")
-        yield row
-
-
-def _rows_from_parquet(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as err:  # pyarrow raises several types for a broken file
-        raise DataError(str(path), "", f"not a readable Parquet file: {err}") from None
-    yield from table.to_pylist()
-
-
-def _rows_from_hf(name: str, split: str, *, local: bool) -> Iterator[dict[str, Any]]:
-    """Rows from ``datasets``: a ``save_to_disk`` folder, or a hub name for users with internet."""
-    import datasets
-
-    try:
-        loaded = datasets.load_from_disk(name) if local else datasets.load_dataset(name, split=split)
-    except Exception as err:  # datasets raises many types (FileNotFound, ConnectionError, …)
-        raise DataError(name, "", f"could not load with datasets: {err}") from None
-    if isinstance(loaded, datasets.DatasetDict):
-        if split not in loaded:
-            raise DataError(name, "", f"no split {split!r} (has {sorted(loaded)})")
-        loaded = loaded[split]
-    yield from loaded
 
 
 def _answers_from_row(raw: Any, path: str, where: str) -> list[Answer]:

@@ -1,65 +1,29 @@
 """Training a reader with the transformers ``Trainer`` (seeds, mixed precision, checkpoints, resume
-are the Trainer's); the folder it writes is :mod:`.folder`'s format."""
+are the Trainer's); the folder it writes is :mod:`.folder`'s format. ``TrainConfig`` and
+``TrainSummary`` are :mod:`ids_extract.models.training`'s (shared with the classifier)."""
 
 from __future__ import annotations
 
-import resource
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from ...errors import ConfigError
 from ...squad.model import SquadDataset
 from ..hub import model_id
-from ..runtime import keep_first_layers, pick_device, pick_precision, warmup_steps
+from ..runtime import keep_first_layers
 from ..training import (
-    CHECKPOINTS,
-    common_arguments,
+    TrainConfig,
+    TrainSummary,
+    build_trainer,
     data_fingerprint,
     finish_run,
     identity,
     plan_run,
-    quiet_trainer,
+    recorded_config,
+    train_and_save,
 )
 from .features import ReaderConfig, examples_of, train_features
 from .folder import backbone_path, load_model, read_meta, save_meta
-
-
-@dataclass
-class TrainConfig:
-    """Trainer settings; ``max_steps > 0`` overrides ``epochs``."""
-
-    epochs: float = 2.0
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_steps: int = -1
-    seed: int = 42
-    device: str = "auto"
-    precision: str = "auto"  # bf16 on CPUs with native bf16, fp16 on CUDA, else fp32
-    save_steps: int = 500
-    logging_steps: int = 50
-    init_layers: int | None = None  # keep the first K transformer layers of the backbone
-
-
-@dataclass
-class TrainSummary:
-    out_dir: str
-    examples: int
-    features: int
-    steps: int
-    train_seconds: float
-    peak_rss_mb: float
-    peak_gpu_mb: float | None
-    precision: str
-    device: str
-    resumed_from: str | None
-    skipped: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def train_reader(
@@ -87,7 +51,7 @@ def train_reader(
               "init": model_id(backbone),
               "data": data_fingerprint([asdict(e) for e in examples])}
     meta = read_meta(out)
-    plan = plan_run(out, config, finished=_recorded(meta), overwrite=overwrite)
+    plan = plan_run(out, config, finished=recorded_config(meta), overwrite=overwrite)
     if plan.action == "skip":
         return TrainSummary(**{**meta["summary"], "skipped": True})
     from transformers import set_seed
@@ -97,16 +61,9 @@ def train_reader(
     keep_first_layers(model, train_cfg.init_layers)
     reader_cfg.check(tokenizer.num_special_tokens_to_add(pair=True))
     columns = train_features(tokenizer, examples, reader_cfg, quiet=quiet)
-    trainer, device, precision = _trainer(model, tokenizer, columns, out, train_cfg, quiet)
-    start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=plan.resume_from)
-    seconds = time.perf_counter() - start
-    summary = TrainSummary(
-        str(out), len(examples), len(columns["input_ids"]), int(result.global_step), seconds,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _peak_gpu_mb(), precision,
-        device, plan.resume_from)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
+    trainer, device, precision = build_trainer(model, tokenizer, columns, out, train_cfg, quiet)
+    summary = train_and_save(trainer, tokenizer, out, plan, len(examples),
+                             len(columns["input_ids"]), device, precision)
     save_meta(out, {"reader": asdict(reader_cfg), "training": asdict(train_cfg),
                     "init": backbone, "train_source": train.source,
                     "run_config": identity(config), "summary": summary.to_dict()})
@@ -114,41 +71,4 @@ def train_reader(
     return summary
 
 
-def _recorded(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The run config of a finished reader (one written before run configs were recorded is a
-    run of unknown config)."""
-    if not meta:
-        return None
-    return dict(meta.get("run_config") or {"unknown": "trained before run configs were recorded"})
-
-
-def _trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out: Path,
-             cfg: TrainConfig, quiet: bool) -> tuple[Any, str, str]:
-    from datasets import Dataset
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-
-    device = pick_device(cfg.device)
-    precision = pick_precision(cfg.precision, device)
-    args = TrainingArguments(
-        output_dir=str(out / CHECKPOINTS), per_device_train_batch_size=cfg.batch_size,
-        learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
-        warmup_steps=warmup_steps(cfg.warmup_ratio, len(columns["input_ids"]), cfg.batch_size,
-                                  cfg.epochs, cfg.max_steps),
-        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, save_strategy="steps",
-        save_steps=cfg.save_steps, save_total_limit=1, logging_steps=cfg.logging_steps,
-        **common_arguments(device, precision, cfg.seed, quiet),
-    )
-    trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
-                      processing_class=tokenizer,
-                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8))
-    if quiet:
-        quiet_trainer(trainer)
-    return trainer, device, precision
-
-
-def _peak_gpu_mb() -> float | None:
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    return float(torch.cuda.max_memory_allocated()) / 2**20
+__all__ = ["TrainConfig", "TrainSummary", "train_reader"]

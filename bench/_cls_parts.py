@@ -1,0 +1,294 @@
+"""The parts of ``bench/classification.py`` that are not rows: splits, the cached scores of every
+scorer, IDS texts per level, the fusion chosen on the tune slice, agreement of the cheap signals
+with IG, and what extraction does to one-sentence emotion texts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import SHARED
+from ids_extract.files import config_key, write_json
+from ids_extract.pipeline.classify import TextExtractor
+from ids_extract.pipeline.scoring import Scored, score_units
+from ids_extract.pipeline.shards import read_shard, save_shard, shard_arrays
+from ids_extract.scorers import Scorer, build_scorer
+from ids_extract.select.fusion import WeightedFusion
+from ids_extract.textcls import load, write_like
+from ids_extract.textcls.model import TextDataset
+from ids_extract.textcls.units import TextUnits
+
+DATA = SHARED / "data" / "classification"
+DATASETS: dict[str, dict[str, Any]] = {
+    "imdb": {"file": "imdb-train-5k.jsonl", "dev": "numeric id % 5 == 4",
+             "tune": "numeric id % 20 == 3", "descriptions": {
+                 "pos": ["I loved this movie, it was great.", "A wonderful, excellent film.",
+                         "Highly recommended, a must see."],
+                 "neg": ["I hated this movie, it was terrible.", "An awful, boring film.",
+                         "A waste of time, avoid it."]}},
+    "bbc": {"file": "bbc-train.jsonl", "dev": "article number % 4 == 3",
+            "tune": "article number % 12 == 1", "descriptions": {
+                "business": ["business: the economy, companies, profits and markets"],
+                "entertainment": ["entertainment: film, music, television and celebrities"],
+                "politics": ["politics: the government, elections, parties and parliament"],
+                "sport": ["sport: football, rugby, tennis, cricket and athletics"],
+                "tech": ["technology: computers, the internet, mobile phones and software"]}},
+    "emotion": {"file": "emotion-train.jsonl", "dev": "the official validation file"},
+}
+RULES: dict[str, Callable[[int], str]] = {
+    "imdb": lambda n: "dev" if n % 5 == 4 else "tune" if n % 20 == 3 else "train",
+    "bbc": lambda n: "dev" if n % 4 == 3 else "tune" if n % 12 == 1 else "train",
+}
+
+
+def prepare(work: Path, limit_train: int | None, limit_dev: int | None) -> dict[str, Any]:
+    """Write ``work/data/<ds>-<split>.jsonl`` by the documented id rules; counts per split."""
+    out: dict[str, Any] = {}
+    for ds, info in DATASETS.items():
+        parts: dict[str, TextDataset] = {}
+        source = load(DATA / info["file"])
+        if ds in RULES:
+            chosen = [RULES[ds](int(i.rsplit("_", 1)[1])) for i in source.ids]
+            for split in ("train", "tune", "dev"):
+                parts[split] = source.select([k for k, c in enumerate(chosen) if c == split])
+        else:
+            parts = {"train": source, "dev": load(DATA / "emotion-val.jsonl")}
+        for split, part in parts.items():
+            part = _spread(part, limit_train if split == "train" else limit_dev)
+            path = work / "data" / f"{ds}-{split}.jsonl"
+            if not path.exists():
+                write_like(part, part.texts, path)
+            out[f"{ds}-{split}"] = {"texts": len(part), "labels": part.label_counts()}
+    return out
+
+
+def _spread(data: TextDataset, limit: int | None) -> TextDataset:
+    """About ``limit`` texts taken evenly over the file (files are sorted by id, i.e. by class)."""
+    if limit is None or limit >= len(data):
+        return data
+    return data.select([int(i * len(data) / limit) for i in range(limit)])
+
+
+@dataclass
+class SplitScores:
+    """One split of one dataset: its texts, units, every scorer's unit scores and their cost."""
+
+    split: str
+    data: TextDataset
+    units: TextUnits
+    per_scorer: dict[str, list[np.ndarray]]
+    seconds: dict[str, float]
+
+
+def _scorer(key: str, ds: str, model: Path, args: argparse.Namespace) -> Scorer:
+    """The scorer a bench key names (``alone_any``: ``alone`` with ``target="any"``)."""
+    clf = {"model": str(model), "precision": args.precision}
+    name, options = {
+        "ig": ("ig", {**clf, "n_steps": args.ig_steps, "precision": args.ig_precision}),
+        "alone": ("alone", clf), "alone_any": ("alone", {**clf, "target": "any"}),
+        "label": ("label", {"labels": list(DATASETS[ds]["descriptions"]),
+                            "descriptions": DATASETS[ds]["descriptions"]}),
+    }.get(key, (key, {}))
+    return build_scorer(name, task="text", **options)
+
+
+def scores_for(ds: str, names: list[str], model: Path, work: Path,
+               args: argparse.Namespace) -> dict[str, SplitScores]:
+    """Every scorer over train (split=train: gold targets), tune and dev (split=eval), each
+    cached in ``work/scores`` under a key of the scorer's config (model content hash included)."""
+    out = {}
+    for split in ("train", "tune", "dev"):
+        kind = "train" if split == "train" else "eval"
+        data = load(work / "data" / f"{ds}-{split}.jsonl")
+        units = TextExtractor(["lead"], "top-k:1", split=kind, quiet=True).segment(data)
+        found = SplitScores(split, data, units, {}, {})
+        for name in names:
+            scorer = _scorer(name, ds, model, args)
+            path = work / "scores" / ds / f"{split}-{name}-{config_key(scorer.config())}.npz"
+            if not path.exists():
+                start = time.perf_counter()
+                scored = score_units(units, [scorer], WeightedFusion([scorer.name]), quiet=False)
+                seconds = time.perf_counter() - start
+                save_shard(path, shard_arrays(units.spans, scored))
+                write_json({"seconds": seconds, "config": scorer.config()}, path.with_suffix(".json"))
+                print(f"scored {ds}/{split} with {name}: {seconds:.0f}s", flush=True)
+            spans, scored = read_shard(path)
+            assert spans == units.spans, "units changed since the scores were cached"
+            found.per_scorer[name] = scored.per_scorer[scorer.name]
+            found.seconds[name] = json.loads(path.with_suffix(".json").read_text())["seconds"]
+        out[split] = found
+    return out
+
+
+class _Named(Scorer):
+    """Stands for a scorer whose scores are cached (selection needs only its name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+
+    def score(self, batch: Any) -> list[np.ndarray]:
+        raise RuntimeError("cached scores only")
+
+
+def select_texts(part: SplitScores, weights: dict[str, float], level: str) -> Any:
+    """The level's result for one split, fusing the cached scores with ``weights``."""
+    names = [n for n, w in weights.items() if w]
+    fuser = WeightedFusion(names, weights)
+    per = {n: part.per_scorer[n] for n in names}
+    fused = [fuser.score({n: per[n][q] for n in names}) for q in range(len(part.units))]
+    ex = TextExtractor([_Named(n) for n in names], level, weights=weights, quiet=True,
+                       split="train" if part.split == "train" else "eval")
+    return ex.select_all(part.units, Scored(per, fused))[0]
+
+
+def extract_level(ds: str, scores: dict[str, SplitScores], weights: dict[str, float], n: int,
+                  folder: str, work: Path) -> dict[str, Any]:
+    """Write ``work/<folder>/<ds>-<split>.jsonl`` at ``tokens:n``; its cost and statistics."""
+    info: dict[str, Any] = {"level": f"tokens:{n}", "scoring_seconds": 0.0}
+    start = time.perf_counter()
+    for split, part in scores.items():
+        path = work / folder / f"{ds}-{split}.jsonl"
+        result = select_texts(part, weights, f"tokens:{n}")
+        if not path.exists():
+            write_like(part.data, result.texts, path)
+        info["scoring_seconds"] += sum(part.seconds[s] for s, w in weights.items() if w)
+        info[f"{split}_stats"] = result.stats
+    info["select_seconds"] = round(time.perf_counter() - start, 1)
+    info["scoring_seconds"] = round(info["scoring_seconds"], 1)
+    info["extraction_seconds"] = round(info["scoring_seconds"] + info["select_seconds"], 1)
+    return info
+
+
+def choose_fusion(ds: str, scores: dict[str, SplitScores], n: int, model: Path,
+                  args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
+    """Equal-weight fusions of two or three scorers, or of all: the one whose tune texts at
+    ``tokens:n`` the a_head<n> classifier reads best (ties: fewer scorers). Dev is never looked
+    at."""
+    from itertools import combinations
+
+    from ids_extract.models.classifier.folder import load_classifier
+    from ids_extract.models.classifier.predict import predict
+
+    cache = Path(args.work) / "fusion" / f"{ds}-{n}-{config_key(str(model))}.json"
+    if cache.exists():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        return saved["weights"], saved["tried"]
+    clf = load_classifier(str(model), "auto", args.precision)
+    tune = scores["tune"]
+    names = [s for s in args.scorers.split(",")]
+    tried: dict[str, float] = {}
+    subsets = [c for k in (2, 3) for c in combinations(names, k)] + [tuple(names)]
+    for subset in dict.fromkeys(subsets):
+        texts = select_texts(tune, dict.fromkeys(subset, 1.0), f"tokens:{n}").texts
+        found = predict(clf, texts, "head", batch_size=64).labels
+        tried["+".join(subset)] = round(100 * float(np.mean(
+            [p == g for p, g in zip(found, tune.data.gold, strict=True)])), 2)
+    best = max(tried, key=lambda s: (tried[s], -s.count("+")))
+    weights = {s: (1.0 if s in best.split("+") else 0.0) for s in names}
+    write_json({"weights": weights, "tried": tried}, cache)
+    return weights, tried
+
+
+def agreement(ds: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The cheap signals (fewer IG steps, bf16, gradient x input, sentence alone, label) against
+    50-step fp32 IG on every k-th dev text: mean Spearman, same top unit, seconds per text."""
+    from ids_extract.analysis.sanity import spearman_per_question
+
+    work = Path(args.work)
+    model = work / "rows" / (args.scorer_budget or budget_tag(args)) / ds / \
+        f"a_head{args.scorer_length}" / "model"
+    cache = work / "agreement" / f"{ds}-{config_key([str(model), args.agreement_sample])}.json"
+    if cache.exists():
+        return dict(json.loads(cache.read_text(encoding="utf-8")))
+    data = load(work / "data" / f"{ds}-dev.jsonl")
+    step = max(len(data) // args.agreement_sample, 1)
+    sample = data.select(list(range(0, len(data), step))[: args.agreement_sample])
+    batch = next(TextExtractor(["lead"], "top-k:1", quiet=True).segment(sample).batches(10**9))[1]
+    k = args.ig_steps
+
+    def ig(**kw: Any) -> Scorer:
+        return build_scorer("ig", task="text", **{"model": str(model), "n_steps": k,
+                                                  "precision": "fp32", **kw})
+
+    settings: dict[str, Callable[[], Scorer]] = {
+        "ig50_fp32": lambda: ig(n_steps=50), f"ig{k}_fp32": ig,
+        f"ig{k}_bf16": lambda: ig(precision="bf16"), "gxi": lambda: ig(mode="gxi"),
+        "alone": lambda: _scorer("alone", ds, model, args),
+        "alone_any": lambda: _scorer("alone_any", ds, model, args),
+        "label": lambda: _scorer("label", ds, model, args)}
+    found: dict[str, Any] = {}
+    reference = None
+    for key, make in settings.items():
+        scorer = make()
+        start = time.perf_counter()
+        scores = scorer.score(batch)
+        seconds = (time.perf_counter() - start) / len(sample)
+        reference = scores if reference is None else reference
+        rho = spearman_per_question(reference, scores)
+        top = np.mean([int(np.argmax(a)) == int(np.argmax(b)) for a, b in zip(reference, scores,
+                                                                              strict=True)])
+        found[key] = {"seconds_per_text": round(seconds, 3),
+                      "mean_spearman_vs_ig50": round(float(np.nanmean(rho)), 3),
+                      "same_top_unit_pct": round(100 * float(top), 1),
+                      "texts_compared": int(np.sum(~np.isnan(rho)))}
+        print(f"agreement {ds} {key}: {found[key]}", flush=True)
+    out = {"texts": len(sample), "scorer_model": str(model.relative_to(work)), "signals": found}
+    write_json(out, cache)
+    return out
+
+
+def budget_tag(args: argparse.Namespace) -> str:
+    """The name of a budget (``steps300``, ``epochs1``): rows of two budgets live apart."""
+    return f"steps{args.max_steps}" if args.max_steps else f"epochs{args.epochs:g}"
+
+
+def emotion_report(args: argparse.Namespace, ensure_row: Callable[..., dict[str, Any]],
+                   tag: str) -> dict[str, Any]:
+    """One-sentence texts: how long they are against 64 tokens, how many units sentences and
+    clauses give, what tokens:64 changes, and what dropping half of every text costs the
+    a_head64 classifier (clauses kept by ``alone`` or by position, at 64 and 32 tokens and at
+    half of each text)."""
+    from ids_extract.models.classifier.folder import load_classifier
+    from ids_extract.models.classifier.predict import predict
+    from ids_extract.models.hub import load_tokenizer
+    from ids_extract.select.budget import count_tokens
+
+    work = Path(args.work)
+    dev = load(work / "data" / "emotion-dev.jsonl")
+    lengths = count_tokens(dev.texts, load_tokenizer(None)) + 2
+    units = {u: TextExtractor(["lead"], "top-k:1", unit=u, quiet=True).segment(dev)
+             for u in ("sentence", "clause")}
+    out: dict[str, Any] = {
+        "dev_texts": len(dev),
+        "tokens_with_specials": {"p50": float(np.percentile(lengths, 50)),
+                                 "p90": float(np.percentile(lengths, 90)), "max": int(lengths.max()),
+                                 "over_64_pct": round(100 * float(np.mean(lengths > 64)), 2),
+                                 "over_32_pct": round(100 * float(np.mean(lengths > 32)), 2)},
+        "units_per_text": {u: round(float(np.mean([len(s) for s in x.spans])), 3)
+                           for u, x in units.items()},
+        "one_unit_pct": {u: round(100 * float(np.mean([len(s) == 1 for s in x.spans])), 2)
+                         for u, x in units.items()},
+    }
+    row = ensure_row("emotion", "a_head64", {"L": 64, "mode": "head", "data": "original",
+                                             "eval": "head"}, args)
+    out["a_head64"] = {k: row[k] for k in ("accuracy", "macro_f1", "train_seconds", "steps")}
+    model = work / "rows" / tag / "emotion" / "a_head64" / "model"
+    clf = load_classifier(str(model), "auto", args.precision)
+    for unit, scorer in (("clause", "alone"), ("clause", "lead")):
+        options = {"alone": {"model": str(model), "precision": args.precision}}.get(scorer, {})
+        ex = TextExtractor([scorer], "tokens:64,tokens:32,ratio:0.5", unit=unit, quiet=True,
+                           scorer_options={scorer: options})
+        for result in ex.run(dev):
+            found = predict(clf, result.texts, "head", batch_size=64).labels
+            acc = 100 * float(np.mean([p == g for p, g in zip(found, dev.gold, strict=True)]))
+            out[f"{unit}/{scorer}/{result.level}"] = {
+                "accuracy": round(acc, 2), "unchanged_pct": result.stats["unchanged_pct"],
+                "kept_tokens_mean": result.stats["kept_tokens"]["mean"]}
+    return out

@@ -1,0 +1,215 @@
+"""Classification extraction: texts → units → scores (no question) → fusion → levels → shorter texts.
+
+:class:`TextExtractor` is the Python API behind ``ids-extract extract-texts``; the work is the
+task-agnostic core's (:mod:`ids_extract.select`, :func:`.scoring.score_units`), only where the units
+come from is classification's (:mod:`ids_extract.textcls.units`: one document and one item per
+text, an empty query, gold labels on a training split only).
+
+One call of the classification extractor beyond the core: units that hold only markup or white
+space (:func:`ids_extract.select.pieces.is_filler`, e.g. IMDB's ``<br /><br />``) rank last, and
+are dropped from a shortened text unless the whole text is kept: they carry nothing for the
+label and cost budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..models.hub import load_tokenizer
+from ..scorers import Scorer, build_scorer
+from ..select import budget
+from ..select.compress import compress, with_cut
+from ..select.cut import cut_span
+from ..select.fusion import WeightedFusion, parse_weights
+from ..select.levels import Level, parse_levels, select
+from ..select.pieces import check_unit
+from ..select.segment import Span, check_segmenter
+from ..textcls.model import TextDataset
+from ..textcls.units import SPLITS, TextUnits, segment
+from .scoring import Scored, score_units
+
+DEFAULT_TEXT_LEVELS = "tokens:128,tokens:64"
+DEFAULT_TEXT_SCORERS = ("label",)
+
+
+@dataclass
+class TextLevelResult:
+    """One level: the shortened texts, per text the kept unit indices, and the statistics."""
+
+    level: Level
+    name: str
+    texts: list[str]
+    kept: list[list[int]]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class TextExtractor:
+    """Keep the units of each text that matter for its label, at several levels.
+
+    >>> ex = TextExtractor(["alone", "label"], "tokens:128",
+    ...                    scorer_options={"alone": {"model": "models/clf128"}})  # doctest: +SKIP
+    >>> results = ex.run(ids_extract.textcls.load("reviews.jsonl"))             # doctest: +SKIP
+
+    ``split="train"`` hands the gold labels to the scorers (a classifier scorer may explain the
+    known class); ``split="eval"`` never does.
+    """
+
+    def __init__(self, scorers: Sequence[str | Scorer] = DEFAULT_TEXT_SCORERS,
+                 levels: str | Sequence[str] = DEFAULT_TEXT_LEVELS, *, split: str = "eval",
+                 weights: Mapping[str, float] | str | None = None, unit: str = "sentence",
+                 segmenter: str = "pysbd", stats_tokenizer: str | None = None,
+                 scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
+                 chunk_size: int = 2048, quiet: bool = False) -> None:
+        if split not in SPLITS:
+            raise ConfigError(f"split {split!r}: choose from {', '.join(SPLITS)}")
+        self.split, self.unit = split, check_unit(unit)
+        self.segmenter = check_segmenter(segmenter)
+        self.levels = parse_levels(levels if isinstance(levels, str) else [str(x) for x in levels])
+        options = scorer_options or {}
+        self.scorers = [s if isinstance(s, Scorer) else
+                        build_scorer(s, task="text", **options.get(s, {})) for s in scorers]
+        if not self.scorers:
+            raise ConfigError("no scorers given")
+        names = [s.name for s in self.scorers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"scorers {names}: a scorer is given twice")
+        given = (parse_weights(weights, names) if isinstance(weights, str) or weights is None
+                 else {n: float(weights.get(n, 1.0)) for n in names})
+        self.fuser = WeightedFusion(names, given)
+        self.stats_tokenizer, self.chunk_size, self.quiet = stats_tokenizer, chunk_size, quiet
+
+    def config(self) -> dict[str, Any]:
+        """Everything that determines the output (manifest and cache key)."""
+        return {"task": "classification", "split": self.split, "unit": self.unit,
+                "segmenter": self.segmenter, "scorers": [s.config() for s in self.scorers],
+                "fusion": self.fuser.config(), "levels": [str(lv) for lv in self.levels],
+                "stats_tokenizer": self.stats_tokenizer or "default"}
+
+    def scoring_config(self) -> dict[str, Any]:
+        """The part of the config the scores depend on (key of the score cache)."""
+        cfg = self.config()
+        return {k: cfg[k] for k in ("split", "unit", "segmenter", "scorers", "fusion")}
+
+    def level_names(self) -> list[str]:
+        return [f"D{n}-{lv.name}" for n, lv in enumerate(self.levels, 1)]
+
+    # ------------------------------------------------------------------ stages
+
+    def segment(self, dataset: TextDataset,
+                spans_given: Sequence[list[Span]] | None = None) -> TextUnits:
+        return segment(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
+                       quiet=self.quiet)
+
+    def score(self, units: TextUnits) -> Scored:
+        return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
+                           quiet=self.quiet)
+
+    def select_all(self, units: TextUnits, scored: Scored,
+                   only: Sequence[str] | None = None) -> list[TextLevelResult]:
+        """Apply every level (or those named in ``only``, e.g. ``"D1-tokens128"``)."""
+        orders = [_fillers_last(o, f) for o, f in
+                  zip(scored.rankings([s.name for s in self.scorers]), units.fillers, strict=True)]
+        fused = [_fillers_lowest(s, f) for s, f in zip(scored.fused, units.fillers, strict=True)]
+        stats_tok = load_tokenizer(self.stats_tokenizer)
+        base = budget.unit_lengths(units.texts, units.spans, stats_tok)
+        out = []
+        for name, level in zip(self.level_names(), self.levels, strict=True):
+            if only is None or name in only:
+                out.append(self._apply(units, orders, fused, level, name, base, stats_tok))
+        return out
+
+    def run(self, dataset: TextDataset) -> list[TextLevelResult]:
+        units = self.segment(dataset)
+        return self.select_all(units, self.score(units))
+
+    # ------------------------------------------------------------------ one level
+
+    def _apply(self, units: TextUnits, orders: list[np.ndarray], fused: list[np.ndarray],
+               level: Level, name: str, base: list[np.ndarray], stats_tok: Any) -> TextLevelResult:
+        lengths, rooms, tokenizer = base, None, stats_tok
+        if level.kind == "tokens":
+            tokenizer = load_tokenizer(level.tokenizer) if level.tokenizer else stats_tok
+            if tokenizer is not stats_tok:
+                lengths = budget.unit_lengths(units.texts, units.spans, tokenizer)
+            rooms = budget.rooms(int(level.value), None, tokenizer, items=len(units))
+        kept = [select(level, fused[q], orders[q], lengths[q], rooms[q] if rooms else None)
+                for q in range(len(units))]
+        kept = [_without_fillers(k, f) for k, f in zip(kept, units.fillers, strict=True)]
+        cuts: list[tuple[int, Span] | None] = [None] * len(units)
+        if rooms is not None:
+            kept, over = budget.enforce(kept, orders, rooms, _joined(units), tokenizer,
+                                        lambda q: set())
+            for q in over:  # one unit longer than the room: its head (there is no query)
+                best = next(int(i) for i in orders[q] if int(i) in kept[q])
+                cuts[q] = (best, cut_span(units.texts[q], units.spans[q][best], max(rooms[q], 1),
+                                          "", tokenizer))
+                kept[q] = [best]
+        texts = [compress(units.texts[q], with_cut(units.spans[q], cuts[q]), k).context
+                 for q, k in enumerate(kept)]
+        stats = level_stats(name, level, units, kept, base, texts, rooms, tokenizer)
+        stats["cut"] = sum(c is not None for c in cuts)
+        return TextLevelResult(level, name, texts, kept, stats)
+
+
+def _fillers_last(order: np.ndarray, filler: Sequence[bool]) -> np.ndarray:
+    """The ranking with filler units moved behind every other unit (order kept otherwise)."""
+    if not any(filler):
+        return order
+    return np.array([i for i in order if not filler[i]] + [i for i in order if filler[i]],
+                    dtype=order.dtype)
+
+
+def _fillers_lowest(scores: np.ndarray, filler: Sequence[bool]) -> np.ndarray:
+    """Fused scores with fillers below every other unit (so ``threshold`` levels skip them)."""
+    mask = np.asarray(filler, dtype=bool)
+    if not mask.any() or mask.all():
+        return scores
+    return np.where(mask, float(scores[~mask].min()) - 1.0, scores)
+
+
+def _without_fillers(kept: list[int], filler: Sequence[bool]) -> list[int]:
+    """Fillers are kept only when the whole text is (then it is unchanged)."""
+    if len(kept) == len(filler) or not any(filler):
+        return kept
+    content = [i for i in kept if not filler[i]]
+    return content or kept
+
+
+def _joined(units: TextUnits) -> Any:
+    def joined(q: int, kept: list[int]) -> str:
+        return compress(units.texts[q], units.spans[q], kept).context
+    return joined
+
+
+def level_stats(name: str, level: Level, units: TextUnits, kept: Sequence[Sequence[int]],
+                lengths: Sequence[np.ndarray], texts: Sequence[str], rooms: Sequence[int] | None,
+                tokenizer: Any) -> dict[str, Any]:
+    """What a level did: kept tokens and their share of the text, kept units, texts left
+    unchanged, texts still over the budget (one unit longer than the room). At least one text."""
+    total = np.array([int(x.sum()) for x in lengths], dtype=np.float64)
+    kept_tokens = np.array([int(lengths[q][list(k)].sum()) for q, k in enumerate(kept)],
+                           dtype=np.float64)
+    over = 0
+    if rooms is not None:  # the texts as written (a cut unit counts what is left of it)
+        counts = budget.count_tokens(list(texts), tokenizer)
+        over = int(sum(int(c) > r for c, r in zip(counts, rooms, strict=True)))
+        kept_tokens = counts.astype(np.float64)
+    ratio = kept_tokens / np.maximum(total, 1)
+    return {
+        "name": name, "level": str(level), "texts": len(kept),
+        "unchanged_pct": round(100 * float(np.mean([len(k) == len(s) for k, s in
+                                                    zip(kept, units.spans, strict=True)])), 2),
+        "over_budget": over,
+        "tokens": {"mean": round(float(total.mean()), 2), "p50": float(np.percentile(total, 50))},
+        "kept_tokens": {"mean": round(float(kept_tokens.mean()), 2),
+                        **{f"p{p}": float(np.percentile(kept_tokens, p)) for p in (50, 90)}},
+        "compression": {"mean": round(float(ratio.mean()), 4),
+                        **{f"p{p}": round(float(np.percentile(ratio, p)), 4) for p in (10, 50, 90)}},
+        "kept_units_mean": round(float(np.mean([len(k) for k in kept])), 3),
+        "units_mean": round(float(np.mean([len(s) for s in units.spans])), 3),
+    }

@@ -81,14 +81,10 @@ class SquadDataset:
         articles: list[Article] = []
         left = n_questions
         for article in self.articles:
-            paragraphs = []
-            for paragraph in article.paragraphs:
-                if left <= 0:
-                    break
-                paragraphs.append(Paragraph(paragraph.context, paragraph.qas[:left]))
-                left -= len(paragraphs[-1].qas)
-            if paragraphs:
-                articles.append(Article(article.title, paragraphs))
+            cut = first_questions(article, left)
+            if cut.paragraphs:
+                articles.append(cut)
+                left -= sum(len(p.qas) for p in cut.paragraphs)
             if left <= 0:
                 break
         return replace(self, articles=articles)
@@ -113,3 +109,14 @@ class SquadDataset:
             if paragraphs:
                 articles.append(Article(article.title, paragraphs))
         return replace(self, articles=articles)
+
+
+def first_questions(article: Article, n: int) -> Article:
+    """The article cut after its first ``n`` questions (a streamed ``--limit`` cuts so too)."""
+    paragraphs = []
+    for paragraph in article.paragraphs:
+        if n <= 0:
+            break
+        paragraphs.append(Paragraph(paragraph.context, paragraph.qas[:n]))
+        n -= len(paragraphs[-1].qas)
+    return Article(article.title, paragraphs)

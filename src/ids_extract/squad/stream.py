@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from .model import Article, Paragraph, SquadDataset
+from .model import Article, SquadDataset, first_questions
 from .read import load, parse_article
 from .validate import BadAnswerPolicy, Validator
 
@@ -116,7 +116,7 @@ def iter_articles(
     left = limit
     for article in _articles(source, on_bad_answer, hf_split, info):
         if left is not None:
-            article = _cut(article, left)
+            article = first_questions(article, left)
             left -= sum(len(p.qas) for p in article.paragraphs)
         if article.paragraphs:
             info.articles += 1
@@ -141,16 +141,6 @@ def _articles(source: str, policy: BadAnswerPolicy, hf_split: str,
     validator.repairs = info.repairs  # reported as they happen, without copying the list
     for index, raw in enumerate(_json_articles(path, info)):
         yield validator.check(parse_article(raw, index, str(path)), index)
-
-
-def _cut(article: Article, left: int) -> Article:
-    paragraphs = []
-    for paragraph in article.paragraphs:
-        if left <= 0:
-            break
-        paragraphs.append(Paragraph(paragraph.context, paragraph.qas[:left]))
-        left -= len(paragraphs[-1].qas)
-    return Article(article.title, paragraphs)
 
 
 def scan(source: str, *, on_bad_answer: BadAnswerPolicy = "error",

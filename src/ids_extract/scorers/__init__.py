@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "dpr": "dpr:DPRScorer",
     "ig": "ig:IGScorer",
     "reader": "reader:ReaderScorer",
+    "cross": "cross:CrossScorer",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
     extract,  # noqa: F401  (registers its commands)
+    extractor,  # noqa: F401  (train-extractor)
     reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)
     retriever,  # noqa: F401  (sentences, train-retriever)
 )

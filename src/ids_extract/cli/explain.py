@@ -29,8 +29,12 @@ def _ig(model: str, steps: int, target: str, device: str, **extra: Any) -> Any:
 @app.command()
 @handles_errors
 def explain(
-    reader_model: ReaderModel,
     question: Annotated[str, typer.Option("--question", "-q", help="The question.")],
+    reader_model: Annotated[str | None, typer.Option(
+        "--reader-model", "-m", help="A trained extractive QA model folder (from 'ids-extract "
+                                     "train-reader').")] = None,
+    extractor: Annotated[Path | None, typer.Option(help="A train-extractor folder: explain its "
+                                                   "reader (instead of --reader-model).")] = None,
     context: Annotated[str | None, typer.Option(help="The context text.")] = None,
     context_file: Annotated[Path | None, typer.Option(help="Read the context from this text "
                                                       "file instead.")] = None,
@@ -38,12 +42,22 @@ def explain(
                                       "goes beside it).")] = Path("explain.html"),
     steps: Steps = 50,
     target: Target = "both",
-    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    segmenter: Annotated[str | None, typer.Option(help=f"{' or '.join(SEGMENTERS)} [default: "
+                                                  "the extractor's, else pysbd].")] = None,
     device: Device = "auto",
 ) -> None:
     """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page."""
     from ..analysis.explain import explain as run_explain
     from ..analysis.explain import write_explanation
+
+    if (reader_model is None) == (extractor is None):
+        raise ConfigError("give exactly one of --reader-model and --extractor")
+    if extractor is not None:
+        from ..pipeline.pretrained import load_spec
+
+        spec = load_spec(extractor)
+        reader_model, segmenter = spec.reader_path(), segmenter or spec.segmenter
+    assert reader_model is not None
 
     if (context is None) == (context_file is None):
         raise ConfigError("give exactly one of --context and --context-file")
@@ -53,7 +67,8 @@ def explain(
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"{context_file}: cannot read ({err})") from None
     assert context is not None
-    exp = run_explain(_ig(reader_model, steps, target, device), question, context, segmenter)
+    exp = run_explain(_ig(reader_model, steps, target, device), question, context,
+                      segmenter or "pysbd")
     html_path, png_path = write_explanation(exp, out)
     best = int(exp.sentence_scores.argmax())
     err_console.print(f"answer: {exp.answer!r}; top sentence S{best + 1}; wrote {html_path} and "

@@ -211,10 +211,12 @@ class Pipeline:
         """The extractor's scorers and the models they name (paths relative to the folder)."""
         c = self.config
         models: dict[str, dict[str, str]] = {t: {"path": t} for t in TRAINED if t in c.signals}
-        sbert = resolve_model(c.sbert_model)
-        models["sbert"] = {"name": HUB_MINILM if c.sbert_model is None else sbert}
+        if "sbert" in c.signals:
+            models["sbert"] = {"name": HUB_MINILM if c.sbert_model is None
+                               else resolve_model(c.sbert_model)}
         specs = {"bm25": ScorerSpec("bm25"), "sbert": ScorerSpec("sbert", "sbert"),
-                 "dpr": ScorerSpec("dpr", "dpr"), "reader": ScorerSpec("reader", "reader"),
+                 "dpr": ScorerSpec("dpr", "dpr"),
+                 "reader": ScorerSpec("reader", "reader", {"precision": c.precision}),
                  "cross": ScorerSpec("cross", "cross"),
                  "ig": ScorerSpec("ig", "reader", {"n_steps": c.ig_steps, "target": "sum"})}
         return [specs[s] for s in c.signals], models

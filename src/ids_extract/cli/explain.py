@@ -129,6 +129,7 @@ def fit_fusion(
     scorers: Annotated[str, typer.Option(help="Scorers to fuse (comma-separated).")] = "bm25,sbert",
     reader_model: Annotated[str | None, typer.Option(help="For ig and reader.")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="For dpr.")] = None,
+    cross_model: Annotated[str | None, typer.Option(help="For cross.")] = None,
     ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
     ig_mode: Annotated[str, typer.Option(help="ig: ig or gxi.")] = "ig",
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
@@ -150,6 +151,7 @@ def fit_fusion(
         "sbert": {"device": device}, "dpr": {"model": dpr_model, "device": device},
         "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode},
         "reader": {"model": reader_model, "device": device},
+        "cross": {"model": cross_model, "device": device},
     }
     dataset = load(train).limit(limit)
     model = fit_on_dataset(dataset, names, {n: options.get(n, {}) for n in names}, segmenter,

@@ -22,17 +22,9 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...squad.units import SquadUnits
+from .. import training as runs
 from ..hub import model_id, resolve_model, transformer_folder
 from ..runtime import pick_device, pick_precision, warmup_steps
-from ..training import (
-    CHECKPOINTS,
-    common_arguments,
-    data_fingerprint,
-    finish_run,
-    identity,
-    plan_run,
-    quiet_trainer,
-)
 from .folder import (
     InputFormat,
     candidate_text,
@@ -157,10 +149,11 @@ def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | Non
     start_model = transformer_folder(resolve_model(backbone))
     fmt = fit_to(fmt, _model_config(start_model))
     run_config = {"format": asdict(fmt), "training": asdict(config),
-                  "init": model_id(start_model), "data": data_fingerprint([asdict(g) for g in groups])}
+                  "init": model_id(start_model),
+                  "data": runs.data_fingerprint([asdict(g) for g in groups])}
     meta = read_meta(out)
     finished = (meta.get("run_config") or {"unknown": "no run config recorded"}) if meta else None
-    plan = plan_run(out, run_config, finished=finished, overwrite=overwrite)
+    plan = runs.plan_run(out, run_config, finished=finished, overwrite=overwrite)
     if plan.action == "skip":
         return TrainSummary(**{**meta["summary"], "reused": True})
     from transformers import set_seed
@@ -175,8 +168,8 @@ def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | Non
         int(trainer.state.global_step), round(time.perf_counter() - began, 1),
         round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), plan.resume_from)
     save_cross(trainer.model, tokenizer, out, fmt,
-               {"run_config": identity(run_config), "summary": asdict(summary)})
-    finish_run(out, keep_checkpoints)
+               {"run_config": runs.identity(run_config), "summary": asdict(summary)})
+    runs.finish_run(out, keep_checkpoints)
     return summary
 
 
@@ -207,14 +200,14 @@ def _trainer(model: Any, collator: Collator, groups: list[Group], out: Path, cfg
     device = pick_device(cfg.device)
     precision = pick_precision(cfg.precision, device)
     args = TrainingArguments(
-        output_dir=str(out / CHECKPOINTS), per_device_train_batch_size=cfg.questions_per_step,
+        output_dir=str(out / runs.CHECKPOINTS), per_device_train_batch_size=cfg.questions_per_step,
         num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
         warmup_steps=warmup_steps(cfg.warmup, len(groups), cfg.questions_per_step, cfg.epochs,
                                   cfg.max_steps),
         weight_decay=cfg.weight_decay, lr_scheduler_type="linear", save_strategy="steps",
         save_steps=cfg.save_steps, save_total_limit=1, logging_steps=50,
-        remove_unused_columns=False, **common_arguments(device, precision, cfg.seed, quiet))
+        remove_unused_columns=False, **runs.common_arguments(device, precision, cfg.seed, quiet))
     trainer = ListwiseTrainer(model=model, args=args, train_dataset=groups, data_collator=collator)
     if quiet:
-        quiet_trainer(trainer)
+        runs.quiet_trainer(trainer)
     return trainer

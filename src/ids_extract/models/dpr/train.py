@@ -31,16 +31,10 @@ from ...progress import console
 from ...squad.model import SquadDataset
 from ...squad.read import load
 from ...squad.units import segment
+from .. import training
 from ..hub import default_sbert_model, model_id, resolve_model, transformer_folder
 from ..runtime import autocast, pick_device, pick_precision, warmup_steps
-from ..training import (
-    CHECKPOINTS,
-    common_arguments,
-    data_fingerprint,
-    finish_run,
-    identity,
-    plan_run,
-)
+from ..training import CHECKPOINTS, common_arguments, finish_run, identity, plan_run
 from .pair import (
     POOLINGS,
     Passage,
@@ -257,7 +251,7 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
         raise ConfigError(f"pooling {config.pooling!r}: choose from {', '.join(POOLINGS)}")
     run_config = config.run_config()
     if groups is not None:
-        run_config["train_file"] = data_fingerprint([asdict(g) for g in groups])
+        run_config["train_file"] = training.data_fingerprint([asdict(g) for g in groups])
         run_config["heldout_questions"] = 0
     meta = read_meta(out)
     finished = (meta.get("run_config") or {"unknown": "trained before run configs were recorded"}

@@ -206,6 +206,13 @@ def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -
                                           *extra])
         assert result.exit_code == 2 and message in result.output, result.output
         assert not out.exists()
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": "1.1", "data": [{"title": "T", "paragraphs": [{"context": '
+                      '"abc", "qas": [{"id": "q", "question": "?", "answers": [{"text": "zz", '
+                      '"answer_start": 0}]}]}]}]}')
+    result = CliRunner().invoke(app, ["train-extractor", str(broken), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "broken.json" in result.output and "question id q" in result.output
+    assert not (tmp_path / "b").exists()
     dev = tmp_path / "dev-v1.1.json"
     shutil.copy(people_file, dev)
     result = CliRunner().invoke(app, ["train-extractor", str(dev), "--out", str(tmp_path / "y")])

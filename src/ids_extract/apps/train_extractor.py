@@ -36,6 +36,7 @@ from ..models.hub import HUB_MINILM, model_id, resolve_model
 from ..models.qa.features import ReaderConfig
 from ..models.qa.train import TrainConfig as ReaderTrainConfig
 from ..models.qa.train import train_reader
+from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
@@ -102,6 +103,7 @@ class Pipeline:
                  quiet: bool = False, overwrite: bool = False,
                  keep_checkpoints: bool = False) -> None:
         self.config, self.out = config.check(), Path(out)
+        pick_device(device)  # a GPU that is not there is refused before any work
         self.device, self.quiet, self.overwrite = device, quiet, overwrite
         self.keep_checkpoints = keep_checkpoints
 
@@ -126,15 +128,16 @@ class Pipeline:
         }
         chosen_trainers = [trainers[s] for s in TRAINED if s in c.signals]
         score = Stage("score", {"signals": list(c.signals), "sbert": c.sbert_model,
-                                "ig_steps": c.ig_steps, "seed": c.seed},
+                                "ig_steps": c.ig_steps, "seed": c.seed,
+                                "precision": c.precision},
                       self.score, ["split", *[t.name for t in chosen_trainers]])
         fuse = Stage("fuse", {"C": c.fusion_c}, self.fuse, ["score"], ["fusion.json"])
         card = Stage("card", {}, self.card, ["fuse"], ["extractor.json", "README.md"])
         return [split, *chosen_trainers, score, fuse, card]
 
     def run(self) -> dict[str, Record]:
-        """Run (or resume) every stage; the records of all of them."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        """Run (or resume) every stage; the records of all of them (the folder is made by the
+        first stage, so bad input leaves nothing behind)."""
         return run_stages(self.out, self.stages(), overwrite=self.overwrite, quiet=self.quiet)
 
     # ------------------------------------------------------------------ data

@@ -143,6 +143,8 @@ class Pipeline:
     # ------------------------------------------------------------------ data
 
     def split(self) -> dict[str, Any]:
+        """Hold out the last whole articles; both parts written as SQuAD files, so every later
+        stage (and a resumed run) reads the same split."""
         c = self.config
         rest, held = hold_out_articles(load(c.train_file).limit(c.limit), c.heldout)
         write_squad(rest, self.out / "data" / "train.json")
@@ -167,6 +169,8 @@ class Pipeline:
     # ------------------------------------------------------------------ trainers
 
     def dpr(self) -> dict[str, Any]:
+        """The dual encoder on the training part; the chosen questions' distractors join their
+        step's sentences as negatives no question answers from."""
         c = self.config
         stress, ids = self.hard
         negatives = {q: [stress.inserted[q].distractor.text] for q in ids}
@@ -181,6 +185,8 @@ class Pipeline:
                 "hard_negatives": len(negatives), "resumed_from": summary.resumed_from}
 
     def reader(self) -> dict[str, Any]:
+        """The reader on every training question; the chosen ones read their context with the
+        distractor inserted, so it learns not to answer from it."""
         c = self.config
         stress, ids = self.hard
         data = mixed(self.train_data, stress, ids)
@@ -195,6 +201,8 @@ class Pipeline:
                 "with_distractor": len(ids), "resumed_from": summary.resumed_from}
 
     def cross(self) -> dict[str, Any]:
+        """The cross-encoder on the training part's units; the chosen questions have their
+        distractor among the candidates."""
         c = self.config
         stress, ids = self.hard
         units = segment(mixed(self.train_data, stress, ids), "train", c.segmenter, quiet=self.quiet)

@@ -162,14 +162,27 @@ def _wh_end(tokens: Sequence[str], wh: int, words: Words) -> int:
         if end >= len(lower) or lower[end] not in HOW_WITH:
             return end
         end += 1
+        if lower[end - 1] not in ("many", "much"):
+            return end
     elif lower[wh] not in ("what", "which", "whose"):
         return end
+    if end < len(lower) and _head_noun(tokens[end]):
+        end += 1  # "what date", "how many lines": the word after names the kind, verb or not
     while end < len(lower) and end - wh <= 4 and lower[end] not in AUX and not words.is_verb(
             tokens[end]) and (lower[end] != "of" or end + 1 < len(lower)) and (
             lower[end] not in PREPOSITIONS or lower[end] == "of") and (
             lower[end] not in DETERMINERS or lower[end - 1] == "of"):
         end += 1
     return end
+
+
+def _head_noun(word: str) -> bool:
+    """The word right after ``what``/``which``: a noun unless it is an auxiliary, a
+    determiner, a preposition or a verb form (``-ed``, an irregular past, ``-s`` after a
+    lower-case stem is ambiguous and stays a noun)."""
+    low = word.lower()
+    return not (low in AUX or low in DETERMINERS or low in PREPOSITIONS or low.endswith("ed")
+                or low in PAST.values())
 
 
 def _slot(phrase: Sequence[str], prep: Sequence[str]) -> str:

@@ -227,7 +227,8 @@ def _subject_end(body: Sequence[str], words: Words) -> int:
     i = 0
     while i < len(body):
         word, low = body[i], body[i].lower()
-        noun_like = (low in DETERMINERS or word[:1].isupper() or word[:1].isdigit()
+        after_det = i > 0 and body[i - 1].lower() in DETERMINERS and _head_noun(word)
+        noun_like = (low in DETERMINERS or word[:1].isupper() or word[:1].isdigit() or after_det
                      or low in ("'s", "’s") or words.is_noun(word) and not words.is_verb(word))
         joins = low in ("of", "and", "-") and 0 < i < len(body) - 1
         if not (noun_like or joins):

@@ -120,8 +120,9 @@ class DistractorMaker:
                     by_title[article.title].add(tok.lower())
                 for qa in paragraph.qas:
                     for a in qa.answers[:1]:
-                        if 0 < len(a.text.split()) <= MAX_ANSWER_WORDS:
-                            self.answers[question_type(qa.question)].append((a.text, article.title))
+                        text = a.text.strip().rstrip(".,;:")
+                        if 0 < len(text.split()) <= MAX_ANSWER_WORDS:
+                            self.answers[question_type(qa.question)].append((text, article.title))
         lower = Counter({w: n for w, n in self.counts.items() if w[:1].islower()})
         nouns = frozenset(w for w, n in det.items() if n >= 2 and n >= 0.25 * lower[w]
                           and w.isalpha() and len(w) > 2 and w not in STOPWORDS

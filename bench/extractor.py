@@ -119,7 +119,8 @@ def main() -> None:
     clean_units = segment(dev, "eval", ex.segmenter)
     clean = shard_scores(out, names)
     assert len(clean[names[0]]) == len(clean_units), "shard cache and dev questions differ"
-    stress = stress_set(dev, seed=0, segmenter=ex.segmenter)
+    stress = stress_set(dev, seed=0, segmenter=ex.segmenter, source=load(DEV))  # pools: all dev
+    print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
     stress_units = segment(stress.dataset, "eval", ex.segmenter)
     began = time.perf_counter()
     stressed = {s.name: cached_scores(stress_units, s, args.work / "stress-scores", quiet=False)

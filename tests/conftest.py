@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ids_extract.squad.model import QA, Answer, Article, Paragraph, SquadDataset
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
 DEV = SHARED / "dev-v1.1.json"
 
@@ -169,3 +171,51 @@ def tiny_classifier_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPat
                      TrainConfig(max_steps=3, batch_size=4, learning_rate=1e-3, precision="fp32",
                                  device="cpu", save_steps=2), quiet=True)
     return out / "model"
+
+
+PEOPLE = [("Ada Lovelace", "London", "1815", "mathematics", "Oxford"),
+          ("Niels Bohr", "Copenhagen", "1885", "physics", "Cambridge"),
+          ("Marie Curie", "Warsaw", "1867", "chemistry", "Paris"),
+          ("Alan Turing", "Maida Vale", "1912", "logic", "Princeton"),
+          ("Emmy Noether", "Erlangen", "1882", "algebra", "Göttingen"),
+          ("Carl Gauss", "Brunswick", "1777", "astronomy", "Helmstedt")]
+
+
+def biography(name: str, city: str, year: str, subject: str, school: str) -> Article:
+    """One article: two paragraphs with three questions each, answers found by offset."""
+    first = (f"{name} was born in {city} in {year}. The family moved to the capital when "
+             f"{name.split()[0]} was young. At school the teachers praised the work of the child. "
+             f"In {int(year) + 20} {name} studied {subject} at the University of {school}.")
+    second = (f"The university library of {school} holds the papers. Every year the students "
+              f"read the letters of {name}. The army of clerks copied them in {int(year) + 60}.")
+
+    def q(qid: str, question: str, context: str, answer: str) -> QA:
+        return QA(qid, question, [Answer(answer, context.index(answer))])
+
+    tag = name.split()[1].lower()
+    return Article(f"{name.replace(' ', '_')}", [
+        Paragraph(first, [q(f"{tag}-1", f"When was {name} born?", first, year),
+                          q(f"{tag}-2", f"Where did {name} study {subject}?", first, school),
+                          q(f"{tag}-3", f"What did {name} study at the University of {school}?",
+                            first, subject)]),
+        Paragraph(second, [q(f"{tag}-4", f"Who copied the letters of {name}?", second, "army"),
+                           q(f"{tag}-5", f"What holds the papers of {name}?", second,
+                             "The university library"),
+                           q(f"{tag}-6", "When did the army copy the papers?", second,
+                             str(int(year) + 60))])])
+
+
+def people_dataset() -> SquadDataset:
+    """Six short biographies (articles of two paragraphs, six questions each): entities, years
+    and nouns for distractors, and whole articles to hold out."""
+    return SquadDataset("1.1", [biography(*p) for p in PEOPLE], source="people.json")
+
+
+@pytest.fixture
+def people_file(tmp_path: Path) -> Path:
+    from ids_extract.squad.write import write_squad
+
+    path = tmp_path / "people.json"
+    write_squad(people_dataset(), path)
+    return path
+

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..models.qa.features import Example
 from ..models.qa.reader import Reader
 from ..pipeline.extractor import Extractor
@@ -72,14 +72,30 @@ class ExtractThenRead:
     def __init__(self, reader: Reader, *, level: str | None = None,
                  scorers: Sequence[str] = ("bm25", "sbert"), extract: bool = True,
                  scorer_options: dict[str, dict[str, Any]] | None = None,
-                 quiet: bool = True) -> None:
+                 quiet: bool = True, extractor: Extractor | None = None) -> None:
         self.reader = reader
         self.extract = extract
         self.level = level or f"tokens:{reader.config.max_seq_length}"
-        self.extractor = (Extractor(list(scorers), self.level, split="eval", lost="unanswerable",
-                                    scorer_options=scorer_options, quiet=quiet)
-                          if extract else None)
+        if extractor is not None and [str(lv) for lv in extractor.levels] != [self.level]:
+            raise ConfigError(f"the extractor selects at {[str(lv) for lv in extractor.levels]}, "
+                              f"not at the one level {self.level}")
+        self.extractor = extractor or (
+            Extractor(list(scorers), self.level, split="eval", lost="unanswerable",
+                      scorer_options=scorer_options, quiet=quiet) if extract else None)
         self.quiet = quiet
+
+    @classmethod
+    def from_pretrained(cls, where: str | Path, *, level: str | None = None,
+                        device: str = "auto", precision: str = "auto") -> ExtractThenRead:
+        """Extract with a trained extractor folder (``train-extractor``) and read with its
+        reader."""
+        from ..pipeline.pretrained import load_spec
+
+        reader = Reader.load(load_spec(where).reader_path(), device=device, precision=precision)
+        level = level or f"tokens:{reader.config.max_seq_length}"
+        extractor = Extractor.from_pretrained(where, level, device=device, split="eval",
+                                              lost="unanswerable", quiet=True)
+        return cls(reader, level=level, extractor=extractor)
 
     def __call__(self, question: str, context: str) -> Answered:
         return self.answer_many([Question(question, context)])[0]

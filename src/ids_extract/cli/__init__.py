@@ -7,6 +7,7 @@ from . import (
     compress,  # noqa: F401  (compress: one request at a time, JSON Lines)
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
     extract,  # noqa: F401  (registers its commands)
+    extractor,  # noqa: F401  (train-extractor)
     reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)
     retriever,  # noqa: F401  (sentences, train-retriever)
 )

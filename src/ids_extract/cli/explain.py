@@ -17,6 +17,9 @@ ReaderModel = Annotated[str, typer.Option("--reader-model", "--model", "-m",
                                           help="A trained extractive QA model folder (from "
                                                "'ids-extract train-reader'), or a text "
                                                "classifier (from 'train-classifier').")]
+OptionalModel = Annotated[str | None, typer.Option(
+    "--reader-model", "--model", "-m", help="A trained extractive QA model folder (from "
+    "'ids-extract train-reader'), or a text classifier (from 'train-classifier').")]
 Steps = Annotated[int, typer.Option(help="IG integration steps (2 or more; --mode gxi is the "
                                          "one-step variant).")]
 Mode = Annotated[str, typer.Option(help="ig (Integrated Gradients) or gxi (gradient x input, "
@@ -44,7 +47,9 @@ def _is_classifier(model: str) -> bool:
 @app.command()
 @handles_errors
 def explain(
-    reader_model: ReaderModel,
+    reader_model: OptionalModel = None,
+    extractor: Annotated[Path | None, typer.Option(help="A train-extractor folder: explain its "
+                                                   "reader (instead of --reader-model).")] = None,
     question: Annotated[str | None, typer.Option("--question", "-q", help="The question "
                                                  "(a reader; a classifier takes none).")] = None,
     context: Annotated[str | None, typer.Option("--context", "--text", help="The context (or "
@@ -57,7 +62,8 @@ def explain(
     steps: Steps = 50,
     target: Target = "both",
     mode: Mode = "ig",
-    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    segmenter: Annotated[str | None, typer.Option(help=f"{' or '.join(SEGMENTERS)} [default: "
+                                                  "the extractor's, else pysbd].")] = None,
     unit: Annotated[str, typer.Option(help="classifier: sentence or clause units.")] = "sentence",
     device: Device = "auto",
 ) -> None:
@@ -66,6 +72,15 @@ def explain(
     from ..analysis.explain import explain as run_explain
     from ..analysis.explain import write_explanation
     from ..analysis.explain_text import explain_text
+
+    if (reader_model is None) == (extractor is None):
+        raise ConfigError("give exactly one of --reader-model and --extractor")
+    if extractor is not None:
+        from ..pipeline.pretrained import load_spec
+
+        spec = load_spec(extractor)
+        reader_model, segmenter = spec.reader_path(), segmenter or spec.segmenter
+    assert reader_model is not None
 
     if (context is None) == (context_file is None):
         raise ConfigError("give exactly one of --context and --context-file")
@@ -80,8 +95,8 @@ def explain(
     assert context is not None
     scorer = _ig(reader_model, steps, target, device, mode)
     with err_console.status(f"attributing (IG, {scorer.n_steps} steps) …"):
-        exp = (explain_text(scorer, context, unit, segmenter) if classifier
-               else run_explain(scorer, str(question), context, segmenter))
+        exp = (explain_text(scorer, context, unit, segmenter or "pysbd") if classifier
+               else run_explain(scorer, str(question), context, segmenter or "pysbd"))
     html_path, png_path = write_explanation(exp, out)
     best = int(exp.sentence_scores.argmax())
     err_console.print(f"{exp.answer_name.lower()}: {exp.answer!r}; top sentence S{best + 1}; "
@@ -149,6 +164,7 @@ def fit_fusion(
     scorers: Annotated[str, typer.Option(help="Scorers to fuse (comma-separated).")] = "bm25,sbert",
     reader_model: Annotated[str | None, typer.Option(help="For ig and reader.")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="For dpr.")] = None,
+    cross_model: Annotated[str | None, typer.Option(help="For cross.")] = None,
     ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
     ig_mode: Annotated[str, typer.Option(help="ig: ig or gxi.")] = "ig",
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
@@ -170,6 +186,7 @@ def fit_fusion(
         "sbert": {"device": device}, "dpr": {"model": dpr_model, "device": device},
         "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode},
         "reader": {"model": reader_model, "device": device},
+        "cross": {"model": cross_model, "device": device},
     }
     dataset = load(train).limit(limit)
     model = fit_on_dataset(dataset, names, {n: options.get(n, {}) for n in names}, segmenter,

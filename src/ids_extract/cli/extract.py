@@ -28,17 +28,23 @@ def extract(
                                              "[default: ./extract-<input name>].")] = None,
     levels: Annotated[str, typer.Option(help="Comma-separated levels: ratio:R, top-k:K, "
                                         "tokens:L[@tokenizer], threshold:T.")] = DEFAULT_LEVELS,
-    scorers: Annotated[str, typer.Option(help="Comma-separated scorers: bm25, sbert, dpr "
-                                         "(needs --dpr-model), ig and reader (need "
-                                         "--reader-model).")] = "bm25,sbert",
+    extractor: Annotated[Path | None, typer.Option(help="A trained extractor (a train-extractor "
+                                                   "folder, or an extractor.json): its scorers, "
+                                                   "models, fusion and segmenter.")] = None,
+    scorers: Annotated[str | None, typer.Option(help="Comma-separated scorers: bm25, sbert, dpr "
+                                                "(needs --dpr-model), ig and reader (need "
+                                                "--reader-model), cross (needs --cross-model) "
+                                                "[default: bm25,sbert].")] = None,
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
                                                 "'1,1' [default: all 1].")] = None,
-    fusion: Annotated[str, typer.Option(help="weighted (z-scores, --weights) or learned "
-                                        "(--fusion-model).")] = "weighted",
+    fusion: Annotated[str | None, typer.Option(help="weighted (z-scores, --weights) or learned "
+                                               "(--fusion-model) [default: weighted].")] = None,
     fusion_model: Annotated[str | None, typer.Option(help="learned fusion: a file or name "
                                                      "from 'ids-extract fit-fusion'.")] = None,
     reader_model: Annotated[str | None, typer.Option(help="ig and reader scorers: a trained "
                                                      "QA model folder.")] = None,
+    cross_model: Annotated[str | None, typer.Option(help="cross scorer: a cross-encoder folder "
+                                                    "(one-logit sequence classifier).")] = None,
     ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
     ig_mode: Annotated[str, typer.Option(help="ig: ig (Integrated Gradients) or gxi "
                                          "(gradient x input, one step).")] = "ig",
@@ -52,7 +58,8 @@ def extract(
     lost: Annotated[str | None, typer.Option(help="What to do with an example whose answer "
                                              f"was cut: {', '.join(LOST_POLICIES)} [default: "
                                              "keep-gold on train, unanswerable on eval].")] = None,
-    segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
+    segmenter: Annotated[str | None, typer.Option(help=f"{' or '.join(SEGMENTERS)} [default: "
+                                                  "pysbd].")] = None,
     sbert_model: Annotated[str | None, typer.Option(help="sentence-transformers folder or name "
                                                     "[default: all-MiniLM-L6-v2].")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="dpr scorer: folder with "
@@ -93,26 +100,40 @@ def extract(
     if on_bad_answer not in ("error", "repair", "skip"):
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
     pick_device(device)  # a device that is not there fails now, whichever scorers use it
-    names = csv_list(scorers)
-    options: dict[str, dict[str, Any]] = {
-        "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
-                  "precision": precision, "backend": backend},
-        "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size or 64,
-                "precision": precision},
-        "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
-               "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
-        "reader": {"model": reader_model, "device": device},
-    }
-    extractor = Extractor(
-        names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
-        segmenter=segmenter, scorer_options={n: options.get(n, {}) for n in names}, quiet=quiet,
-        fusion=fusion, fusion_model=fusion_model,
-    )
+    if extractor is not None:
+        given = {"--scorers": scorers, "--weights": weights, "--fusion": fusion,
+                 "--fusion-model": fusion_model, "--reader-model": reader_model,
+                 "--cross-model": cross_model, "--dpr-model": dpr_model,
+                 "--sbert-model": sbert_model, "--segmenter": segmenter}
+        clash = [k for k, v in given.items() if v is not None]
+        if clash:
+            raise ConfigError(f"--extractor sets the scorers, models, fusion and segmenter: "
+                              f"leave out {', '.join(clash)}")
+        built = Extractor.from_pretrained(extractor, levels, device=device, split=split,
+                                          lost=lost, quiet=quiet)
+    else:
+        names = csv_list(scorers or "bm25,sbert")
+        options: dict[str, dict[str, Any]] = {
+            "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
+                      "precision": precision, "backend": backend},
+            "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size or 64,
+                    "precision": precision},
+            "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
+                   "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
+            "reader": {"model": reader_model, "device": device},
+            "cross": {"model": cross_model, "device": device, "batch_size": batch_size or 64,
+                      "precision": precision},
+        }
+        built = Extractor(
+            names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
+            segmenter=segmenter or "pysbd", scorer_options={n: options.get(n, {}) for n in names},
+            quiet=quiet, fusion=fusion or "weighted", fusion_model=fusion_model,
+        )
     out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")
     if out is None and not quiet:
         err_console.print(f"no --out given: writing to {out_dir}/", highlight=False)
     summary = extract_to_dir(
-        extractor, input, out_dir, formats=tuple(csv_list(format)),
+        built, input, out_dir, formats=tuple(csv_list(format)),
         on_bad_answer=on_bad_answer, limit=limit, overwrite=overwrite,  # type: ignore[arg-type]
         hf_split=hf_split, engine=engine, shard_size=shard_size, ray_address=ray_address,
         ray_actors=ray_actors,

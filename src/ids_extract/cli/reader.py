@@ -198,7 +198,10 @@ def ladder(
 @app.command()
 @handles_errors
 def answer(
-    model: Annotated[Path, typer.Option("--model", help="A folder from train-reader.")],
+    model: Annotated[Path | None, typer.Option("--model", help="A folder from train-reader.")] = None,
+    extractor: Annotated[Path | None, typer.Option(help="A train-extractor folder: its scorers, "
+                                                   "fusion and reader (instead of --model and "
+                                                   "--scorers).")] = None,
     question: Annotated[str | None, typer.Option("--question", "-q", help="The question.")] = None,
     context: Annotated[str | None, typer.Option(help="The context as text.")] = None,
     context_file: Annotated[Path | None, typer.Option(help="The context from a text "
@@ -208,7 +211,8 @@ def answer(
                                                "context, id}.")] = None,
     level: Annotated[str | None, typer.Option(help="Extraction level [default: "
                                               "tokens:<the reader's max_seq_length>].")] = None,
-    scorers: Annotated[str, typer.Option(help="Comma-separated scorers.")] = "bm25,sbert",
+    scorers: Annotated[str | None, typer.Option(help="Comma-separated scorers [default: "
+                                                "bm25,sbert].")] = None,
     no_extract: Annotated[bool, typer.Option("--no-extract", help="Read the whole context "
                                              "(sliding windows) instead.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
@@ -222,10 +226,21 @@ def answer(
     from ..models.qa.reader import Reader
 
     items = _questions(question, context, context_file, input)
-    reader = Reader.load(model, device=device, precision=precision)
-    options = {"sbert": {"device": device}} if "sbert" in csv_list(scorers) else {}
-    pipeline = ExtractThenRead(reader, level=level, scorers=csv_list(scorers),
-                               extract=not no_extract, scorer_options=options)
+    if extractor is not None:
+        if model is not None or scorers is not None or no_extract:
+            raise ConfigError("--extractor brings its reader and scorers: leave out --model, "
+                              "--scorers and --no-extract")
+        pipeline = ExtractThenRead.from_pretrained(extractor, level=level, device=device,
+                                                   precision=precision)
+    else:
+        if model is None:
+            raise ConfigError("give --model (a train-reader folder) or --extractor (a "
+                              "train-extractor folder)")
+        names = csv_list(scorers or "bm25,sbert")
+        reader = Reader.load(model, device=device, precision=precision)
+        options = {"sbert": {"device": device}} if "sbert" in names else {}
+        pipeline = ExtractThenRead(reader, level=level, scorers=names, extract=not no_extract,
+                                   scorer_options=options)
     results = pipeline.answer_many(items)
     payload = [r.to_dict() for r in results]
     if out is not None:

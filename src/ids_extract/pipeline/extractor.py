@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -117,6 +118,24 @@ class Extractor:
         self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
         self.chunk_size = chunk_size
         self.quiet = quiet
+
+    @classmethod
+    def from_pretrained(cls, where: str | Path, levels: str | Sequence[str] = DEFAULT_LEVELS, *,
+                        device: str | None = None, **options: Any) -> Extractor:
+        """The extractor of a ``train-extractor`` folder (or of an ``extractor.json``): its
+        scorers, models (checked by content hash), fusion and segmenter; ``options`` are the
+        other constructor arguments (``split``, ``lost``, ``quiet``, …).
+
+        >>> ex = Extractor.from_pretrained("models/extractor", "tokens:128")  # doctest: +SKIP
+        """
+        from .pretrained import load_spec
+
+        spec = load_spec(where)
+        learned = spec.fusion_model()
+        return cls(spec.scorer_names(), levels, segmenter=spec.segmenter,
+                   scorer_options=spec.scorer_options(device),
+                   fusion="learned" if learned is not None else "weighted",
+                   fusion_model=learned, weights=spec.fusion.get("weights"), **options)
 
     # ------------------------------------------------------------------ configuration
 

@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "dpr": "dpr:DPRScorer",
     "ig": "ig:IGScorer",
     "reader": "reader:ReaderScorer",
+    "cross": "cross:CrossScorer",
 }
 #: classification (no question): scorer name -> "module:Class"
 TEXT_REGISTRY: dict[str, str] = {

@@ -24,7 +24,7 @@ import numpy as np
 from ..models.hub import model_id
 from ..models.qa.features import Example, ReaderConfig, eval_features
 from ..models.qa.folder import QAModel, load_qa_model
-from ..models.runtime import softmax
+from ..models.runtime import autocast, pick_precision, softmax
 from .base import Scorer, ScoringBatch
 
 
@@ -67,11 +67,13 @@ def pad(qa: QAModel, rows: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
     return {k: v.to(qa.device) for k, v in padded.items()}
 
 
-def logits(qa: QAModel, rows: Sequence[dict[str, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end logits (padded, float32) of a list of features in one forward pass."""
+def logits(qa: QAModel, rows: Sequence[dict[str, list[int]]],
+           precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
+    """Start and end logits (padded, float32) of a list of features in one forward pass
+    (matrix products in bf16/fp16 under ``precision``)."""
     import torch
 
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(qa.device, precision):
         out = qa.model(**pad(qa, rows))
     return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
@@ -103,13 +105,16 @@ class ReaderScorer(Scorer):
     items_per_call = 64
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 32,
-                 max_seq_length: int | None = None, stride: int | None = None) -> None:
+                 max_seq_length: int | None = None, stride: int | None = None,
+                 precision: str = "fp32") -> None:
         self.qa = load_qa_model(model, device, max_seq_length)
         self.batch_size, self.stride = batch_size, stride
+        self.precision = pick_precision(precision, self.qa.device)
 
     def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": model_id(self.qa.path),
-                "max_seq_length": self.qa.max_seq_length, "stride": self.stride}
+        out = {"name": self.name, "model": model_id(self.qa.path),
+               "max_seq_length": self.qa.max_seq_length, "stride": self.stride}
+        return out if self.precision == "fp32" else {**out, "precision": self.precision}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """Start/end probability mass per sentence, each sentence taking its best window."""
@@ -117,7 +122,7 @@ class ReaderScorer(Scorer):
         best = [np.full(len(batch.contexts[c]), np.nan) for c in batch.owner]
         for lo in range(0, len(win.inputs), self.batch_size):
             rows = win.inputs[lo: lo + self.batch_size]
-            starts, ends = logits(self.qa, rows)
+            starts, ends = logits(self.qa, rows, self.precision)
             for i, row in enumerate(rows):
                 f = lo + i
                 n = len(row["input_ids"])

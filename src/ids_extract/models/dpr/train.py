@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from ...progress import console
 from ...squad.model import SquadDataset
 from ...squad.read import load
 from ...squad.units import segment
+from .. import training
 from ..hub import default_sbert_model, model_id, resolve_model, transformer_folder
 from ..runtime import autocast, pick_device, pick_precision, warmup_steps
 from ..training import CHECKPOINTS, common_arguments, finish_run, identity, plan_run
@@ -104,10 +105,13 @@ class TrainSummary:
 # ------------------------------------------------------------------------------------ data
 
 
-def build_groups(dataset: SquadDataset, segmenter: str = "pysbd",
-                 quiet: bool = True) -> tuple[list[Group], list[str]]:
+def build_groups(dataset: SquadDataset, segmenter: str = "pysbd", quiet: bool = True,
+                 negatives: Mapping[str, Sequence[str]] | None = None,
+                 ) -> tuple[list[Group], list[str]]:
     """Contexts with their questions and answer units, in file order; the titles of each group's
-    article come back alongside (for holding out whole articles)."""
+    article come back alongside (for holding out whole articles). ``negatives`` (question id →
+    sentences, e.g. distractors) are added to the question's group as sentences no question
+    answers from: hard negatives for every question of the step."""
     units = segment(dataset, "train", segmenter, quiet=quiet)
     groups: dict[int, Group] = {}
     for p, qa in zip(units.owner, units.qas, strict=True):
@@ -119,6 +123,7 @@ def build_groups(dataset: SquadDataset, segmenter: str = "pysbd",
             groups[p] = Group(units.unit_texts(p), [], [])
         groups[p].questions.append(qa.question)
         groups[p].labels.append(label)
+        groups[p].sentences.extend((negatives or {}).get(qa.id, ()))
     order = sorted(groups)
     return [groups[p] for p in order], [units.titles[p] for p in order]
 
@@ -235,14 +240,19 @@ def heldout_top1(model: Any, collator: Collator, groups: Sequence[Group], device
 
 
 def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto",
-                    quiet: bool = False, overwrite: bool = False,
-                    keep_checkpoints: bool = False) -> TrainSummary:
+                    quiet: bool = False, overwrite: bool = False, keep_checkpoints: bool = False,
+                    groups: Sequence[Group] | None = None) -> TrainSummary:
     """Train (or resume, or reuse a finished) dual encoder into ``out``; returns the summary that
-    is also written to ``out/ids_extract_dpr.json``."""
+    is also written to ``out/ids_extract_dpr.json``. ``groups`` (e.g. with hard negatives added)
+    replace the ones built from ``config.train_file``, and then nothing is held out: the caller
+    measures on data of its own."""
     out = Path(out)
     if config.pooling not in POOLINGS:
         raise ConfigError(f"pooling {config.pooling!r}: choose from {', '.join(POOLINGS)}")
     run_config = config.run_config()
+    if groups is not None:
+        run_config["train_file"] = training.data_fingerprint([asdict(g) for g in groups])
+        run_config["heldout_questions"] = 0
     meta = read_meta(out)
     finished = (meta.get("run_config") or {"unknown": "trained before run configs were recorded"}
                 if meta else None)
@@ -252,9 +262,12 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     start_time = time.perf_counter()
     device = pick_device(device)
     precision = pick_precision(config.precision, device)
-    dataset = load(config.train_file).limit(config.limit)
-    groups, titles = build_groups(dataset, config.segmenter, quiet)
-    train_groups, heldout = split_heldout(groups, titles, config.heldout_questions)
+    if groups is None:
+        dataset = load(config.train_file).limit(config.limit)
+        built, titles = build_groups(dataset, config.segmenter, quiet)
+        train_groups, heldout = split_heldout(built, titles, config.heldout_questions)
+    else:
+        train_groups, heldout = list(groups), []
     q_enc, c_enc, tokenizer = dpr_pair_from_bert(config.backbone or default_sbert_model())
     model = dual_encoder(q_enc, c_enc, config.pooling)  # type: ignore[arg-type]
     collator = Collator(tokenizer, tokenizer, config.max_question_length, config.max_passage_length,

@@ -1,0 +1,157 @@
+"""The trained extractor (issue 13) on the full SQuAD dev-v1.1: every signal and the fusion, clean
+and on the stress set, training cost per stage, and extraction throughput against the reference.
+
+    python bench/extractor.py [--work bench/work/extractor] [--limit N] [--train-option=--x=y ...]
+
+1. **Train**: ``ids-extract train-extractor train-v1.1-subset44.json --out WORK/model`` in its own
+   process (wall time and peak RSS of the whole run; per stage from ``stages.json``). Re-running
+   the bench resumes the training at its first unfinished stage; a finished extractor is reused
+   and its recorded stage times are reported (``reused``). Dev is never used there.
+2. **Reference**: ``../shared/bench/reference_pipeline.py`` on dev (bm25 + MiniLM, its levels),
+   timed in the same run.
+3. **Extraction with the trained extractor**: ``ids-extract extract DEV --extractor WORK/model``
+   into a fresh folder (the whole job: scoring with every signal and the default levels), timed:
+   questions/s against the reference. Its score cache gives every question's scores per signal,
+   from which the clean top-1/2/3 of each signal, the extractor's fusion and an equal-weight
+   fusion are computed (checked against the manifest's own figures).
+4. **Stress set**: every dev question with a distractor (the question restated with other
+   entities, numbers, a key noun and a fake answer from other dev articles) inserted at a random
+   sentence boundary (seed 0): top-1 with the distractor, and how often the distractor itself is
+   ranked first, for every signal and fusion. Scores are cached per signal in WORK/stress-scores,
+   so a killed bench resumes there.
+
+Writes ``bench/results/extractor.json`` (with the exact command, the machine and its CPU flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import DEV, REFERENCE, ROOT, TRAIN, timed, write_result
+from ids_extract import Extractor, load
+from ids_extract.apps.stages import read_state
+from ids_extract.models.runtime import cpu_flags
+from ids_extract.pipeline.robustness import cached_scores, compare, distractor_units, fused
+from ids_extract.select.fusion import WeightedFusion
+from ids_extract.squad.model import SquadDataset
+from ids_extract.squad.stress import stress_set
+from ids_extract.squad.units import answer_units, segment
+
+CLI = str(Path(sys.executable).with_name("ids-extract"))
+ACCEPT = {"top1": 92.0, "top3": 99.0, "stress_loss": 3.0, "distractor_first": 5.0}
+
+
+def train(model: Path, extra: list[str]) -> dict[str, Any]:
+    """Train (or resume, or reuse) the extractor; per-stage records and the run's own cost."""
+    reused = (model / "extractor.json").is_file()
+    seconds, _, rss = timed([CLI, "train-extractor", str(TRAIN), "--out", str(model), "--quiet",
+                             *extra])
+    stages = {n: {"wall_s": r.wall_s, "peak_rss_mib": r.peak_rss_mib,
+                  "peak_gpu_mib": r.peak_gpu_mib, "result": r.result}
+              for n, r in read_state(model).items()}
+    total = sum(s["wall_s"] for s in stages.values())
+    print(f"training: {total / 60:.1f} min over the stages ({'reused' if reused else 'this run'}"
+          f": {seconds:.0f} s, peak {rss} MiB)")
+    return {"command": f"ids-extract train-extractor {TRAIN.name} --out {model} {' '.join(extra)}",
+            "reused": reused, "this_run_wall_s": round(seconds, 1), "this_run_peak_rss_mib": rss,
+            "stages": stages, "stage_wall_s_total": round(total, 1),
+            "within_100_min": total <= 6000}
+
+
+def extraction(model: Path, work: Path, limit: list[str]) -> tuple[dict[str, Any], Path]:
+    """The whole extract job with the trained extractor against the reference pipeline."""
+    ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
+    ref = json.loads(ref_out)
+    out = work / "dev-extract"
+    shutil.rmtree(out, ignore_errors=True)  # no score cache: time the whole job
+    ours_s, _, ours_rss = timed([CLI, "extract", str(DEV), "--extractor", str(model), "--out",
+                                 str(out), "--quiet", *limit])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    n = manifest["input"]["questions"]
+    row = {"questions": n, "reference_s": round(ref_s, 1), "reference_peak_rss_mib": ref_rss,
+           "reference_questions_per_s": round(ref["questions"] / ref_s, 2),
+           "extractor_s": round(ours_s, 1), "extractor_peak_rss_mib": ours_rss,
+           "extractor_questions_per_s": round(n / ours_s, 2),
+           "speed_vs_reference": round((n / ours_s) / (ref["questions"] / ref_s), 3),
+           "manifest_top_k_recall_pct": manifest["ranking"]["top_k_recall_pct"]}
+    print(f"extraction: {n / ours_s:.1f} q/s with the trained extractor, reference "
+          f"{ref['questions'] / ref_s:.1f} q/s")
+    return row, out
+
+
+def shard_scores(out: Path, names: list[str]) -> dict[str, list[np.ndarray]]:
+    """Every question's scores per signal from the extract run's shard cache, in file order."""
+    shards = sorted(out.glob(".cache/shards-*/shard-*.npz"))
+    per: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for path in shards:
+        with np.load(path) as z:
+            bounds = np.cumsum(np.concatenate([[0], z["lengths"]]))
+            for n in names:
+                flat = z[f"scorer:{n}"]
+                per[n] += [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return per
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "extractor")
+    ap.add_argument("--limit", type=int, default=None, help="first N dev questions (a smoke run)")
+    ap.add_argument("--train-option", action="append", default=[],
+                    help="passed on to train-extractor, e.g. --train-option=--device=cuda")
+    ap.add_argument("--result", default="extractor.json")
+    args = ap.parse_args()
+    limit = ["--limit", str(args.limit)] if args.limit else []
+    model = args.work / "model"
+    training = train(model, args.train_option)
+    throughput, out = extraction(model, args.work, limit)
+
+    ex = Extractor.from_pretrained(model, "top-k:1", quiet=True)
+    names = [s.name for s in ex.scorers]
+    dev: SquadDataset = load(DEV).limit(args.limit)
+    clean_units = segment(dev, "eval", ex.segmenter)
+    clean = shard_scores(out, names)
+    assert len(clean[names[0]]) == len(clean_units), "shard cache and dev questions differ"
+    stress = stress_set(dev, seed=0, segmenter=ex.segmenter, source=load(DEV))  # pools: all dev
+    print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
+    stress_units = segment(stress.dataset, "eval", ex.segmenter)
+    began = time.perf_counter()
+    stressed = {s.name: cached_scores(stress_units, s, args.work / "stress-scores", quiet=False)
+                for s in ex.scorers}
+    stress_s = time.perf_counter() - began
+    for table in (clean, stressed):
+        table["fused (extractor)"] = fused(table, ex.fuser)
+        table["fused (equal weights)"] = fused(table, WeightedFusion(names))
+    rows = compare(clean, stressed, answer_units(clean_units), answer_units(stress_units),
+                   distractor_units(stress_units, stress))
+    for name, row in rows.items():
+        print(f"{name:<24} top-1 {row['top1']:6.2f}  top-3 {row['top3']:6.2f}  with distractor "
+              f"{row['stress_top1']:6.2f}  distractor first {row['distractor_first']:5.2f} %")
+    best = rows["fused (extractor)"]
+    acceptance = {"top1": best["top1"] >= ACCEPT["top1"], "top3": best["top3"] >= ACCEPT["top3"],
+                  "stress_loss": best["top1_loss"] <= ACCEPT["stress_loss"],
+                  "distractor_first": best["distractor_first"] <= ACCEPT["distractor_first"],
+                  "training_within_100_min": training["within_100_min"]}
+    import torch
+
+    path = write_result(args.result, {
+        "dev": {"file": DEV.name, "questions": len(clean_units), "limit": args.limit,
+                "rows": rows, "stress": {"seed": 0, "with_distractor": len(stress.inserted),
+                                         "coverage_pct": round(100 * stress.coverage, 2),
+                                         "scoring_s": round(stress_s, 1)}},
+        "targets": ACCEPT, "acceptance": acceptance, "training": training,
+        "throughput": throughput, "extractor": json.loads((model / "extractor.json").read_text()),
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "cpu_flags": sorted(cpu_flags())})
+    print(f"acceptance: {acceptance}\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

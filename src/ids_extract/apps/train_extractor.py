@@ -1,0 +1,256 @@
+"""``train-extractor``: the trained extractor as one resumable pipeline of stages in one folder.
+
+1. ``split``: hold out whole articles at the end of the training file (``heldout`` questions; one
+   split, shared by every stage), written as ``data/train.json`` and ``data/heldout.json``;
+2. ``dpr``, ``reader``, ``cross``: train the dual encoder, the reader and the cross-encoder on the
+   rest, each with hard negatives: for ``distractor_rate`` of the questions, the question's
+   distractor (:mod:`ids_extract.squad.stress`, made from the training part only) is inserted in
+   its context (reader, cross-encoder) or added to its step's sentences (dual encoder);
+3. ``score``: score the held-out questions, and their stress set, with every signal;
+4. ``fuse``: fit the learned fusion there (clean and stressed questions together, so that a signal
+   a distractor fools gets less weight) and measure it by cross-validation over whole articles;
+5. ``card``: write ``extractor.json`` (:mod:`ids_extract.pipeline.pretrained`) and the model card
+   ``README.md`` (:mod:`.extractor_card`).
+
+Every stage's time and peak memory is recorded (:mod:`.stages`); re-running resumes at the first
+unfinished stage, and a trainer killed half-way resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..files import fingerprint, sha256_file
+from ..models.cross.folder import InputFormat
+from ..models.cross.train import TrainConfig as CrossConfig
+from ..models.cross.train import build_groups as cross_groups
+from ..models.cross.train import train_cross
+from ..models.dpr.train import TrainConfig as DprConfig
+from ..models.dpr.train import build_groups as dpr_groups
+from ..models.dpr.train import train_retriever
+from ..models.hub import HUB_MINILM, model_id, resolve_model
+from ..models.qa.features import ReaderConfig
+from ..models.qa.train import TrainConfig as ReaderTrainConfig
+from ..models.qa.train import train_reader
+from ..models.runtime import pick_device
+from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
+from ..select.segment import check_segmenter
+from ..squad.model import SquadDataset
+from ..squad.read import load
+from ..squad.split import hold_out_articles
+from ..squad.stress import StressSet, chosen, mixed, stress_set
+from ..squad.units import segment
+from ..squad.write import write_squad
+from . import heldout
+from .extractor_card import write_card
+from .stages import Record, Stage, run_stages
+
+SIGNALS = ("bm25", "sbert", "dpr", "reader", "cross", "ig")
+TRAINED = ("dpr", "reader", "cross")
+DEFAULT_SIGNALS = ("bm25", "sbert", "dpr", "reader", "cross")
+
+
+@dataclass
+class ExtractorTrainConfig:
+    """Every setting of a run (the default budgets fit subset44 in ~70 min on 2 CPU cores)."""
+
+    train_file: str
+    signals: tuple[str, ...] = DEFAULT_SIGNALS
+    heldout: int = 1000
+    backbone: str | None = None
+    reader_init: str | None = None
+    sbert_model: str | None = None
+    distractor_rate: float = 0.5
+    dpr_epochs: float = 1.0
+    reader_epochs: float = 1.0
+    reader_max_seq_length: int = 256
+    reader_batch_size: int = 16
+    reader_learning_rate: float = 1e-4
+    cross_epochs: float = 1.0
+    cross_context: int = 1
+    ig_steps: int = 8
+    fusion_c: float = 1.0
+    seed: int = 42
+    segmenter: str = "pysbd"
+    precision: str = "auto"
+    limit: int | None = None
+
+    def check(self) -> ExtractorTrainConfig:
+        """Option errors before any work (a bad signal name, IG without a reader, dev data)."""
+        unknown = [s for s in self.signals if s not in SIGNALS]
+        if unknown or not self.signals:
+            raise ConfigError(f"--stages {','.join(self.signals)}: choose from {', '.join(SIGNALS)}")
+        if "ig" in self.signals and "reader" not in self.signals:
+            raise ConfigError("--stages: ig explains the trained reader; add reader")
+        if not 0.0 <= self.distractor_rate <= 1.0:
+            raise ConfigError(f"--distractor-rate {self.distractor_rate}: give a share in [0, 1]")
+        if self.heldout < 1:
+            raise ConfigError("--heldout: at least 1 question (the fusion is fitted there)")
+        if Path(self.train_file).name.lower().startswith("dev"):
+            raise ConfigError(f"{self.train_file}: train on a training file, never on dev")
+        check_segmenter(self.segmenter)
+        return self
+
+
+class Pipeline:
+    """The stages of one run in ``out`` (see the module doc)."""
+
+    def __init__(self, config: ExtractorTrainConfig, out: str | Path, *, device: str = "auto",
+                 quiet: bool = False, overwrite: bool = False,
+                 keep_checkpoints: bool = False) -> None:
+        self.config, self.out = config.check(), Path(out)
+        pick_device(device)  # a GPU that is not there is refused before any work
+        self.device, self.quiet, self.overwrite = device, quiet, overwrite
+        self.keep_checkpoints = keep_checkpoints
+
+    def stages(self) -> list[Stage]:
+        """The stages of this run, in order, with the settings that make their keys."""
+        c = self.config
+        backbone = model_id(resolve_model(c.backbone))
+        split = Stage("split", {"data": fingerprint(c.train_file), "heldout": c.heldout,
+                                "limit": c.limit, "segmenter": c.segmenter}, self.split,
+                      outputs=["data/train.json", "data/heldout.json"])
+        hard = {"rate": c.distractor_rate, "seed": c.seed, "precision": c.precision}
+        trainers = {
+            "dpr": Stage("dpr", {**hard, "backbone": backbone, "epochs": c.dpr_epochs},
+                         self.dpr, ["split"], ["dpr"]),
+            "reader": Stage("reader", {**hard, "init": model_id(resolve_model(c.reader_init
+                                                                              or c.backbone)),
+                                       "epochs": c.reader_epochs, "length": c.reader_max_seq_length,
+                                       "batch": c.reader_batch_size, "lr": c.reader_learning_rate},
+                            self.reader, ["split"], ["reader"]),
+            "cross": Stage("cross", {**hard, "backbone": backbone, "epochs": c.cross_epochs,
+                                     "context": c.cross_context}, self.cross, ["split"], ["cross"]),
+        }
+        chosen_trainers = [trainers[s] for s in TRAINED if s in c.signals]
+        score = Stage("score", {"signals": list(c.signals), "sbert": c.sbert_model,
+                                "ig_steps": c.ig_steps, "seed": c.seed,
+                                "precision": c.precision},
+                      self.score, ["split", *[t.name for t in chosen_trainers]])
+        fuse = Stage("fuse", {"C": c.fusion_c}, self.fuse, ["score"], ["fusion.json"])
+        card = Stage("card", {}, self.card, ["fuse"], ["extractor.json", "README.md"])
+        return [split, *chosen_trainers, score, fuse, card]
+
+    def run(self) -> dict[str, Record]:
+        """Run (or resume) every stage; the records of all of them (the folder is made by the
+        first stage, so bad input leaves nothing behind)."""
+        return run_stages(self.out, self.stages(), overwrite=self.overwrite, quiet=self.quiet)
+
+    # ------------------------------------------------------------------ data
+
+    def split(self) -> dict[str, Any]:
+        """Hold out the last whole articles; both parts written as SQuAD files, so every later
+        stage (and a resumed run) reads the same split."""
+        c = self.config
+        rest, held = hold_out_articles(load(c.train_file).limit(c.limit), c.heldout)
+        write_squad(rest, self.out / "data" / "train.json")
+        write_squad(held, self.out / "data" / "heldout.json")
+        return {"train_file": str(Path(c.train_file).resolve()),
+                "train_sha256": sha256_file(c.train_file), "train_questions": rest.num_questions,
+                "train_articles": len(rest.articles), "heldout_questions": held.num_questions,
+                "heldout_articles": [a.title for a in held.articles]}
+
+    @functools.cached_property
+    def train_data(self) -> SquadDataset:
+        return load(self.out / "data" / "train.json")
+
+    @functools.cached_property
+    def hard(self) -> tuple[StressSet, set[str]]:
+        """The training part's stress set (made from the training part only) and the questions
+        that get their distractor as a hard negative."""
+        c = self.config
+        stress = stress_set(self.train_data, seed=c.seed, segmenter=c.segmenter, quiet=self.quiet)
+        return stress, chosen(stress, c.distractor_rate, c.seed)
+
+    # ------------------------------------------------------------------ trainers
+
+    def dpr(self) -> dict[str, Any]:
+        """The dual encoder on the training part; the chosen questions' distractors join their
+        step's sentences as negatives no question answers from."""
+        c = self.config
+        stress, ids = self.hard
+        negatives = {q: [stress.inserted[q].distractor.text] for q in ids}
+        groups, _ = dpr_groups(self.train_data, c.segmenter, self.quiet, negatives)
+        config = DprConfig(train_file=str(self.out / "data" / "train.json"), backbone=c.backbone,
+                           epochs=c.dpr_epochs, heldout_questions=0, seed=c.seed,
+                           precision=c.precision, segmenter=c.segmenter, save_steps=100)
+        summary = train_retriever(config, self.out / "dpr", device=self.device, quiet=self.quiet,
+                                  overwrite=self.overwrite, keep_checkpoints=self.keep_checkpoints,
+                                  groups=groups)
+        return {"steps": summary.steps, "questions": summary.train_questions,
+                "hard_negatives": len(negatives), "resumed_from": summary.resumed_from}
+
+    def reader(self) -> dict[str, Any]:
+        """The reader on every training question; the chosen ones read their context with the
+        distractor inserted, so it learns not to answer from it."""
+        c = self.config
+        stress, ids = self.hard
+        data = mixed(self.train_data, stress, ids)
+        train_cfg = ReaderTrainConfig(epochs=c.reader_epochs, batch_size=c.reader_batch_size,
+                                      learning_rate=c.reader_learning_rate, seed=c.seed,
+                                      device=self.device, precision=c.precision, save_steps=100)
+        summary = train_reader(data, c.reader_init or c.backbone, self.out / "reader",
+                               ReaderConfig(max_seq_length=c.reader_max_seq_length), train_cfg,
+                               overwrite=self.overwrite, quiet=self.quiet,
+                               keep_checkpoints=self.keep_checkpoints)
+        return {"steps": summary.steps, "features": summary.features, "questions": summary.examples,
+                "with_distractor": len(ids), "resumed_from": summary.resumed_from}
+
+    def cross(self) -> dict[str, Any]:
+        """The cross-encoder on the training part's units; the chosen questions have their
+        distractor among the candidates."""
+        c = self.config
+        stress, ids = self.hard
+        units = segment(mixed(self.train_data, stress, ids), "train", c.segmenter, quiet=self.quiet)
+        groups = cross_groups(units, CrossConfig.max_candidates, c.seed)
+        config = CrossConfig(epochs=c.cross_epochs, seed=c.seed, precision=c.precision,
+                             device=self.device)
+        fmt = InputFormat(before=c.cross_context, after=c.cross_context)
+        summary = train_cross(groups, self.out / "cross", backbone=c.backbone, fmt=fmt,
+                              config=config, overwrite=self.overwrite, quiet=self.quiet,
+                              keep_checkpoints=self.keep_checkpoints)
+        return {"steps": summary.steps, "questions": summary.questions, "pairs": summary.pairs,
+                "with_distractor": len(ids), "resumed_from": summary.resumed_from}
+
+    # ------------------------------------------------------------------ held-out
+
+    def scorer_specs(self) -> tuple[list[ScorerSpec], dict[str, dict[str, str]]]:
+        """The extractor's scorers and the models they name (paths relative to the folder)."""
+        c = self.config
+        models: dict[str, dict[str, str]] = {t: {"path": t} for t in TRAINED if t in c.signals}
+        if "sbert" in c.signals:
+            models["sbert"] = {"name": HUB_MINILM if c.sbert_model is None
+                               else resolve_model(c.sbert_model)}
+        specs = {"bm25": ScorerSpec("bm25"), "sbert": ScorerSpec("sbert", "sbert"),
+                 "dpr": ScorerSpec("dpr", "dpr"),
+                 "reader": ScorerSpec("reader", "reader", {"precision": c.precision}),
+                 "cross": ScorerSpec("cross", "cross"),
+                 "ig": ScorerSpec("ig", "reader", {"n_steps": c.ig_steps, "target": "sum"})}
+        return [specs[s] for s in c.signals], models
+
+    def spec(self) -> ExtractorSpec:
+        scorers, models = self.scorer_specs()
+        return ExtractorSpec(scorers, models, {"method": "learned", "file": "fusion.json"},
+                             self.config.segmenter,
+                             "reader" if "reader" in self.config.signals else None,
+                             folder=self.out)
+
+    def score(self) -> dict[str, Any]:
+        return heldout.score(self.out, self.spec(), self.config.seed, self.config.train_file,
+                             self.device, self.quiet)
+
+    def fuse(self) -> dict[str, Any]:
+        return heldout.fuse(self.out, self.spec(), self.config.seed, self.config.train_file,
+                            self.config.fusion_c, self.device, self.quiet)
+
+    def card(self) -> dict[str, Any]:
+        spec = self.spec()
+        spec.info = {"trained_with": "ids-extract train-extractor",
+                     "config": {**asdict(self.config), "signals": list(self.config.signals)}}
+        save_spec(spec, self.out)
+        path = write_card(self.out, self.config)
+        return {"card": str(path.relative_to(self.out))}

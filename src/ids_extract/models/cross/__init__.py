@@ -1,0 +1,1 @@
+"""The cross-encoder relevance model: (question, sentence with its neighbours) -> one logit."""

@@ -1,0 +1,213 @@
+"""Training the cross-encoder on the sentence units of a QA training file.
+
+Each question is one softmax over its candidates: the unit that holds its answer and the other
+units of its context (the very choice the extractor makes; with a distractor inserted into the
+context, that distractor is one of them: the hard negative it must learn to refuse). The loss is
+the cross-entropy of the answer unit among them (listwise, as the dual encoder's); written here in
+``compute_loss`` because transformers has no listwise loss for sequence classifiers. The loop,
+seeds, mixed precision, checkpoints and resume are the transformers :class:`~transformers.Trainer`'s,
+and the run is planned by :mod:`ids_extract.models.training` (same config: skip or resume; another:
+refused unless ``overwrite``).
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ...errors import ConfigError
+from ...squad.units import SquadUnits
+from .. import training as runs
+from ..hub import model_id, resolve_model, transformer_folder
+from ..runtime import pick_device, pick_precision, warmup_steps
+from .folder import (
+    InputFormat,
+    candidate_text,
+    encode,
+    fit_to,
+    from_backbone,
+    read_meta,
+    save_cross,
+)
+
+
+@dataclass
+class Group:
+    """One question: its context's units, which of them it is scored on (``candidates``) and
+    the position of the answer unit among the candidates."""
+
+    question: str
+    sentences: list[str]
+    candidates: list[int]
+    label: int
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines the trained model (``max_steps > 0`` overrides ``epochs``)."""
+
+    epochs: float = 1.0
+    max_steps: int = -1
+    questions_per_step: int = 16
+    max_candidates: int = 8
+    learning_rate: float = 5e-5
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 42
+    precision: str = "auto"
+    device: str = "auto"
+    save_steps: int = 200
+
+
+@dataclass
+class TrainSummary:
+    out: str
+    questions: int
+    pairs: int
+    steps: int
+    wall_s: float
+    peak_rss_mib: float
+    resumed_from: str | None = None
+    reused: bool = False
+
+
+def build_groups(units: SquadUnits, max_candidates: int, seed: int = 42) -> list[Group]:
+    """One group per answerable question of ``units`` (a training split: answer-crossing units
+    merged); a context with more than ``max_candidates`` units gives the answer unit and a seeded
+    sample of the others, in context order."""
+    rng = random.Random(seed)
+    groups = []
+    for p, qa in zip(units.owner, units.qas, strict=True):
+        if qa.is_impossible or not qa.answers:
+            continue
+        start = qa.answers[0].answer_start
+        spans = units.spans[p]
+        answer = next((i for i, (s, e) in enumerate(spans) if s <= start < e), None)
+        if answer is None or len(spans) < 2:
+            continue
+        others = [i for i in range(len(spans)) if i != answer]
+        if len(spans) > max_candidates:
+            others = rng.sample(others, max_candidates - 1)
+        candidates = sorted(others + [answer])
+        groups.append(Group(qa.question, units.unit_texts(p), candidates,
+                            candidates.index(answer)))
+    return groups
+
+
+class Collator:
+    """A step's questions: every candidate as a (question, candidate text) pair, the number of
+    candidates of each question, and the index of each question's answer among them."""
+
+    def __init__(self, tokenizer: Any, fmt: InputFormat) -> None:
+        self.tokenizer, self.fmt = tokenizer, fmt
+
+    def __call__(self, groups: Sequence[Group]) -> dict[str, Any]:
+        import torch
+
+        questions, texts = [], []
+        for g in groups:
+            for i in g.candidates:
+                questions.append(g.question)
+                texts.append(candidate_text(g.sentences, i, self.fmt, self.tokenizer.sep_token))
+        batch = dict(encode(self.tokenizer, questions, texts, self.fmt))
+        batch["group_sizes"] = torch.tensor([len(g.candidates) for g in groups])
+        batch["answer"] = torch.tensor([g.label for g in groups])
+        return batch
+
+
+def listwise_loss(logits: Any, sizes: Any, answer: Any) -> Any:
+    """Cross-entropy of each question's answer among its own candidates.
+
+    ``logits``: (pairs,) one score per pair, questions one after another; ``sizes``: (questions,)
+    candidates per question; ``answer``: (questions,) index of the answer within its question."""
+    import torch
+
+    width = int(sizes.max())
+    # (questions, width): each question's scores, padded with -inf where it has fewer candidates
+    padded = torch.full((len(sizes), width), float("-inf"), device=logits.device)
+    column = torch.arange(width, device=logits.device).expand(len(sizes), width)
+    mask = column < sizes.unsqueeze(1)                     # (questions, width)
+    padded[mask] = logits.float()
+    return torch.nn.functional.cross_entropy(padded, answer)
+
+
+def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | None = None,
+                fmt: InputFormat | None = None, config: TrainConfig | None = None,
+                overwrite: bool = False, quiet: bool = False,
+                keep_checkpoints: bool = False) -> TrainSummary:
+    """Train (or resume, or reuse a finished) cross-encoder into ``out`` from ``backbone``
+    (default all-MiniLM-L6-v2 with a fresh one-logit head)."""
+    out, fmt, config = Path(out), (fmt or InputFormat()).check(), config or TrainConfig()
+    if not groups:
+        raise ConfigError("cross-encoder: no training question has an answer unit and another "
+                          "unit to tell it from")
+    start_model = transformer_folder(resolve_model(backbone))
+    fmt = fit_to(fmt, _model_config(start_model))
+    run_config = {"format": asdict(fmt), "training": asdict(config),
+                  "init": model_id(start_model),
+                  "data": runs.data_fingerprint([asdict(g) for g in groups])}
+    meta = read_meta(out)
+    finished = (meta.get("run_config") or {"unknown": "no run config recorded"}) if meta else None
+    plan = runs.plan_run(out, run_config, finished=finished, overwrite=overwrite)
+    if plan.action == "skip":
+        return TrainSummary(**{**meta["summary"], "reused": True})
+    from transformers import set_seed
+
+    set_seed(config.seed)  # before the model: the fresh head is drawn from the seeded RNG
+    began = time.perf_counter()
+    model, tokenizer = from_backbone(start_model)
+    trainer = _trainer(model, Collator(tokenizer, fmt), list(groups), out, config, quiet)
+    trainer.train(resume_from_checkpoint=plan.resume_from)
+    summary = TrainSummary(
+        str(out), len(groups), sum(len(g.candidates) for g in groups),
+        int(trainer.state.global_step), round(time.perf_counter() - began, 1),
+        round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), plan.resume_from)
+    save_cross(trainer.model, tokenizer, out, fmt,
+               {"run_config": runs.identity(run_config), "summary": asdict(summary)})
+    runs.finish_run(out, keep_checkpoints)
+    return summary
+
+
+def _model_config(folder: str) -> Any:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(folder)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot build a cross-encoder from {folder!r}: {err}") from None
+
+
+def _trainer(model: Any, collator: Collator, groups: list[Group], out: Path, cfg: TrainConfig,
+             quiet: bool) -> Any:
+    from transformers import Trainer, TrainingArguments
+
+    class ListwiseTrainer(Trainer):
+        """The Trainer with the listwise loss over each question's candidates."""
+
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                         num_items_in_batch: Any = None) -> Any:
+            """One forward over every pair of the step; one softmax per question."""
+            sizes, answer = inputs.pop("group_sizes"), inputs.pop("answer")
+            outputs = model(**inputs)
+            loss = listwise_loss(outputs.logits.squeeze(-1), sizes, answer)
+            return (loss, outputs) if return_outputs else loss
+
+    device = pick_device(cfg.device)
+    precision = pick_precision(cfg.precision, device)
+    args = TrainingArguments(
+        output_dir=str(out / runs.CHECKPOINTS), per_device_train_batch_size=cfg.questions_per_step,
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
+        warmup_steps=warmup_steps(cfg.warmup, len(groups), cfg.questions_per_step, cfg.epochs,
+                                  cfg.max_steps),
+        weight_decay=cfg.weight_decay, lr_scheduler_type="linear", save_strategy="steps",
+        save_steps=cfg.save_steps, save_total_limit=1, logging_steps=50,
+        remove_unused_columns=False, **runs.common_arguments(device, precision, cfg.seed, quiet))
+    trainer = ListwiseTrainer(model=model, args=args, train_dataset=groups, data_collator=collator)
+    if quiet:
+        runs.quiet_trainer(trainer)
+    return trainer

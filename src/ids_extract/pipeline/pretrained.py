@@ -1,0 +1,181 @@
+"""The trained-extractor file ``extractor.json``: which scorers, with which options and models, how
+their scores are fused, and how contexts are segmented. This module is the one owner of the format:
+``train-extractor`` writes it through :func:`save_spec`; ``Extractor.from_pretrained``,
+``extract/answer/explain --extractor`` read it through :func:`load_spec`.
+
+Models are named in ``models`` by key: a ``path`` relative to the file's folder (the trained
+models inside the extractor folder), or a ``name`` (a hub name, or a folder elsewhere). Every
+local model gets the **content hash** of its files (:func:`ids_extract.models.hub.content_hash`)
+when the file is written, checked on load, so a model changed after the file was written is
+refused instead of silently giving other scores; a hand-written profile of public hub models
+(see the README) has no hash and is not checked. A learned fusion is a file beside it, hashed the
+same way.
+
+```json
+{"format": "ids-extract-extractor/1", "segmenter": "pysbd",
+ "models": {"reader": {"path": "reader", "sha256": "…"}, "cross": {"path": "cross", "sha256": "…"}},
+ "scorers": [{"name": "bm25"}, {"name": "reader", "model": "reader"},
+             {"name": "cross", "model": "cross", "options": {"batch_size": 64}}],
+ "fusion": {"method": "learned", "file": "fusion.json", "sha256": "…"},
+ "reader": "reader"}
+```
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..files import sha256_file, write_json
+from ..models.hub import content_hash, resolve_model
+from ..scorers import scorer_class
+from ..select.learned import LearnedFusion
+
+FILE = "extractor.json"
+FORMAT = "ids-extract-extractor/1"
+
+
+@dataclass
+class ScorerSpec:
+    """One scorer: its registry name, the key of its model in ``models`` (None: the scorer's
+    default), and other constructor options."""
+
+    name: str
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExtractorSpec:
+    """What ``extractor.json`` holds; ``folder`` is where relative model paths start."""
+
+    scorers: list[ScorerSpec]
+    models: dict[str, dict[str, str]] = field(default_factory=dict)
+    fusion: dict[str, Any] = field(default_factory=lambda: {"method": "weighted"})
+    segmenter: str = "pysbd"
+    reader: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    folder: Path = field(default_factory=Path)
+
+    def model_path(self, key: str) -> str:
+        """Where model ``key`` is: a folder (relative paths start at the file's folder) or a
+        hub name."""
+        if key not in self.models:
+            raise ConfigError(f"{self.folder / FILE}: no model {key!r} in 'models'")
+        ref = self.models[key]
+        if "path" in ref:
+            return str((self.folder / ref["path"]).resolve())
+        return resolve_model(ref["name"])
+
+    def scorer_names(self) -> list[str]:
+        return [s.name for s in self.scorers]
+
+    def scorer_options(self, device: str | None = None) -> dict[str, dict[str, Any]]:
+        """Constructor options per scorer, models resolved; ``device`` goes to every scorer that
+        takes one."""
+        out: dict[str, dict[str, Any]] = {}
+        for s in self.scorers:
+            options = dict(s.options)
+            if s.model is not None:
+                options["model"] = self.model_path(s.model)
+            if device is not None and "device" in inspect.signature(scorer_class(s.name)).parameters:
+                options["device"] = device
+            out[s.name] = options
+        return out
+
+    def reader_path(self) -> str:
+        """The extractive QA model of the extractor (``answer`` and ``explain`` read with it)."""
+        if not self.reader:
+            raise ConfigError(f"{self.folder / FILE}: this extractor names no reader "
+                              "('reader': a key of 'models')")
+        return self.model_path(self.reader)
+
+    def fusion_model(self) -> LearnedFusion | None:
+        """The learned fusion (None for weighted fusion)."""
+        if self.fusion.get("method") != "learned":
+            return None
+        return LearnedFusion.load(self.folder / self.fusion["file"])
+
+
+def save_spec(spec: ExtractorSpec, folder: str | Path) -> Path:
+    """Write ``folder/extractor.json``; models given by ``path`` (relative to ``folder``) get
+    their content hash, a learned fusion file its sha256 (what :func:`load_spec` checks)."""
+    folder = Path(folder)
+    models = {}
+    for key, ref in spec.models.items():
+        ref = dict(ref)
+        if "path" in ref:
+            target = folder / ref["path"]
+            if not target.exists():
+                raise ConfigError(f"{folder / FILE}: model {key!r} at {target} does not exist")
+            ref["sha256"] = content_hash(str(target))
+        elif "sha256" not in ref and Path(resolve_model(ref["name"])).exists():
+            ref["sha256"] = content_hash(resolve_model(ref["name"]))  # a local model by name
+        models[key] = ref
+    fusion = dict(spec.fusion)
+    if fusion.get("method") == "learned":
+        fusion["sha256"] = sha256_file(folder / fusion["file"])
+    payload = {"format": FORMAT, "segmenter": spec.segmenter, "models": models,
+               "scorers": [{"name": s.name, **({"model": s.model} if s.model else {}),
+                            **({"options": s.options} if s.options else {})}
+                           for s in spec.scorers],
+               "fusion": fusion, "reader": spec.reader, "info": spec.info}
+    write_json(payload, folder / FILE)
+    return folder / FILE
+
+
+def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
+    """An extractor folder (or its ``extractor.json``); with ``check``, every hashed model and
+    the fusion file must be what was written, else :class:`ConfigError` naming it."""
+    path = Path(where).expanduser()
+    file = path / FILE if path.is_dir() else path
+    if not file.is_file():
+        raise ConfigError(f"{where}: no {FILE} (train one with 'ids-extract train-extractor')")
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format is {raw.get('format')!r}, not {FORMAT!r}")
+        scorers = [ScorerSpec(s["name"], s.get("model"), dict(s.get("options", {})))
+                   for s in raw["scorers"]]
+        spec = ExtractorSpec(scorers, dict(raw.get("models", {})),
+                             dict(raw.get("fusion", {"method": "weighted"})),
+                             raw.get("segmenter", "pysbd"), raw.get("reader"),
+                             dict(raw.get("info", {})), file.parent)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(f"{file}: not an extractor file ({err})") from None
+    for s in spec.scorers:
+        scorer_class(s.name)  # an unknown scorer is refused here, by name
+        if s.model is not None and s.model not in spec.models:
+            raise ConfigError(f"{file}: scorer {s.name!r} names model {s.model!r}, which is "
+                              "not in 'models'")
+    if check:
+        verify(spec)
+    return spec
+
+
+def verify(spec: ExtractorSpec) -> None:
+    """Every model with a recorded hash, and the fusion file, are still what was written."""
+    file = spec.folder / FILE
+    for key, ref in spec.models.items():
+        if "sha256" not in ref or ref["sha256"] == "hub":
+            continue
+        where = Path(spec.model_path(key))
+        if not where.exists() and "path" not in ref:
+            continue  # a model by name that is not installed here: the hub's download
+        if not where.exists():
+            raise ConfigError(f"{file}: model {key!r} is missing ({where})")
+        if content_hash(str(where)) != ref["sha256"]:
+            raise ConfigError(f"{file}: model {key!r} ({where}) changed since the extractor was "
+                              "written (content hash differs); train it again, or restore it")
+    if spec.fusion.get("method") == "learned":
+        fusion_file = spec.folder / spec.fusion.get("file", "")
+        if not fusion_file.is_file():
+            raise ConfigError(f"{file}: fusion file {fusion_file} is missing")
+        recorded = spec.fusion.get("sha256")
+        if recorded and sha256_file(fusion_file) != recorded:
+            raise ConfigError(f"{file}: fusion file {fusion_file} changed since the extractor "
+                              "was written (sha256 differs)")

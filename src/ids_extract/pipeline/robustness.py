@@ -1,0 +1,130 @@
+"""Figures of every signal and of fusions on a QA set and on its stress set (the same questions,
+each with its distractor inserted, :mod:`ids_extract.squad.stress`): top-1/2/3 sentence recall,
+and how often the distractor itself is ranked first.
+
+Shared by ``train-extractor`` (held-out training articles) and ``bench/extractor.py`` (dev). Each
+signal's scores are cached in a folder, keyed by the scorer's config and the units, so that a
+killed scoring pass resumes with the signals already scored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..files import config_key, write_bytes
+from ..progress import console
+from ..scorers.base import Scorer
+from ..select.fusion import Fusion
+from ..select.stats import TOP_K
+from ..select.units import unit_of
+from ..squad.stress import StressSet
+from ..squad.units import SquadUnits, answer_units
+from .scoring import score_units
+
+PerSignal = dict[str, list[np.ndarray]]
+
+
+def units_key(units: SquadUnits) -> str:
+    """A short hash of what is scored: texts, unit spans and questions."""
+    return config_key([units.texts, units.spans, units.queries, units.owner])
+
+
+def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
+                  quiet: bool = True) -> list[np.ndarray]:
+    """One scorer over every item; with ``cache``, read from or written to
+    ``cache/<name>-<key>.npz`` (key: the scorer's config and the units)."""
+    path = None
+    if cache is not None:
+        path = cache / f"{scorer.name}-{config_key([scorer.config(), units_key(units)])}.npz"
+        if path.is_file():
+            with np.load(path) as z:
+                flat, lengths = z["flat"], z["lengths"]
+            bounds = np.cumsum(np.concatenate([[0], lengths]))
+            return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if not quiet:
+        console.print(f"scoring {len(units)} questions with {scorer.name}")
+    scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet).per_scorer[scorer.name]
+    if path is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, flat=np.concatenate(scores) if scores else np.zeros(0),
+                 lengths=np.array([len(s) for s in scores], dtype=np.int64))
+        write_bytes(buffer.getvalue(), path)
+    return scores
+
+
+class _Only:
+    """The identity 'fusion' of one scorer (the scoring pass wants one)."""
+
+    def __init__(self, name: str) -> None:
+        self.scorers = [name]
+
+    def score(self, per_scorer: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(per_scorer[self.scorers[0]])
+
+    def config(self) -> dict[str, Any]:
+        return {"method": "none"}
+
+
+def distractor_units(units: SquadUnits, stress: StressSet) -> list[int | None]:
+    """Per item, the unit holding its distractor's start; None when it got no distractor, or
+    when the segmenter merged the distractor into the answer's own unit (ranking that unit first
+    is then right, not fooled)."""
+    gold = answer_units(units)
+    out: list[int | None] = []
+    for q, (p, qa) in enumerate(zip(units.owner, units.qas, strict=True)):
+        inserted = stress.inserted.get(qa.id)
+        unit = unit_of(units.spans[p], inserted.start) if inserted else None
+        out.append(None if unit is None or unit in gold[q] else unit)
+    return out
+
+
+def fused(per_signal: Mapping[str, Sequence[np.ndarray]], fusion: Fusion) -> list[np.ndarray]:
+    """One fused score array per item."""
+    n = len(next(iter(per_signal.values())))
+    return [fusion.score({s: per_signal[s][q] for s in fusion.scorers}) for q in range(n)]
+
+
+def figures(scores: Sequence[np.ndarray], gold: Sequence[set[int]],
+            distractors: Sequence[int | None] | None = None) -> dict[str, float]:
+    """Top-k recall (%) over the items with an answer unit; with ``distractors``, also the share
+    (%) of those items whose best unit is the distractor."""
+    hits = dict.fromkeys(TOP_K, 0)
+    first = counted = 0
+    for q, units in enumerate(gold):
+        if not units:
+            continue
+        counted += 1
+        order = np.argsort(-np.asarray(scores[q], dtype=np.float64), kind="stable")
+        for k in TOP_K:
+            hits[k] += bool(units & set(order[:k].tolist()))
+        if distractors is not None and distractors[q] is not None:
+            first += int(order[0]) == distractors[q]
+    out = {f"top{k}": _pct(hits[k], counted) for k in TOP_K}
+    if distractors is not None:
+        out["distractor_first"] = _pct(first, counted)
+    out["questions"] = counted
+    return out
+
+
+def compare(clean: Mapping[str, Sequence[np.ndarray]], stressed: Mapping[str, Sequence[np.ndarray]],
+            clean_gold: Sequence[set[int]], stress_gold: Sequence[set[int]],
+            distractors: Sequence[int | None]) -> dict[str, dict[str, float]]:
+    """Per signal (or fusion): clean top-1/2/3, stressed top-1, the loss in points, and the
+    share of questions whose distractor was ranked first."""
+    rows = {}
+    for name in clean:
+        c = figures(clean[name], clean_gold)
+        s = figures(stressed[name], stress_gold, distractors)
+        rows[name] = {**{k: c[k] for k in ("top1", "top2", "top3")}, "stress_top1": s["top1"],
+                      "top1_loss": round(c["top1"] - s["top1"], 2),
+                      "distractor_first": s["distractor_first"]}
+    return rows
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0

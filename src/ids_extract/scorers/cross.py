@@ -1,0 +1,54 @@
+"""The ``cross`` scorer: a cross-encoder reads the question and each sentence together (with the
+sentence's neighbours, in the format the model was trained with) and gives one relevance logit.
+
+Slower than a bi-encoder (one forward pass per question and sentence, nothing shared between
+questions), and better at telling a sentence that answers the question from one that only
+resembles it: every question token attends to every sentence token. The model is a
+:mod:`ids_extract.models.cross` folder (``train-extractor`` trains one) or a public one-logit
+cross-encoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models.cross.folder import candidate_text, encode, load_cross
+from ..models.hub import model_id
+from ..models.runtime import autocast, length_batches, pick_precision
+from .base import Scorer, ScoringBatch
+
+
+class CrossScorer(Scorer):
+    name = "cross"
+
+    def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
+                 precision: str = "auto") -> None:
+        self.cross = load_cross(model, device)
+        self.precision = pick_precision(precision, self.cross.device)
+        self.batch_size = batch_size
+
+    def config(self) -> dict[str, object]:
+        fmt = self.cross.fmt
+        return {"name": self.name, "model": model_id(self.cross.path), "before": fmt.before,
+                "after": fmt.after, "max_length": fmt.max_length, "precision": self.precision}
+
+    def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """One logit per (question, sentence) of the batch; pairs are run in batches of similar
+        length, so little of each is padding."""
+        import torch
+
+        sep = self.cross.tokenizer.sep_token
+        texts = [[candidate_text(ctx, i, self.cross.fmt, sep) for i in range(len(ctx))]
+                 for ctx in batch.contexts]
+        pairs = [(q, c, i) for q, c in enumerate(batch.owner) for i in range(len(texts[c]))]
+        logits = np.zeros(len(pairs), dtype=np.float64)
+        lengths = [len(batch.questions[q]) + len(texts[c][i]) for q, c, i in pairs]
+        with torch.inference_mode(), autocast(self.cross.device, self.precision):
+            for idx in length_batches(lengths, self.batch_size):
+                chosen = [pairs[j] for j in idx]
+                enc = encode(self.cross.tokenizer, [batch.questions[q] for q, _, _ in chosen],
+                             [texts[c][i] for _, c, i in chosen], self.cross.fmt)
+                out = self.cross.model(**enc.to(self.cross.device)).logits
+                logits[idx] = out.float().squeeze(-1).cpu().numpy()
+        offsets = np.cumsum([0] + [len(texts[c]) for c in batch.owner])
+        return [logits[offsets[q]:offsets[q + 1]] for q in range(len(batch.owner))]

@@ -1,0 +1,280 @@
+"""A question turned into a declarative sentence that asserts an answer, by hand-written rules.
+
+No parser or tagger can be loaded offline (spaCy models and NLTK data need a download), so this
+works on word tokens with a few word lists and heuristics, in the spirit of the rules of Jia & Liang
+(2017, "Adversarial Examples for Evaluating Reading Comprehension Systems", AddSent):
+
+- a question that starts with a wh-phrase followed by ``did/does/do`` puts its subject first and
+  inflects the verb (``When did William invade England?`` → ``William invaded England in X.``);
+- followed by another auxiliary (``was``, ``has``, ``can``, …) and a participle later on, the
+  auxiliary moves after the subject (``When was the treaty signed?`` → ``The treaty was signed in
+  X.``);
+- otherwise the wh-phrase is the subject and the answer takes its place (``Who led the raiders?``
+  → ``X led the raiders.``);
+- a wh-word inside the question (``The Normans were led by whom?``) is replaced where it stands.
+
+Where the answer goes depends on the wh-phrase: ``in X`` for time and place, ``because of X`` for
+why, ``by X`` for how, the object position otherwise. The subject of an inverted question is
+found by a heuristic (a determiner, then capitalised words, nouns of the lexicon, ``of``, a
+possessive); the result is meant to read like a plausible sentence, not to be always grammatical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+def word_list(text: str) -> tuple[str, ...]:
+    """The words of a space-separated list (how the word lists here are written)."""
+    return tuple(text.split())
+
+
+TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\w+(?:[-.’']\w+)*|[^\w\s]")
+WH = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
+DO = ("did", "does", "do")
+AUX = DO + ("is", "are", "was", "were", "has", "have", "had", "can", "could", "will", "would",
+            "should", "may", "might", "must", "shall")
+HOW_WITH = ("many", "much", "long", "old", "far", "large", "big", "tall", "often", "few",
+            "high", "wide", "deep", "fast", "early", "late", "small")
+PREPOSITIONS = ("in", "on", "at", "by", "for", "from", "to", "during", "of", "with", "after",
+                "before", "since", "through", "under", "into", "about", "against", "among",
+                "between", "within", "as", "upon", "over", "across", "around", "toward",
+                "towards", "near", "like", "per", "via")
+DETERMINERS = ("the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "our",
+               "my", "your", "that", "each", "every", "some", "any", "no")
+TIME_NOUNS = ("year", "years", "century", "decade", "date", "day", "month", "time", "era",
+              "period", "season", "age")
+PLACE_NOUNS = ("city", "country", "state", "place", "location", "region", "town", "continent",
+               "area", "nation", "province", "county")
+#: irregular past tenses (a verb after ``did`` is in its base form)
+PAST = dict(pair.split(":") for pair in word_list(
+    "be:was become:became begin:began bring:brought build:built buy:bought choose:chose come:came "
+    "do:did draw:drew drive:drove eat:ate fall:fell feel:felt fight:fought find:found fly:flew "
+    "forget:forgot get:got give:gave go:went grow:grew have:had hear:heard hold:held keep:kept "
+    "know:knew lead:led leave:left lend:lent lose:lost make:made mean:meant meet:met pay:paid put:put "
+    "read:read ride:rode rise:rose run:ran say:said see:saw sell:sold send:sent set:set shoot:shot "
+    "sing:sang sit:sat speak:spoke spend:spent stand:stood steal:stole take:took teach:taught "
+    "tell:told think:thought throw:threw understand:understood win:won write:wrote wear:wore "
+    "split:split cost:cost hit:hit let:let seek:sought strike:struck swim:swam bear:bore beat:beat "
+    "bind:bound catch:caught dig:dug freeze:froze hang:hung hide:hid light:lit shake:shook "
+    "shine:shone sink:sank spin:spun spread:spread sweep:swept tear:tore wake:woke withdraw:withdrew "
+    "undergo:underwent overcome:overcame arise:arose feed:fed flee:fled forgive:forgave slay:slew "
+    "shut:shut cut:cut quit:quit"))
+PARTICIPLE_IRREGULAR = frozenset(
+    word_list(
+        "been done gone known seen taken given made born built held led found won lost written spoken "
+        "chosen begun become brought bought caught fought thought taught told sold sent spent stood "
+        "struck kept left meant met paid put read run said set shot sung sat grown drawn driven "
+        "fallen felt flown forgotten gotten got heard hidden hung laid lain lit ridden risen shaken "
+        "shone sunk spun spread stolen sworn swept torn thrown understood woken worn withdrawn "
+        "undergone overcome arisen fed fled forgiven slain shut cut quit called named located"))
+
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the rules know of the vocabulary, learnt from the data (see
+    :class:`~ids_extract.squad.distractors.DistractorMaker`): ``nouns`` (words used after a
+    determiner) and ``verbs`` (words the data also uses with a past-tense ending)."""
+
+    nouns: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+
+    def is_noun(self, word: str) -> bool:
+        return word.lower() in self.nouns
+
+    def is_verb(self, word: str) -> bool:
+        """A base, past or third-person form of a verb the data or :data:`PAST` knows."""
+        low = word.lower()
+        bases = (low, low[:-1] if low.endswith("s") else "", low[:-2] if low.endswith("es") else "",
+                 low[:-3] + "y" if low.endswith("ies") else "")
+        return word[:1].islower() and (any(b in self.verbs or b in PAST for b in bases if b)
+                                       or low in PAST.values() or _participle(word))
+
+
+def tokenize(text: str) -> list[str]:
+    """Word, number and punctuation tokens; a possessive ``'s`` is its own token."""
+    out: list[str] = []
+    for tok in TOKEN.findall(text):
+        if len(tok) > 2 and tok[-2:].lower() in ("'s", "’s"):
+            out += [tok[:-2], tok[-2:]]
+        else:
+            out.append(tok)
+    return out
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """Tokens joined by spaces, without the spaces English puts nowhere (before ``,`` or ``'s``,
+    inside brackets)."""
+    text = " ".join(tokens)
+    text = re.sub(r"\s+([.,;:!?%)\]])", r"\1", text)
+    text = re.sub(r"([(\[$])\s+", r"\1", text)
+    return re.sub(r"\s+(['’]s)\b", r"\1", text)
+
+
+def declarative(question: str, answer: str, words: Words) -> str:
+    """``question`` restated as a sentence that gives ``answer`` (see the module doc); ends with
+    a full stop and starts with a capital letter."""
+    tokens = [t for t in tokenize(question) if t not in ("?", "¿")]
+    lower = [t.lower() for t in tokens]
+    start = _wh_start(lower)
+    said = tokenize(answer)
+    if start is None:
+        inside = next((i for i, t in enumerate(lower) if t in WH), None)
+        if inside is None:
+            return _sentence(tokens + ["—", *said])
+        return _sentence(tokens[:inside] + said + tokens[_wh_end(tokens, inside, words):])
+    prep = tokens[:start]          # "In what year …": a leading preposition
+    end = _wh_end(tokens, start, words)
+    rest = tokens[end:]
+    slot = _slot(lower[start:end], prep)
+    if len(rest) > 1 and rest[0].lower() in AUX:
+        clause = _inverted(rest, words, subject_question=not prep and slot == "object")
+        if clause is not None:
+            return _sentence(_place(clause, slot, prep, said))
+    return _sentence(prep + said + rest)   # the wh-phrase is the subject: the answer takes its place
+
+
+def wh_phrase(tokens: Sequence[str], words: Words) -> range:
+    """Token positions of the leading wh-phrase (with its preposition), empty when the question
+    does not start with one: the words a distractor keeps as they are."""
+    start = _wh_start([t.lower() for t in tokens])
+    return range(0) if start is None else range(0, _wh_end(tokens, start, words))
+
+
+def _wh_start(lower: Sequence[str]) -> int | None:
+    """Index of the wh-word when the question starts with it (after at most one preposition)."""
+    if lower and lower[0] in WH:
+        return 0
+    if len(lower) > 1 and lower[0] in PREPOSITIONS and lower[1] in WH:
+        return 1
+    return None
+
+
+def _wh_end(tokens: Sequence[str], wh: int, words: Words) -> int:
+    """End of the wh-phrase: ``how many people``, ``what type of music``, ``which country``:
+    up to four words after the wh-word, stopping at an auxiliary or a verb."""
+    lower = [t.lower() for t in tokens]
+    end = wh + 1
+    if lower[wh] == "how":
+        if end >= len(lower) or lower[end] not in HOW_WITH:
+            return end
+        end += 1
+        if lower[end - 1] not in ("many", "much"):
+            return end
+    elif lower[wh] not in ("what", "which", "whose"):
+        return end
+    if end < len(lower) and _head_noun(tokens[end]):
+        end += 1  # "what date", "how many lines": the word after names the kind, verb or not
+    while end < len(lower) and end - wh <= 4 and lower[end] not in AUX and not words.is_verb(
+            tokens[end]) and (lower[end] != "of" or end + 1 < len(lower)) and (
+            lower[end] not in PREPOSITIONS or lower[end] == "of") and (
+            lower[end] not in DETERMINERS or lower[end - 1] == "of"):
+        end += 1
+    return end
+
+
+def _head_noun(word: str) -> bool:
+    """The word right after ``what``/``which``: a noun unless it is an auxiliary, a
+    determiner, a preposition or a verb form (``-ed``, an irregular past, ``-s`` after a
+    lower-case stem is ambiguous and stays a noun)."""
+    low = word.lower()
+    return not (low in AUX or low in DETERMINERS or low in PREPOSITIONS or low.endswith("ed")
+                or low in PAST.values())
+
+
+def _slot(phrase: Sequence[str], prep: Sequence[str]) -> str:
+    """Where the answer goes: ``time``, ``place``, ``why``, ``how`` or ``object``."""
+    head = phrase[0]
+    if head == "when" or any(p in TIME_NOUNS for p in phrase[1:]):
+        return "time"
+    if head == "where" or any(p in PLACE_NOUNS for p in phrase[1:]) and prep:
+        return "place"
+    if head == "why":
+        return "why"
+    if head == "how" and len(phrase) == 1:
+        return "how"
+    return "object"
+
+
+def _inverted(rest: Sequence[str], words: Words, subject_question: bool) -> list[str] | None:
+    """``aux subject verb …`` → ``subject verb …`` (``did`` folded into the verb's tense), or
+    None when the question is not inverted (the wh-phrase was the subject)."""
+    aux, body = rest[0].lower(), list(rest[1:])
+    if aux in DO:
+        verb = next((i for i in range(1, len(body)) if words.is_verb(body[i])
+                     and body[i - 1].lower() not in DETERMINERS), None)
+        if verb is None:  # no verb the data knows: the first lower-case word after the subject
+            verb = next((i for i in range(1, len(body)) if body[i][:1].islower()
+                         and body[i].lower() not in DETERMINERS + PREPOSITIONS), None)
+        if verb is None:
+            return None
+        return body[:verb] + [_inflect(body[verb], aux)] + body[verb + 1:]
+    participle = next((i for i in range(1, len(body)) if _participle(body[i])), None)
+    if participle is not None and _subject_end(body[:participle], words) >= participle - 1:
+        return body[:participle] + [aux] + body[participle:]
+    if subject_question and aux in ("is", "are", "was", "were"):
+        return None  # "What is the capital of France?": the wh-phrase is the subject
+    cut = _subject_end(body, words)
+    return body[:cut] + [aux] + body[cut:] if cut else None
+
+
+def _subject_end(body: Sequence[str], words: Words) -> int:
+    """Length of the noun phrase at the start of ``body``: determiners, capitalised words,
+    nouns, numbers, possessives, and ``of``/``and`` between them (``the first Norman king's``)."""
+    i = 0
+    while i < len(body):
+        word, low = body[i], body[i].lower()
+        after_det = i > 0 and body[i - 1].lower() in DETERMINERS and _head_noun(word)
+        noun_like = (low in DETERMINERS or word[:1].isupper() or word[:1].isdigit() or after_det
+                     or low in ("'s", "’s") or words.is_noun(word) and not words.is_verb(word))
+        joins = low in ("of", "and", "-") and 0 < i < len(body) - 1
+        if not (noun_like or joins):
+            break
+        i += 1
+    return i
+
+
+def _participle(word: str) -> bool:
+    low = word.lower()
+    return (word[:1].islower() and (low.endswith("ed") or low.endswith("en"))
+            and len(low) > 3) or low in PARTICIPLE_IRREGULAR
+
+
+def _inflect(verb: str, aux: str) -> str:
+    """The verb after ``did`` in the past tense, after ``does`` in the third person."""
+    low = verb.lower()
+    if aux == "do" or not low.isalpha():
+        return verb
+    if aux == "did":
+        if low in PAST:
+            return PAST[low]
+        if low.endswith("e"):
+            return low + "d"
+        if low.endswith("y") and low[-2:-1] not in "aeiou":
+            return low[:-1] + "ied"
+        return low + "ed"
+    if low == "have":
+        return "has"
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return low + "es"
+    if low.endswith("y") and low[-2:-1] not in "aeiou":
+        return low[:-1] + "ies"
+    return low + "s"
+
+
+def _place(clause: list[str], slot: str, prep: Sequence[str], answer: list[str]) -> list[str]:
+    if slot == "time" or slot == "place":
+        return clause + [prep[0].lower() if prep else "in"] + answer
+    if slot == "why":
+        return clause + ["because", "of"] + answer
+    if slot == "how":
+        return clause + ["by"] + answer
+    return clause + ([p.lower() for p in prep] if prep else []) + answer
+
+
+def _sentence(words: Sequence[str]) -> str:
+    text = detokenize(words).strip(" ,;:")
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."

@@ -1,0 +1,219 @@
+"""``train-extractor`` end to end on tiny models: the stages, a killed run that resumes at the
+first unfinished stage, ``extractor.json`` with content hashes (a changed model is refused),
+``Extractor.from_pretrained`` and ``--extractor`` in extract, answer and explain."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ids_extract import Extractor, load
+from ids_extract.apps.stages import read_state
+from ids_extract.apps.train_extractor import ExtractorTrainConfig, Pipeline
+from ids_extract.cli import app
+from ids_extract.errors import ConfigError
+from ids_extract.pipeline.pretrained import load_spec
+
+from .conftest import CONTEXT, people_dataset
+
+STAGES = ["split", "dpr", "reader", "cross", "score", "fuse", "card"]
+
+
+def options(tiny_encoder_dir: Path, tiny_sbert_dir: Path) -> list[str]:
+    """CLI options of a tiny run: one held-out article, tiny models, a few steps each."""
+    return ["--heldout", "6", "--backbone", str(tiny_encoder_dir), "--sbert-model",
+            str(tiny_sbert_dir), "--reader-max-seq-length", "64", "--device", "cpu",
+            "--precision", "fp32", "--quiet"]
+
+
+def config(train: Path, tiny_encoder_dir: Path, tiny_sbert_dir: Path,
+           **kw: Any) -> ExtractorTrainConfig:
+    return ExtractorTrainConfig(train_file=str(train), heldout=6, backbone=str(tiny_encoder_dir),
+                                sbert_model=str(tiny_sbert_dir), reader_max_seq_length=64,
+                                precision="fp32", **kw)
+
+
+@pytest.fixture(scope="module")
+def extractor_dir(tiny_encoder_dir: Path, tiny_sbert_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ids_extract.squad.write import write_squad
+
+    root = tmp_path_factory.mktemp("extractor")
+    write_squad(people_dataset(), root / "people.json")
+    out = root / "ex"
+    Pipeline(config(root / "people.json", tiny_encoder_dir, tiny_sbert_dir), out, device="cpu",
+             quiet=True).run()
+    return out
+
+
+def test_every_stage_runs_and_the_folder_is_complete(extractor_dir: Path) -> None:
+    state = read_state(extractor_dir)
+    assert list(state) == STAGES
+    assert all(r.wall_s >= 0 and r.peak_rss_mib > 0 for r in state.values())
+    assert state["split"].result["heldout_articles"] == ["Carl_Gauss"]
+    for name in ("extractor.json", "README.md", "fusion.json", "heldout/report.json",
+                 "dpr/ids_extract_dpr.json", "reader/reader.json", "cross/ids_extract_cross.json"):
+        assert (extractor_dir / name).is_file(), name
+    report = json.loads((extractor_dir / "heldout" / "report.json").read_text())
+    assert set(report["signals"]) >= {"bm25", "sbert", "dpr", "reader", "cross"}
+    assert report["heldout_questions"] == 6 and report["with_distractor"] >= 1
+    card = (extractor_dir / "README.md").read_text()
+    for needle in ("sha256", "Held-out figures", "top-1 with distractor", "| reader |",
+                   "peak RSS", "transformers"):
+        assert needle in card
+
+
+def test_spec_round_trip_names_models_by_path_and_hash(extractor_dir: Path) -> None:
+    spec = load_spec(extractor_dir)
+    assert spec.scorer_names() == ["bm25", "sbert", "dpr", "reader", "cross"]
+    assert spec.models["reader"]["path"] == "reader" and len(spec.models["reader"]["sha256"]) == 64
+    assert spec.reader_path() == str((extractor_dir / "reader").resolve())
+    ex = Extractor.from_pretrained(extractor_dir, "top-k:1", device="cpu", quiet=True)
+    assert ex.config()["fusion"]["method"] == "learned"
+    assert [s.name for s in ex.scorers] == spec.scorer_names()
+    result = ex.run(load(extractor_dir / "data" / "heldout.json"))
+    assert result.levels[0].stats.summary["questions"] == 6
+
+
+def test_a_changed_model_or_fusion_is_refused(extractor_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "ex"
+    shutil.copytree(extractor_dir, copy)
+    load_spec(copy)                                  # a copy elsewhere is the same extractor
+    config_file = copy / "cross" / "config.json"
+    config_file.write_text(config_file.read_text() + "\n")
+    with pytest.raises(ConfigError, match="'cross'.*changed"):
+        load_spec(copy)
+    shutil.copytree(extractor_dir / "cross", copy / "cross", dirs_exist_ok=True)
+    fusion = json.loads((copy / "fusion.json").read_text())
+    fusion["intercept"] += 1
+    (copy / "fusion.json").write_text(json.dumps(fusion))
+    with pytest.raises(ConfigError, match="fusion file .* changed"):
+        Extractor.from_pretrained(copy)
+
+
+def test_rerun_skips_every_stage_and_other_settings_are_refused(
+        extractor_dir: Path, tiny_encoder_dir: Path, tiny_sbert_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    train = extractor_dir.parent / "people.json"
+    before = (extractor_dir / "stages.json").read_text()
+    for stage in STAGES:
+        monkeypatch.setattr(Pipeline, stage, lambda self, s=stage: pytest.fail(f"{s} ran again"))
+    Pipeline(config(train, tiny_encoder_dir, tiny_sbert_dir), extractor_dir, device="cpu",
+             quiet=True).run()
+    assert (extractor_dir / "stages.json").read_text() == before
+    with pytest.raises(ConfigError, match="fuse.*other settings"):
+        Pipeline(config(train, tiny_encoder_dir, tiny_sbert_dir, fusion_c=0.5), extractor_dir,
+                 device="cpu", quiet=True).run()
+
+
+def test_a_killed_run_resumes_at_the_first_unfinished_stage(
+        people_file: Path, tiny_encoder_dir: Path, tiny_sbert_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "ids_extract", "train-extractor", str(people_file), "--out",
+           str(out), *options(tiny_encoder_dir, tiny_sbert_dir)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while "split" not in read_state(out) if (out / "stages.json").exists() else True:
+        assert proc.poll() is None and time.time() < deadline, "run ended before it was killed"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed = read_state(out)
+    assert "split" in killed and "card" not in killed and not (out / "extractor.json").exists()
+    monkeypatch.setattr(Pipeline, "split", lambda self: pytest.fail("split ran again"))
+    result = CliRunner().invoke(app, ["train-extractor", str(people_file), "--out", str(out),
+                                      *options(tiny_encoder_dir, tiny_sbert_dir)])
+    assert result.exit_code == 0, result.output
+    state = read_state(out)
+    assert list(state) == STAGES and state["split"] == killed["split"]
+    assert all(state[s] == killed[s] for s in killed)      # finished stages were kept
+    load_spec(out)
+
+
+def test_cli_extract_with_extractor(extractor_dir: Path, squad_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["extract", str(squad_file), "--extractor", str(extractor_dir),
+                                      "--out", str(out), "--levels", "top-k:2", "--device",
+                                      "cpu", "--quiet"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["fusion"]["method"] == "learned"
+    assert set(manifest["ranking"]["top_k_recall_pct"]) == {"bm25", "sbert", "dpr", "reader",
+                                                            "cross", "fused"}
+    clash = CliRunner().invoke(app, ["extract", str(squad_file), "--extractor",
+                                     str(extractor_dir), "--scorers", "bm25", "--out",
+                                     str(tmp_path / "x")])
+    assert clash.exit_code == 2 and "leave out --scorers" in clash.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_answer_and_explain_with_extractor(extractor_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["answer", "--extractor", str(extractor_dir), "-q",
+                                      "Who led the Norse raiders?", "--context", CONTEXT,
+                                      "--json", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    answered = json.loads(result.output)
+    assert CONTEXT[answered["start"]:answered["end"]] == answered["answer"]
+    assert answered["kept"]
+    page = tmp_path / "why.html"
+    result = CliRunner().invoke(app, ["explain", "--extractor", str(extractor_dir), "-q",
+                                      "Who led the Norse raiders?", "--context", CONTEXT,
+                                      "--steps", "2", "--device", "cpu", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert page.is_file() and page.with_suffix(".png").is_file()
+    both = CliRunner().invoke(app, ["explain", "--extractor", str(extractor_dir), "-m",
+                                    str(extractor_dir / "reader"), "-q", "Q?", "--context", "C."])
+    assert both.exit_code == 2
+
+
+def test_a_hand_written_profile_of_local_folders_loads(tiny_qa_dir: Path, tiny_sbert_dir: Path,
+                                                       squad_file: Path, tmp_path: Path) -> None:
+    profile = {"format": "ids-extract-extractor/1", "segmenter": "pysbd",
+               "models": {"reader": {"name": str(tiny_qa_dir)}, "sbert": {"name": str(tiny_sbert_dir)}},
+               "scorers": [{"name": "bm25"}, {"name": "sbert", "model": "sbert"},
+                           {"name": "reader", "model": "reader"}],
+               "fusion": {"method": "weighted", "weights": {"bm25": 1, "sbert": 0.5, "reader": 2}},
+               "reader": "reader"}
+    path = tmp_path / "public.json"
+    path.write_text(json.dumps(profile))
+    ex = Extractor.from_pretrained(path, "top-k:1", device="cpu", quiet=True)
+    assert ex.config()["fusion"] == {"method": "weighted",
+                                     "weights": {"bm25": 1.0, "sbert": 0.5, "reader": 2.0}}
+    assert ex.run(load(squad_file)).levels[0].stats.summary["questions"] == 6
+    bad = dict(profile, scorers=[{"name": "reader", "model": "nope"}])
+    path.write_text(json.dumps(bad))
+    with pytest.raises(ConfigError, match="'nope'"):
+        load_spec(path)
+
+
+def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -> None:
+    for extra, message in ((["--stages", "bm25,magic"], "choose from"),
+                           (["--stages", "bm25,ig"], "add reader"),
+                           (["--distractor-rate", "2"], "share in")):
+        out = tmp_path / "x"
+        result = CliRunner().invoke(app, ["train-extractor", str(people_file), "--out", str(out),
+                                          *extra])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not out.exists()
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": "1.1", "data": [{"title": "T", "paragraphs": [{"context": '
+                      '"abc", "qas": [{"id": "q", "question": "?", "answers": [{"text": "zz", '
+                      '"answer_start": 0}]}]}]}]}')
+    result = CliRunner().invoke(app, ["train-extractor", str(broken), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "broken.json" in result.output and "question id q" in result.output
+    assert not (tmp_path / "b").exists()
+    dev = tmp_path / "dev-v1.1.json"
+    shutil.copy(people_file, dev)
+    result = CliRunner().invoke(app, ["train-extractor", str(dev), "--out", str(tmp_path / "y")])
+    assert result.exit_code == 2 and "never on dev" in result.output

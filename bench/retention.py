@@ -16,8 +16,32 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from _common import DEV, REFERENCE, ROOT, timed, write_result
+
+
+def budget_check(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Every example of every ``tokens:L`` level counted with the real tokenizer (question +
+    context + special tokens): how many exceed L (there must be none), the largest, and the
+    level's own cut and lost-by-cut counts."""
+    from ids_extract import load
+    from ids_extract.models.hub import load_tokenizer
+
+    tok = load_tokenizer(None)
+    checked = {}
+    for lv in manifest["levels"]:
+        if not lv["level"].startswith("tokens:"):
+            continue
+        limit = int(lv["level"].split(":")[1].split("@")[0])
+        ds = load(out / lv["files"]["squad"]["path"])
+        pairs = [(qa.question, p.context) for _, p, qa in ds.iter_qas()]
+        lengths = [len(ids) for ids in tok([q for q, _ in pairs], [c for _, c in pairs])["input_ids"]]
+        checked[lv["name"]] = {"examples": len(lengths), "over_limit": sum(n > limit for n in lengths),
+                               "max_tokens": max(lengths), "limit": limit,
+                               "cut": lv["stats"].get("cut"), "lost_by_cut": lv["stats"].get("lost_by_cut")}
+        print(f"{lv['name']}: {checked[lv['name']]}")
+    return checked
 
 
 def main() -> None:
@@ -59,6 +83,7 @@ def main() -> None:
                                                 "kept_sentences_mean", "made_unanswerable")}
         print(f"{lv['name']:<16}{s['retention_pct']:>12.2f}{s['compression']['mean']:>12.3f}"
               f"{s['compression']['p50']:>7.3f}{s['kept_tokens']['mean']:>12.1f}")
+    budgets = budget_check(out, manifest)
     sha256 = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
               for p in sorted(out.iterdir()) if p.is_file() and p.name != "manifest.json"}
     ratio = ours_s / ref_s
@@ -74,6 +99,7 @@ def main() -> None:
         "reference_stage_s": reference["seconds"],
         "validate": "passed",
         "level_sha256": sha256,
+        "tokens_levels_checked": budgets,
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
     })
     print(f"wrote {path}")

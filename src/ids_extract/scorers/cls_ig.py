@@ -33,9 +33,10 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.classifier.features import encode
 from ..models.classifier.predict import pad
+from .attribution import attribute, pad_baseline
 from .base import ScoringBatch
 from .cls_base import ClassifierScorer
-from .ig import AGGREGATIONS, METHODS, MODES, _embeddings, _nanmean
+from .ig import AGGREGATIONS, METHODS, MODES, _nanmean
 from .reader import context_bounds, fill_missing, per_sentence
 
 
@@ -119,23 +120,11 @@ class ClassifierIGScorer(ClassifierScorer):
         return [normed[i, : len(r["input_ids"])].cpu().numpy() for i, r in enumerate(rows)]
 
     def _run(self, ids: Any, baseline: Any, extra: tuple[Any, ...]) -> Any:
-        """captum's IG, or gradient × (input − baseline) at the embeddings (``gxi``)."""
-        import torch
-        from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
-
-        layer = _embeddings(self.clf.model)
-        if self.mode == "ig":
-            lig = LayerIntegratedGradients(self._forward, layer)
-            return lig.attribute(ids, baselines=baseline, additional_forward_args=extra,
-                                 n_steps=self.n_steps, method=self.method,
-                                 internal_batch_size=self.internal_batch_size)
-        grads = LayerGradientXActivation(self._forward, layer, multiply_by_inputs=False).attribute(
-            ids, additional_forward_args=extra)  # (batch, tokens, hidden)
-        with torch.no_grad():
-            types = extra[0]
-            diff = layer(input_ids=ids, token_type_ids=types) - layer(input_ids=baseline,
-                                                                      token_type_ids=types)
-        return grads * diff
+        """IG (or gradient × input) of the target class logit: :func:`.attribution.attribute`."""
+        attributions, _ = attribute(self._forward, self.clf.model, ids, baseline, extra,
+                                    mode=self.mode, n_steps=self.n_steps, method=self.method,
+                                    internal_batch_size=self.internal_batch_size)
+        return attributions
 
     def _forward(self, input_ids: Any, token_type_ids: Any, attention_mask: Any,
                  targets: Any) -> Any:
@@ -145,14 +134,7 @@ class ClassifierIGScorer(ClassifierScorer):
         return logits.gather(1, targets[:, None])[:, 0]  # (rows,)
 
     def _baseline(self, ids: Any) -> Any:
-        """``[PAD]`` everywhere except ``[CLS]``/``[SEP]`` (padding is ``[PAD]`` already)."""
-        import torch
-
-        tok = self.clf.tokenizer
-        special = torch.zeros_like(ids, dtype=torch.bool)
-        for token_id in {tok.cls_token_id, tok.sep_token_id} - {None}:
-            special |= ids == token_id
-        return torch.where(special, ids, torch.full_like(ids, tok.pad_token_id))
+        return pad_baseline(ids, self.clf.tokenizer)
 
 
 def unit_of_tokens(offsets: Sequence[tuple[int, int] | None],

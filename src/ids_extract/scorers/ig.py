@@ -35,6 +35,7 @@ from ..models.hub import model_id
 from ..models.qa.folder import load_qa_model
 from ..models.runtime import softmax
 from ..select import fusion
+from .attribution import attribute, pad_baseline
 from .base import Scorer, ScoringBatch
 from .reader import fill_missing, logits, pad, per_sentence, windows
 
@@ -208,29 +209,10 @@ class IGScorer(Scorer):
             for i, n in enumerate(lengths)]
 
     def _run(self, ids: Any, baseline: Any, extra: tuple[Any, ...]) -> tuple[Any, Any]:
-        """captum's IG; or gradient × (input − baseline) at the embeddings (``gxi``), which is
-        IG with one step at the input: captum's IG needs two steps or more, so that one is
-        assembled from captum's layer gradient and the embeddings of input and baseline."""
-        import torch
-        from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
-
-        layer = _embeddings(self.qa.model)
-        if self.mode == "ig":
-            lig = LayerIntegratedGradients(self._forward, layer)
-            return lig.attribute(ids, baselines=baseline, additional_forward_args=extra,
-                                 n_steps=self.n_steps, method=self.method,
-                                 internal_batch_size=self.internal_batch_size,
-                                 return_convergence_delta=True)
-        grads = LayerGradientXActivation(self._forward, layer, multiply_by_inputs=False).attribute(
-            ids, additional_forward_args=extra)
-        with torch.no_grad():
-            types = extra[0]
-            diff = layer(input_ids=ids, token_type_ids=types) - layer(input_ids=baseline,
-                                                                      token_type_ids=types)
-            attributions = grads * diff
-            delta = attributions.sum(dim=(1, 2)) - (self._forward(ids, *extra)
-                                                    - self._forward(baseline, *extra))
-        return attributions, delta
+        """IG (or gradient × input) of the start/end logits: :func:`.attribution.attribute`."""
+        return attribute(self._forward, self.qa.model, ids, baseline, extra, mode=self.mode,
+                         n_steps=self.n_steps, method=self.method,
+                         internal_batch_size=self.internal_batch_size)
 
     def _forward(self, input_ids: Any, token_type_ids: Any, attention_mask: Any, positions: Any,
                  weights: Any) -> Any:
@@ -242,21 +224,7 @@ class IGScorer(Scorer):
                 + weights[:, 1] * out.end_logits[rows, positions[:, 1]])
 
     def _baseline(self, ids: Any) -> Any:
-        """``[PAD]`` everywhere except ``[CLS]``/``[SEP]`` (and padding, already ``[PAD]``)."""
-        import torch
-
-        tok = self.qa.tokenizer
-        special = torch.zeros_like(ids, dtype=torch.bool)
-        for token_id in {tok.cls_token_id, tok.sep_token_id} - {None}:
-            special |= ids == token_id
-        return torch.where(special, ids, torch.full_like(ids, tok.pad_token_id))
-
-
-def _embeddings(model: Any) -> Any:
-    """The embeddings layer (word + position + token type), where the authors attributed."""
-    base = getattr(model, "base_model", model)
-    layer = getattr(base, "embeddings", None)
-    return layer if layer is not None else model.get_input_embeddings()
+        return pad_baseline(ids, self.qa.tokenizer)
 
 
 def _nanmean(parts: Sequence[np.ndarray]) -> np.ndarray:

@@ -99,3 +99,25 @@ def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, t
     assert len(list(tmp_path.glob("onnx/*/model-int8.onnx"))) == 1
     with pytest.raises(ConfigError, match="needs --backend onnx"):
         build_scorer("sbert", model=str(tiny_sbert_dir), backend="torch", precision="int8")
+
+
+def test_onnx_threads_give_the_same_vectors_as_one_at_a_time(tiny_sbert_dir: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches run on several threads land in their own rows: the result equals the sequential
+    one bit for bit (int8 quantizes per batch, so only the batching may change numbers)."""
+    pytest.importorskip("onnxruntime")
+    from sentence_transformers import SentenceTransformer
+
+    from ids_extract.models.onnx import OnnxEncoder
+
+    monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path))
+    st = SentenceTransformer(str(tiny_sbert_dir), device="cpu")
+    texts = [f"{s} {i}" * (1 + i % 4) for i, s in enumerate(SENTENCES * 8)]
+    one = OnnxEncoder(st, quantize=True, threads=1)
+    many = OnnxEncoder(st, quantize=True, threads=3)
+    assert (one.workers, many.workers) == (1, 3)
+    sequential, threaded = one.encode(texts, batch_size=2), many.encode(texts, batch_size=2)
+    assert sequential.shape == (len(texts), st[0].auto_model.config.hidden_size)
+    assert np.array_equal(sequential, threaded)
+    assert np.allclose(np.linalg.norm(threaded, axis=1), 1.0, atol=1e-5)
+    assert one.encode([]).shape[0] == 0

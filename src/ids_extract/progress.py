@@ -70,6 +70,11 @@ def stage(name: str) -> Iterator[None]:
         _STAGES[name] = _STAGES.get(name, 0.0) + time.perf_counter() - start
 
 
+def add_stage(name: str, seconds: float) -> None:
+    """Add ``seconds`` measured elsewhere (e.g. in a worker process) to stage ``name``."""
+    _STAGES[name] = _STAGES.get(name, 0.0) + seconds
+
+
 def stages(reset: bool = False) -> dict[str, float]:
     """Seconds per stage since the last reset (a copy); ``reset`` starts again from zero."""
     out = dict(_STAGES)

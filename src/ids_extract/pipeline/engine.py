@@ -43,7 +43,7 @@ from .output import (
     previous_manifest,
     remove_stale_temps,
 )
-from .shards import save_shard, score_shard, silenced, unpack_shard
+from .shards import save_shard, score_segmented, segmented_ahead, silenced, unpack_shard
 
 DEFAULT_SHARD_SIZE = 256
 ENGINES = ("local", "ray")
@@ -181,9 +181,10 @@ class _Run:
         return Meter("scoring", self.info.questions * len(ex.scorers), ex.quiet)
 
     def score_locally(self) -> None:
-        with self._meter() as bar:
-            for k, shard in self._missing(bar):
-                save_shard(self.shard_path(k), score_shard(self.extractor, shard, bar))
+        """Shard by shard, the next one segmented while this one is scored."""
+        with self._meter() as bar, silenced(self.extractor):
+            for k, units in segmented_ahead(self.extractor, self._missing(bar)):
+                save_shard(self.shard_path(k), score_segmented(self.extractor, units, bar))
 
     def score_with_ray(self, address: str | None, actors: int | None) -> None:
         from .ray_engine import score_shards

@@ -9,16 +9,19 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ..files import write_bytes
-from ..progress import Meter, stage
+from ..progress import Meter, add_stage, stage
 from ..select.segment import Span
 from ..squad.model import SquadDataset
-from ..squad.units import SquadUnits
+from ..squad.units import SquadUnits, segment
 from .extractor import Extractor
 from .scoring import Scored
 
@@ -39,8 +42,55 @@ def score_shard(extractor: Extractor, shard: SquadDataset,
     with silenced(extractor):
         with stage("segment"):
             units = extractor.segment(shard)
+        return score_segmented(extractor, units, meter)
+
+
+def score_segmented(extractor: Extractor, units: SquadUnits,
+                    meter: Meter | None = None) -> dict[str, np.ndarray]:
+    """Score one shard already segmented (:func:`segmented_ahead`); the same arrays as
+    :func:`score_shard`."""
+    with silenced(extractor):
         scored = extractor.score(units, meter)
     return shard_arrays(units.spans, scored)
+
+
+def _segment_timed(split: str, segmenter: str, shard: SquadDataset) -> tuple[SquadUnits, float]:
+    """What the worker process runs: :func:`~ids_extract.squad.units.segment`, timed there."""
+    start = time.perf_counter()
+    units = segment(shard, split, segmenter, quiet=True)
+    return units, time.perf_counter() - start
+
+
+def segmented_ahead(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]]
+                    ) -> Iterator[tuple[int, SquadUnits]]:
+    """``(k, units)`` per shard, shard k+1 segmented in a worker process while the caller scores
+    shard k. The segmenter (pysbd) is pure Python and holds the GIL, so a thread would slow the
+    scorers' own Python rather than overlap (measured); a process overlaps with the encoders.
+
+    The worker is started by ``forkserver`` (``spawn`` where there is none), not forked: a
+    forked child would inherit the output folder's lock and keep it after a ``kill -9`` of this
+    process. It gets only the segmenter's name and split, and returns exactly what
+    :meth:`Extractor.segment` returns."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    run = partial(_segment_timed, extractor.split, extractor.segmenter)
+    with ProcessPoolExecutor(1, mp_context=mp.get_context(method)) as pool:
+        pending: tuple[int, Future[tuple[SquadUnits, float]]] | None = None
+        for k, shard in shards:
+            ahead = (k, pool.submit(run, shard))
+            if pending is not None:
+                yield pending[0], _collect(pending[1])
+            pending = ahead
+        if pending is not None:
+            yield pending[0], _collect(pending[1])
+
+
+def _collect(future: Future[tuple[SquadUnits, float]]) -> SquadUnits:
+    units, seconds = future.result()
+    add_stage("segment", seconds)  # the worker's time: it overlaps the scoring
+    return units
 
 
 def shard_arrays(spans: Sequence[Sequence[Span]], scored: Scored) -> dict[str, np.ndarray]:

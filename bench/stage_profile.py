@@ -2,14 +2,17 @@
 from cProfile's inclusive time of fixed entry points, so the same script profiles any version of
 the code (``--tree`` runs another checkout's ``src/``).
 
-    python bench/profile.py --result profile-after.json
-    git worktree add /tmp/before 95af769 && python bench/profile.py --tree /tmp/before \\
+    python bench/stage_profile.py --result profile-after.json
+    git worktree add /tmp/before 95af769 && python bench/stage_profile.py --tree /tmp/before \\
         --result profile-before.json
 
 Stages are nested (the scoring pass holds segmentation and encoding): the table gives each
 stage's inclusive seconds and share of the whole run; "startup" is what no stage holds (imports,
 model loading, the first ONNX export). cProfile slows Python-heavy stages more than library
 calls, so shares, not absolute seconds, are the point. Writes ``bench/results/<result>``.
+
+(Not named ``profile.py``: with ``bench/`` first on ``sys.path`` that name shadows the standard
+library's ``profile``, which ``cProfile`` and transformers import.)
 """
 
 from __future__ import annotations

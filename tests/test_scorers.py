@@ -52,8 +52,10 @@ def test_sbert_scores_are_cosines_and_contexts_encoded_once(tiny_sbert_dir: Path
     assert all(-1.0001 <= v <= 1.0001 for s in scores for v in s)
     assert calls[0] == SENTENCES + ["Rollo led them."]  # each sentence once
     assert calls[1] == ["Where is Paris?", "Who led?"]  # each distinct question once
-    emb = real(SENTENCES)
-    q = real(["Where is Paris?"])[0]
+    # the same batches as the scorer's calls: int8 ONNX (the default) quantizes activations per
+    # batch, so another batch composition may move the last digits
+    emb = real(SENTENCES + ["Rollo led them."])[:4]
+    q = real(["Where is Paris?", "Who led?"])[0]
     assert np.allclose(scores[0], emb @ q, atol=1e-5)
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
 

@@ -12,8 +12,10 @@ The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx`` (def
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from ..files import atomic_path, home, wait_lock
 from .runtime import length_batches
 
 OPSET = 17
-RECIPE = "ort-fused-1"  # export, fuse (onnxruntime.transformers), quantize: changes re-export
+RECIPE = "ort-fused-2"  # eager export, fuse (onnxruntime.transformers), quantize: changes re-export
 
 def _check_modules(st_model: Any) -> None:
     """The model must be Transformer -> mean Pooling [-> Normalize] (what is replicated here;
@@ -113,7 +115,7 @@ class OnnxEncoder:
 
         sample = self.tokenizer(["a b c", "d"], padding=True, return_tensors="pt")
         axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}
-        with atomic_path(target) as tmp, torch.no_grad():
+        with atomic_path(target) as tmp, torch.no_grad(), _eager_attention(model):
             torch.onnx.export(Wrapped().eval(), tuple(sample[n] for n in names), str(tmp),
                               input_names=names, output_names=["hidden"], dynamic_axes=axes,
                               opset_version=OPSET, dynamo=False)
@@ -159,6 +161,25 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _eager_attention(model: Any) -> Iterator[None]:
+    """Export with transformers' eager attention: its graph is the pattern onnxruntime's BERT
+    fusion recognises (with the default SDPA attention no Attention node is fused, and the int8
+    graph keeps ~100 small reshape/transpose nodes per batch). Restored afterwards."""
+    before = getattr(model.config, "_attn_implementation", None)
+    setter = getattr(model, "set_attn_implementation", None)
+    try:
+        if setter is not None:
+            try:
+                setter("eager")
+            except (ValueError, NotImplementedError):  # a model without it: export as it is
+                setter = None
+        yield
+    finally:
+        if setter is not None and before is not None:
+            setter(before)
 
 
 def _fuse(plain: Path, target: Path, config: Any) -> None:

@@ -108,6 +108,32 @@ extract_to_dir(ex, sys.argv[1], sys.argv[2], shard_size=1)
 """
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc; empty where there is none)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [c for c, p in parents.items() if p in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_kill_9_then_rerun_gives_the_same_bytes(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     source = many_paragraphs(tmp_path, copies=3)  # 12 paragraphs -> 12 shards
@@ -117,8 +143,14 @@ def test_kill_9_then_rerun_gives_the_same_bytes(tmp_path: Path,
     while len(list(killed.glob(".cache/*/shard-*.npz"))) < 3:
         assert proc.poll() is None and time.time() < deadline, "run ended before it was killed"
         time.sleep(0.05)
+    helpers = descendants(proc.pid)  # the segmentation worker and its forkserver
+    assert helpers
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.time() + 10
+    while any(alive(p) for p in helpers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in helpers if alive(p)], "helper processes outlived the killed run"
     finished = len(list(killed.glob(".cache/*/shard-*.npz")))
     assert 3 <= finished < 12 and not (killed / "manifest.json").exists()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import pickle
 import time
 from collections.abc import Iterator, Sequence
@@ -61,6 +62,26 @@ def _segment_timed(split: str, segmenter: str, shard: SquadDataset) -> tuple[Squ
     return units, time.perf_counter() - start
 
 
+def _exit_with(parent: int) -> None:
+    """Worker initializer: leave when ``parent`` is gone. After a ``kill -9`` of the run nothing
+    else tells the worker (its task queue keeps a writer of its own), and it would wait forever."""
+    import threading
+
+    def watch() -> None:
+        """Poll the parent once a second; exit this worker at once when it has gone (signal 0
+        checks that the pid exists without touching the process)."""
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid is someone else's now: ours is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def segmented_ahead(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]]
                     ) -> Iterator[tuple[int, SquadUnits]]:
     """``(k, units)`` per shard, shard k+1 segmented in a worker process while the caller scores
@@ -76,7 +97,8 @@ def segmented_ahead(extractor: Extractor, shards: Iterator[tuple[int, SquadDatas
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     run = partial(_segment_timed, extractor.split, extractor.segmenter)
-    with ProcessPoolExecutor(1, mp_context=mp.get_context(method)) as pool:
+    with ProcessPoolExecutor(1, mp_context=mp.get_context(method), initializer=_exit_with,
+                             initargs=(os.getpid(),)) as pool:
         pending: tuple[int, Future[tuple[SquadUnits, float]]] | None = None
         for k, shard in shards:
             ahead = (k, pool.submit(run, shard))

@@ -70,6 +70,7 @@ class OnnxEncoder:
         self.inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids")
                        if n in self.tokenizer.model_input_names]
         self.dimension = int(st_model[0].auto_model.config.hidden_size)  # mean pooling keeps it
+        self.pad_id = int(self.tokenizer.pad_token_id or 0)
         path = self._export(st_model, quantize)
         # One single-threaded session run from ``workers`` threads at once (``run`` is
         # thread-safe and releases the GIL): on short sentences this is ~15 % faster than one
@@ -121,17 +122,25 @@ class OnnxEncoder:
                               opset_version=OPSET, dynamo=False)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Longest texts first (as sentence-transformers does) so that batches pad little; the
-        batches run on ``workers`` threads. The batches are the same as one at a time, so the
-        result is too (int8 quantizes activations per batch: the batching, not the threads,
-        decides the numbers)."""
+        """Unit vectors ``(texts, hidden)`` in the order given.
+
+        The texts are tokenized once, in one call of the fast tokenizer, and batched by their
+        exact token counts, longest first: sentence-transformers sorts by characters, which on
+        dev-v1.1 pads 27 % of the tokens in batches of 16; by tokens it is 2 %, and the encoder
+        runs ~11 % faster. The batches run on ``workers`` threads; they are the same batches as
+        one at a time, so the result is too (int8 quantizes activations per batch: the batching,
+        not the threads, decides the numbers)."""
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        batches = list(length_batches([-len(t) for t in texts], batch_size))
+        enc = self.tokenizer([t.strip() for t in texts], truncation=True,
+                             max_length=self.max_length, return_attention_mask=False,
+                             return_token_type_ids=False)
+        ids: list[list[int]] = enc["input_ids"]
+        batches = list(length_batches([-len(row) for row in ids], batch_size))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)  # (texts, hidden)
 
         def run(idx: np.ndarray) -> None:
-            out[idx] = self._encode_batch([texts[i] for i in idx])
+            out[idx] = self._encode_batch([ids[i] for i in idx])
 
         if self.workers == 1 or len(batches) == 1:
             for idx in batches:
@@ -143,13 +152,19 @@ class OnnxEncoder:
                 list(pool.map(run, batches))  # list(): re-raise a worker's error here
         return out
 
-    def _encode_batch(self, batch: list[str]) -> np.ndarray:
-        """Mean-pooled, unit-length embeddings of one batch: (batch, hidden)."""
-        enc = self.tokenizer([t.strip() for t in batch], padding=True, truncation=True,
-                             max_length=self.max_length, return_tensors="np")
-        hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
-        mask = enc["attention_mask"][..., None].astype(np.float32)  # (batch, tokens, 1)
-        pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)  # (batch, hidden)
+    def _encode_batch(self, rows: list[list[int]]) -> np.ndarray:
+        """Mean-pooled, unit-length embeddings of one batch of token ids: (batch, hidden)."""
+        width = max(len(r) for r in rows)
+        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)  # (batch, tokens)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask,
+                "token_type_ids": np.zeros_like(input_ids)}
+        hidden = self.session.run(None, {n: feed[n] for n in self.inputs})[0]  # (b, t, hidden)
+        weights = mask[..., None].astype(np.float32)  # (batch, tokens, 1)
+        pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)  # (b, hidden)
         pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled
 

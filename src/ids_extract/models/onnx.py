@@ -70,7 +70,6 @@ class OnnxEncoder:
         self.inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids")
                        if n in self.tokenizer.model_input_names]
         self.dimension = int(st_model[0].auto_model.config.hidden_size)  # mean pooling keeps it
-        self.pad_id = int(self.tokenizer.pad_token_id or 0)
         path = self._export(st_model, quantize)
         # One single-threaded session run from ``workers`` threads at once (``run`` is
         # thread-safe and releases the GIL): on short sentences this is ~15 % faster than one
@@ -133,14 +132,13 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         enc = self.tokenizer([t.strip() for t in texts], truncation=True,
-                             max_length=self.max_length, return_attention_mask=False,
-                             return_token_type_ids=False)
-        ids: list[list[int]] = enc["input_ids"]
-        batches = list(length_batches([-len(row) for row in ids], batch_size))
+                             max_length=self.max_length)
+        rows = [{n: enc[n][i] for n in self.inputs} for i in range(len(texts))]
+        batches = list(length_batches([-len(r["input_ids"]) for r in rows], batch_size))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)  # (texts, hidden)
 
         def run(idx: np.ndarray) -> None:
-            out[idx] = self._encode_batch([ids[i] for i in idx])
+            out[idx] = self._encode_batch([rows[i] for i in idx])
 
         if self.workers == 1 or len(batches) == 1:
             for idx in batches:
@@ -152,19 +150,12 @@ class OnnxEncoder:
                 list(pool.map(run, batches))  # list(): re-raise a worker's error here
         return out
 
-    def _encode_batch(self, rows: list[list[int]]) -> np.ndarray:
-        """Mean-pooled, unit-length embeddings of one batch of token ids: (batch, hidden)."""
-        width = max(len(r) for r in rows)
-        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)  # (batch, tokens)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        feed = {"input_ids": input_ids, "attention_mask": mask,
-                "token_type_ids": np.zeros_like(input_ids)}
-        hidden = self.session.run(None, {n: feed[n] for n in self.inputs})[0]  # (b, t, hidden)
-        weights = mask[..., None].astype(np.float32)  # (batch, tokens, 1)
-        pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)  # (b, hidden)
+    def _encode_batch(self, rows: list[dict[str, list[int]]]) -> np.ndarray:
+        """Mean-pooled, unit-length embeddings of one batch of tokenized texts: (batch, hidden)."""
+        enc = self.tokenizer.pad(rows, return_tensors="np")  # as the readers pad their features
+        hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
+        mask = enc["attention_mask"][..., None].astype(np.float32)  # (batch, tokens, 1)
+        pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)  # (batch, hidden)
         pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled
 

@@ -74,9 +74,7 @@ def _exit_with(parent: int) -> None:
             time.sleep(1.0)
             try:
                 os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # the pid is someone else's now: ours is gone
+            except (ProcessLookupError, PermissionError):  # gone (or the pid is someone else's)
                 os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()

@@ -40,7 +40,14 @@ DATASETS: dict[str, dict[str, Any]] = {
                 "politics": ["politics: the government, elections, parties and parliament"],
                 "sport": ["sport: football, rugby, tennis, cricket and athletics"],
                 "tech": ["technology: computers, the internet, mobile phones and software"]}},
-    "emotion": {"file": "emotion-train.jsonl", "dev": "the official validation file"},
+    "emotion": {"file": "emotion-train.jsonl", "dev": "the official validation file",
+                "tune": "train-file line index % 20 == 3", "descriptions": {
+                    "sadness": ["I feel sad, lonely and hopeless."],
+                    "joy": ["I feel happy, glad and delighted."],
+                    "love": ["I feel loving, tender and caring."],
+                    "anger": ["I feel angry, annoyed and furious."],
+                    "fear": ["I feel afraid, scared and anxious."],
+                    "surprise": ["I feel surprised, amazed and astonished."]}},
 }
 RULES: dict[str, Callable[[int], str]] = {
     "imdb": lambda n: "dev" if n % 5 == 4 else "tune" if n % 20 == 3 else "train",
@@ -58,8 +65,10 @@ def prepare(work: Path, limit_train: int | None, limit_dev: int | None) -> dict[
             chosen = [RULES[ds](int(i.rsplit("_", 1)[1])) for i in source.ids]
             for split in ("train", "tune", "dev"):
                 parts[split] = source.select([k for k, c in enumerate(chosen) if c == split])
-        else:
-            parts = {"train": source, "dev": load(DATA / "emotion-val.jsonl")}
+        else:  # emotion: the tune slice is every 20th text of the training file
+            tune = [k for k in range(len(source)) if k % 20 == 3]
+            parts = {"train": source.select([k for k in range(len(source)) if k % 20 != 3]),
+                     "tune": source.select(tune), "dev": load(DATA / "emotion-val.jsonl")}
         for split, part in parts.items():
             part = _spread(part, limit_train if split == "train" else limit_dev)
             path = work / "data" / f"{ds}-{split}.jsonl"
@@ -99,17 +108,30 @@ def _scorer(key: str, ds: str, model: Path, args: argparse.Namespace) -> Scorer:
     return build_scorer(name, task="text", **options)
 
 
+def unit_of(ds: str) -> str:
+    """Emotion texts are one sentence: they are cut into clauses (``--unit clause``)."""
+    return "clause" if ds == "emotion" else "sentence"
+
+
 def scores_for(ds: str, names: list[str], model: Path, work: Path,
                args: argparse.Namespace) -> dict[str, SplitScores]:
     """Every scorer over train (split=train: gold targets), tune and dev (split=eval), each
-    cached in ``work/scores`` under a key of the scorer's config (model content hash included)."""
+    cached in ``work/scores`` under a key of the scorer's config (model content hash included).
+    IG, the costly signal, scores only ``--ig-train-sample`` training texts (split ``train_ig``,
+    spread over the file): its rows train on those."""
     out = {}
-    for split in ("train", "tune", "dev"):
-        kind = "train" if split == "train" else "eval"
-        data = load(work / "data" / f"{ds}-{split}.jsonl")
-        units = TextExtractor(["lead"], "top-k:1", split=kind, quiet=True).segment(data)
+    splits = [("train", [n for n in names if n != "ig"]), ("tune", names), ("dev", names)]
+    if "ig" in names:
+        splits.append(("train_ig", ["ig"]))
+    for split, scorer_names in splits:
+        kind = "train" if split.startswith("train") else "eval"
+        data = load(work / "data" / f"{ds}-{split.removesuffix('_ig')}.jsonl")
+        if split == "train_ig":
+            data = _spread(data, args.ig_train_sample)
+        units = TextExtractor(["lead"], "top-k:1", split=kind, unit=unit_of(ds),
+                              quiet=True).segment(data)
         found = SplitScores(split, data, units, {}, {})
-        for name in names:
+        for name in scorer_names:
             scorer = _scorer(name, ds, model, args)
             path = work / "scores" / ds / f"{split}-{name}-{config_key(scorer.config())}.npz"
             if not path.exists():
@@ -117,7 +139,8 @@ def scores_for(ds: str, names: list[str], model: Path, work: Path,
                 scored = score_units(units, [scorer], WeightedFusion([scorer.name]), quiet=False)
                 seconds = time.perf_counter() - start
                 save_shard(path, shard_arrays(units.spans, scored))
-                write_json({"seconds": seconds, "config": scorer.config()}, path.with_suffix(".json"))
+                write_json({"seconds": seconds, "texts": len(data), "config": scorer.config()},
+                           path.with_suffix(".json"))
                 print(f"scored {ds}/{split} with {name}: {seconds:.0f}s", flush=True)
             spans, scored = read_shard(path)
             assert spans == units.spans, "units changed since the scores were cached"
@@ -125,6 +148,13 @@ def scores_for(ds: str, names: list[str], model: Path, work: Path,
             found.seconds[name] = json.loads(path.with_suffix(".json").read_text())["seconds"]
         out[split] = found
     return out
+
+
+def parts_for(scores: dict[str, SplitScores], weights: dict[str, float]) -> dict[str, SplitScores]:
+    """The train/tune/dev parts a fusion of ``weights`` selects from (IG's train part is its
+    sample)."""
+    train = "train_ig" if any(w and n == "ig" for n, w in weights.items()) else "train"
+    return {"train": scores[train], "tune": scores["tune"], "dev": scores["dev"]}
 
 
 class _Named(Scorer):
@@ -144,30 +174,36 @@ def select_texts(part: SplitScores, weights: dict[str, float], level: str) -> An
     per = {n: part.per_scorer[n] for n in names}
     fused = [fuser.score({n: per[n][q] for n in names}) for q in range(len(part.units))]
     ex = TextExtractor([_Named(n) for n in names], level, weights=weights, quiet=True,
-                       split="train" if part.split == "train" else "eval")
+                       split="train" if part.split.startswith("train") else "eval")
     return ex.select_all(part.units, Scored(per, fused))[0]
 
 
 def extract_level(ds: str, scores: dict[str, SplitScores], weights: dict[str, float], n: int,
                   folder: str, work: Path) -> dict[str, Any]:
-    """Write ``work/<folder>/<ds>-<split>.jsonl`` at ``tokens:n``; its cost and statistics."""
-    info: dict[str, Any] = {"level": f"tokens:{n}", "scoring_seconds": 0.0}
-    start = time.perf_counter()
-    for split, part in scores.items():
+    """Write ``work/<folder>/<ds>-<split>.jsonl`` at ``tokens:n``; its cost (scoring + selection,
+    per split: the dev part's is what a user pays to extract before classifying) and
+    statistics."""
+    info: dict[str, Any] = {"level": f"tokens:{n}"}
+    for split, part in parts_for(scores, weights).items():
+        start = time.perf_counter()
         path = work / folder / f"{ds}-{split}.jsonl"
         result = select_texts(part, weights, f"tokens:{n}")
         if not path.exists():
             write_like(part.data, result.texts, path)
-        info["scoring_seconds"] += sum(part.seconds[s] for s, w in weights.items() if w)
+        scoring = sum(part.seconds[s] for s, w in weights.items() if w)
+        info[f"{split}_seconds"] = {"scoring": round(scoring, 1),
+                                    "select": round(time.perf_counter() - start, 1),
+                                    "texts": len(part.data)}
         info[f"{split}_stats"] = result.stats
-    info["select_seconds"] = round(time.perf_counter() - start, 1)
-    info["scoring_seconds"] = round(info["scoring_seconds"], 1)
-    info["extraction_seconds"] = round(info["scoring_seconds"] + info["select_seconds"], 1)
+    dev = info["dev_seconds"]
+    info["dev_extraction_ms_per_text"] = round(1000 * (dev["scoring"] + dev["select"])
+                                               / max(dev["texts"], 1), 2)
     return info
 
 
 def choose_fusion(ds: str, scores: dict[str, SplitScores], n: int, model: Path,
-                  args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
+                  names: list[str], args: argparse.Namespace
+                  ) -> tuple[dict[str, float], dict[str, float]]:
     """Equal-weight fusions of two or three scorers, or of all: the one whose tune texts at
     ``tokens:n`` the a_head<n> classifier reads best (ties: fewer scorers). Dev is never looked
     at."""
@@ -176,13 +212,12 @@ def choose_fusion(ds: str, scores: dict[str, SplitScores], n: int, model: Path,
     from ids_extract.models.classifier.folder import load_classifier
     from ids_extract.models.classifier.predict import predict
 
-    cache = Path(args.work) / "fusion" / f"{ds}-{n}-{config_key(str(model))}.json"
+    cache = Path(args.work) / "fusion" / f"{ds}-{n}-{config_key([str(model), names])}.json"
     if cache.exists():
         saved = json.loads(cache.read_text(encoding="utf-8"))
         return saved["weights"], saved["tried"]
     clf = load_classifier(str(model), "auto", args.precision)
     tune = scores["tune"]
-    names = [s for s in args.scorers.split(",")]
     tried: dict[str, float] = {}
     subsets = [c for k in (2, 3) for c in combinations(names, k)] + [tuple(names)]
     for subset in dict.fromkeys(subsets):
@@ -196,14 +231,12 @@ def choose_fusion(ds: str, scores: dict[str, SplitScores], n: int, model: Path,
     return weights, tried
 
 
-def agreement(ds: str, args: argparse.Namespace) -> dict[str, Any]:
+def agreement(ds: str, model: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The cheap signals (fewer IG steps, bf16, gradient x input, sentence alone, label) against
     50-step fp32 IG on every k-th dev text: mean Spearman, same top unit, seconds per text."""
     from ids_extract.analysis.sanity import spearman_per_question
 
     work = Path(args.work)
-    model = work / "rows" / (args.scorer_budget or budget_tag(args)) / ds / \
-        f"a_head{args.scorer_length}" / "model"
     cache = work / "agreement" / f"{ds}-{config_key([str(model), args.agreement_sample])}.json"
     if cache.exists():
         return dict(json.loads(cache.read_text(encoding="utf-8")))
@@ -249,46 +282,18 @@ def budget_tag(args: argparse.Namespace) -> str:
     return f"steps{args.max_steps}" if args.max_steps else f"epochs{args.epochs:g}"
 
 
-def emotion_report(args: argparse.Namespace, ensure_row: Callable[..., dict[str, Any]],
-                   tag: str) -> dict[str, Any]:
-    """One-sentence texts: how long they are against 64 tokens, how many units sentences and
-    clauses give, what tokens:64 changes, and what dropping half of every text costs the
-    a_head64 classifier (clauses kept by ``alone`` or by position, at 64 and 32 tokens and at
-    half of each text)."""
-    from ids_extract.models.classifier.folder import load_classifier
-    from ids_extract.models.classifier.predict import predict
+def text_profile(ds: str, work: Path) -> dict[str, Any]:
+    """How long the dev texts are (tokens with specials) and how many units they are cut into:
+    what a budget of L tokens means for this dataset."""
     from ids_extract.models.hub import load_tokenizer
     from ids_extract.select.budget import count_tokens
 
-    work = Path(args.work)
-    dev = load(work / "data" / "emotion-dev.jsonl")
+    dev = load(work / "data" / f"{ds}-dev.jsonl")
     lengths = count_tokens(dev.texts, load_tokenizer(None)) + 2
-    units = {u: TextExtractor(["lead"], "top-k:1", unit=u, quiet=True).segment(dev)
-             for u in ("sentence", "clause")}
-    out: dict[str, Any] = {
-        "dev_texts": len(dev),
-        "tokens_with_specials": {"p50": float(np.percentile(lengths, 50)),
-                                 "p90": float(np.percentile(lengths, 90)), "max": int(lengths.max()),
-                                 "over_64_pct": round(100 * float(np.mean(lengths > 64)), 2),
-                                 "over_32_pct": round(100 * float(np.mean(lengths > 32)), 2)},
-        "units_per_text": {u: round(float(np.mean([len(s) for s in x.spans])), 3)
-                           for u, x in units.items()},
-        "one_unit_pct": {u: round(100 * float(np.mean([len(s) == 1 for s in x.spans])), 2)
-                         for u, x in units.items()},
-    }
-    row = ensure_row("emotion", "a_head64", {"L": 64, "mode": "head", "data": "original",
-                                             "eval": "head"}, args)
-    out["a_head64"] = {k: row[k] for k in ("accuracy", "macro_f1", "train_seconds", "steps")}
-    model = work / "rows" / tag / "emotion" / "a_head64" / "model"
-    clf = load_classifier(str(model), "auto", args.precision)
-    for unit, scorer in (("clause", "alone"), ("clause", "lead")):
-        options = {"alone": {"model": str(model), "precision": args.precision}}.get(scorer, {})
-        ex = TextExtractor([scorer], "tokens:64,tokens:32,ratio:0.5", unit=unit, quiet=True,
-                           scorer_options={scorer: options})
-        for result in ex.run(dev):
-            found = predict(clf, result.texts, "head", batch_size=64).labels
-            acc = 100 * float(np.mean([p == g for p, g in zip(found, dev.gold, strict=True)]))
-            out[f"{unit}/{scorer}/{result.level}"] = {
-                "accuracy": round(acc, 2), "unchanged_pct": result.stats["unchanged_pct"],
-                "kept_tokens_mean": result.stats["kept_tokens"]["mean"]}
-    return out
+    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).segment(dev)
+    return {"dev_texts": len(dev), "unit": unit_of(ds),
+            "tokens_with_specials": {"p50": float(np.percentile(lengths, 50)),
+                                     "p90": float(np.percentile(lengths, 90)),
+                                     "max": int(lengths.max())},
+            "units_per_text": round(float(np.mean([len(x) for x in units.spans])), 3),
+            "one_unit_pct": round(100 * float(np.mean([len(x) == 1 for x in units.spans])), 2)}

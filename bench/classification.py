@@ -1,34 +1,43 @@
-"""Classification benchmark (issue 11): does a small-``max_seq_length`` classifier do better on
-IDS-extracted texts than with head truncation, head+tail, or windows, at the same step budget?
+"""Classification benchmark (issues 11, 21): does a classifier reading only L tokens do better on
+IDS-extracted texts than with head truncation, head+tail, or windows, at the same step budget,
+and at what cost against the windowed reading of the whole text?
 
-The all-MiniLM-L6-v2 backbone with a fresh head, on IMDB (binary sentiment) and BBC (5 topics),
-at ``max_seq_length`` 64 and 128. Rows per dataset and length L (every row the same optimiser-step
-budget, batch size, learning rate and seed):
+The all-MiniLM-L6-v2 backbone with a fresh head, on IMDB (binary sentiment) and BBC (5 topics) at
+L = 64 and 128, and on emotion (6 classes, one-sentence texts cut into clauses) at L = 16 and 32.
+Rows per dataset and length L (every row the same optimiser-step budget, batch size, learning rate
+and seed):
 
     a_head{L}      head truncation (also scored reading the dev texts in windows: a_head{L}.windows_eval)
     b_headtail{L}  head+tail truncation (Sun et al. 2019; 1/4 head, 3/4 tail)
     c_windows{L}   every window a training example; dev read in windows, logits averaged
-    d_full512      head at 512 (the ceiling; once per dataset)
+    d_full{C}      head at the ceiling C (512; 128 for emotion: every text fits); last, once per dataset
     e_<scorer>{L}  IDS ``tokens:L`` texts (train extracted with split=train, dev with split=eval),
                    for ig, alone, alone_any (``alone`` with ``target="any"``: the same rule on
-                   train and dev, no class chosen), label, lead, headtail, and the fusion
-                   chosen on the tune slice
+                   train and dev, no class chosen), label, lead, headtail, and the fusion of the
+                   label-free scorers chosen on the tune slice (e_fusion{L})
+
+**Label-free** rows (alone_any, label, lead, headtail, their fusion) choose sentences without
+knowing the class; ``ig`` and ``alone`` on dev first read the whole text in windows with the scorer
+classifier to choose the class to explain, so they pay for that windowed reading before the short
+one (their dev extraction time includes it).
+
+**Cost first.** A cost cell runs before any row: seconds per optimiser step at every L (and the
+ceiling), and seconds per text of every scorer, each in a child process
+(``bench/results/classification-costs.json``, with the plan's estimate). IG scores only
+``--ig-train-sample`` training texts (spread over the file), and the e_ig rows train on those.
 
 Splits, by id, deterministic (the data's test parts are kept aside by the data's owners):
 IMDB ``train_<cls>_<N>``: dev N % 5 == 4 (1,000), tune N % 20 == 3 (250), train the rest (3,750);
 BBC ``<class>_<NNN>``: dev N % 4 == 3 (445), tune N % 12 == 1 (149), train the rest (1,187);
-emotion: dev = the official validation file, train = the train file. Nothing is trained or tuned
-on dev; the tune slice (never trained on) picks the fusion weights.
+emotion: dev = the official validation file (2,000), tune = every 20th line of the train file
+(800), train the rest (15,200). Nothing is trained or tuned on dev; the tune slice (never trained
+on) picks the fusion.
 
 The ``ig`` and ``alone`` scorers use one classifier per dataset, trained on the train part only:
-row a_head{--scorer-length} (default 128) of the budget named by ``--scorer-budget`` (default this
-run's); the scores of a unit do not depend on the level, so the 64 and the 128 rows share them.
-Extraction time (scoring train, tune and dev, and selecting) is reported per IDS row; the scorer
-classifier's own training time is row a's.
+row a_head{S} (S = 128; 32 for emotion). Every row is one child process that writes its own
+result; a re-run skips finished rows (resumable cells).
 
     python bench/classification.py                                   # 300 steps x 16 per row
-    python bench/classification.py --epochs 1 --scorer-budget steps300 \\
-        --result classification-epochs.json                          # one epoch per row
 """
 
 from __future__ import annotations
@@ -43,31 +52,35 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cls_costs import one_cost, plan, run_costs  # noqa: E402
 from _cls_parts import (  # noqa: E402
     DATASETS,
     agreement,
     budget_tag,
     choose_fusion,
-    emotion_report,
     extract_level,
     prepare,
     scores_for,
+    text_profile,
 )
 from _common import ROOT, write_result  # noqa: E402
 from ids_extract.files import write_json  # noqa: E402
-from ids_extract.models.runtime import cpu_flags, cpu_has_native_bf16  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "classification"
 SCORERS = ("ig", "alone", "alone_any", "label", "lead", "headtail")
+LABEL_FREE = ("alone_any", "label", "lead", "headtail")
+LENGTHS = {"imdb": [64, 128], "bbc": [64, 128], "emotion": [16, 32]}
+CEILING = {"imdb": 512, "bbc": 512, "emotion": 128}
+SCORER_LENGTH = {"imdb": 128, "bbc": 128, "emotion": 32}
 
 
-def base_rows(lengths: list[int]) -> dict[str, dict[str, Any]]:
+def base_rows(lengths: list[int], ceiling: int) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for n in lengths:
         rows[f"a_head{n}"] = {"L": n, "mode": "head", "data": "original", "eval": "head"}
         rows[f"b_headtail{n}"] = {"L": n, "mode": "headtail", "data": "original", "eval": "headtail"}
         rows[f"c_windows{n}"] = {"L": n, "mode": "windows", "data": "original", "eval": "windows"}
-    rows["d_full512"] = {"L": 512, "mode": "head", "data": "original", "eval": "head"}
+    rows[f"d_full{ceiling}"] = {"L": ceiling, "mode": "head", "data": "original", "eval": "head"}
     return rows
 
 
@@ -102,6 +115,7 @@ def run_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespace) 
               "train_seconds": round(summary.train_seconds, 1), "steps": summary.steps,
               "train_texts": summary.examples, "train_features": summary.features,
               "eval_seconds": metrics["seconds"], "eval_features": metrics["features"],
+              "dev_texts": len(dev),
               "precision": summary.precision, "device": summary.device,
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
               "metrics": metrics}
@@ -128,60 +142,87 @@ def ensure_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespac
 
 def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     """Baselines, the scorer classifier's scores, the IDS texts and rows of one dataset."""
-    lengths = [int(x) for x in args.lengths.split(",")]
-    work = Path(args.work)
-    base = base_rows(lengths)
-    ceiling = base.pop("d_full512")  # the slowest row runs last: a cut-short run has the claims
+    lengths, ceiling, scorer_length = LENGTHS[ds], CEILING[ds], SCORER_LENGTH[ds]
+    work, tag = Path(args.work), budget_tag(args)
+    base = base_rows(lengths, ceiling)
+    top = base.pop(f"d_full{ceiling}")  # the slowest row runs last: a cut-short run has the claims
     rows = {n: ensure_row(ds, n, spec, args) for n, spec in base.items()}
-    if not args.scorer_budget and args.scorer_length not in lengths:  # the scorers' classifier
-        ensure_row(ds, f"a_head{args.scorer_length}",
-                   base_rows([args.scorer_length])[f"a_head{args.scorer_length}"], args)
-    scorer_tag = args.scorer_budget or budget_tag(args)
-    scorer_model = work / "rows" / scorer_tag / ds / f"a_head{args.scorer_length}" / "model"
-    scores = scores_for(ds, args.scorers.split(","), scorer_model, work, args)
-    ids: dict[str, Any] = {"scorer_model": str(scorer_model.relative_to(work)), "scoring": {}}
+    scorer_model = work / "rows" / tag / ds / f"a_head{scorer_length}" / "model"
+    names = args.scorers.split(",")
+    scores = scores_for(ds, names, scorer_model, work, args)
     for n in lengths:
-        for scorer in args.scorers.split(","):
-            folder = f"ids/{scorer_tag}/{scorer}-{n}"  # the texts depend on the scorer's model
+        for scorer in names:
+            folder = f"ids/{tag}/{scorer}-{n}"  # the texts depend on the scorer's model
             stats = extract_level(ds, scores, {scorer: 1.0}, n, folder, work)
-            rows[f"e_{scorer}{n}"] = ensure_row(ds, f"e_{scorer}{n}", ids_row(folder, n), args)
-            rows[f"e_{scorer}{n}"]["extraction"] = stats
-        weights, tried = choose_fusion(ds, scores, n, work / "rows" / budget_tag(args) / ds /
-                                       f"a_head{n}" / "model", args)
+            rows[f"e_{scorer}{n}"] = {**ensure_row(ds, f"e_{scorer}{n}", ids_row(folder, n), args),
+                                      "extraction": stats}
+        free = [x for x in names if x in LABEL_FREE]
+        weights, tried = choose_fusion(ds, scores, n, work / "rows" / tag / ds / f"a_head{n}" /
+                                       "model", free, args)
         chosen = "+".join(k for k, w in weights.items() if w)
-        folder = f"ids/{scorer_tag}/fusion-{chosen}-{n}"
+        folder = f"ids/{tag}/fusion-{chosen}-{n}"
         stats = extract_level(ds, scores, weights, n, folder, work)
-        rows[f"e_fusion{n}"] = ensure_row(ds, f"e_fusion{n}", ids_row(folder, n), args)
-        rows[f"e_fusion{n}"]["extraction"] = {**stats, "weights": weights, "tune": tried}
-    ids["scoring"] = {name: s.seconds for name, s in scores.items()}
+        rows[f"e_fusion{n}"] = {**ensure_row(ds, f"e_fusion{n}", ids_row(folder, n), args),
+                                "extraction": {**stats, "weights": weights, "tune": tried}}
     if not args.no_ceiling:
-        rows["d_full512"] = ensure_row(ds, "d_full512", ceiling, args)
-    return {"rows": rows, "ids": ids, "acceptance": acceptance(rows, lengths)}
+        rows[f"d_full{ceiling}"] = ensure_row(ds, f"d_full{ceiling}", top, args)
+    return {"profile": text_profile(ds, work), "scorer_model": str(scorer_model.relative_to(work)),
+            "scoring_seconds": {f"{split}/{name}": round(sec, 1) for split, part in scores.items()
+                                for name, sec in part.seconds.items()},
+            "rows": rows, "claims": claims(rows, lengths, ceiling)}
 
 
-def acceptance(rows: dict[str, Any], lengths: list[int]) -> dict[str, Any]:
-    """The issue's comparisons: IDS at 128 against head+tail and head + 1.5; at 64 against head;
-    the gap to the 512 ceiling."""
+def _ms(row: dict[str, Any], key: str = "metrics") -> float:
+    """Milliseconds per dev text of a row's classification (its own eval pass)."""
+    return round(1000 * row[key]["seconds"] / max(row["dev_texts"], 1), 2)
+
+
+def _pipeline_cost(row: dict[str, Any]) -> dict[str, float]:
+    """Extract-then-classify per dev text: the dev part's scoring and selection, then the short
+    classifier's reading."""
+    ext = row["extraction"]["dev_extraction_ms_per_text"]
+    return {"extract_ms": ext, "classify_ms": _ms(row), "pipeline_ms": round(ext + _ms(row), 2)}
+
+
+def claims(rows: dict[str, Any], lengths: list[int], ceiling: int) -> dict[str, Any]:
+    """The issue's question per L: does the best label-free IDS row beat head and head+tail at
+    equal steps, and what do extract-then-classify and the windowed reading cost per dev text?"""
     out: dict[str, Any] = {}
     for n in lengths:
-        ids = {k: r["accuracy"] for k, r in rows.items() if k.startswith("e_") and k.endswith(str(n))}
+        ids = {k: r for k, r in rows.items() if k.startswith("e_") and k.endswith(f"{n}")
+               and k[2:-len(str(n))] in (*LABEL_FREE, "fusion", "ig", "alone")}
         if not ids:
             continue
-        best = max(ids, key=lambda k: ids[k])
-        a, b = rows[f"a_head{n}"]["accuracy"], rows[f"b_headtail{n}"]["accuracy"]
-        out[f"L{n}"] = {"best_ids_row": best, "best_ids": ids[best],
-                        "best_ids >= b_headtail": ids[best] >= b, "margin_b": round(ids[best] - b, 2),
-                        "best_ids >= a_head + 1.5": ids[best] >= a + 1.5,
-                        "margin_a": round(ids[best] - a, 2),
-                        "gap_to_512": (round(rows["d_full512"]["accuracy"] - ids[best], 2)
-                                       if "d_full512" in rows else "not run (--no-ceiling)")}
+        free = {k: r for k, r in ids.items() if k[2:-len(str(n))] in (*LABEL_FREE, "fusion")}
+        best_free = max(free, key=lambda k: free[k]["accuracy"])
+        best_any = max(ids, key=lambda k: ids[k]["accuracy"])
+        head, headtail = rows[f"a_head{n}"], rows[f"b_headtail{n}"]
+        windows = rows[f"c_windows{n}"]
+
+        out[f"L{n}"] = {
+            "best_label_free_row": best_free, "best_label_free_acc": free[best_free]["accuracy"],
+            "head_acc": head["accuracy"], "headtail_acc": headtail["accuracy"],
+            "beats_head": free[best_free]["accuracy"] > head["accuracy"],
+            "beats_headtail": free[best_free]["accuracy"] > headtail["accuracy"],
+            "margin_head": round(free[best_free]["accuracy"] - head["accuracy"], 2),
+            "margin_headtail": round(free[best_free]["accuracy"] - headtail["accuracy"], 2),
+            "best_any_ids_row": best_any, "best_any_ids_acc": ids[best_any]["accuracy"],
+            "windows_row_acc": windows["accuracy"],
+            "head_classifier_in_windows_acc": head["windows_eval"]["accuracy"],
+            "cost_ms_per_dev_text": {
+                "best_label_free": _pipeline_cost(ids[best_free]),
+                "best_any": _pipeline_cost(ids[best_any]),
+                "windows_row_reading": _ms(windows),
+                "head_classifier_reading_windows": _ms(head, "windows_eval"),
+                "head": _ms(head)},
+            "gap_to_ceiling": (round(rows[f"d_full{ceiling}"]["accuracy"] - ids[best_any]["accuracy"],
+                                     2) if f"d_full{ceiling}" in rows else "not run (--no-ceiling)")}
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default="imdb,bbc,emotion")
-    parser.add_argument("--lengths", default="64,128")
     parser.add_argument("--scorers", default=",".join(SCORERS))
     parser.add_argument("--max-steps", type=int, default=300, help="the same optimiser steps "
                         "for every row (0: use --epochs)")
@@ -192,22 +233,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--precision", default="auto", help="auto: bf16 on CPUs with native bf16")
     parser.add_argument("--model", default=None, help="backbone [default: all-MiniLM-L6-v2]")
-    parser.add_argument("--scorer-length", type=int, default=128, help="ig/alone read with "
-                        "row a_head<this>")
-    parser.add_argument("--scorer-budget", default=None, help="take that classifier from another "
-                        "run's rows (e.g. steps300), so its scores are reused")
     parser.add_argument("--ig-steps", type=int, default=8)
     parser.add_argument("--ig-precision", default="bf16", help="bf16: 2x faster than fp32 here, "
                         "Spearman 0.999 with it on a smoke sample")
+    parser.add_argument("--ig-train-sample", type=int, default=600, help="training texts IG "
+                        "scores (spread over the file); the e_ig rows train on them")
     parser.add_argument("--agreement-sample", type=int, default=40, help="dev texts on which "
                         "the cheap signals are compared with 50-step IG (0: skip)")
-    parser.add_argument("--no-ceiling", action="store_true", help="skip d_full512 (the slowest "
-                        "row: ~30 min per dataset on 2 CPU cores)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the d_full rows")
+    parser.add_argument("--costs-only", action="store_true", help="run the cost cell, print the "
+                        "plan, stop")
     parser.add_argument("--limit-train", type=int, default=None, help="smoke runs only")
     parser.add_argument("--limit-dev", type=int, default=None, help="smoke runs only")
     parser.add_argument("--work", default=str(WORK))
     parser.add_argument("--result", default="classification.json", help="file in bench/results/")
     parser.add_argument("--one-row", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--one-cost", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.epochs is not None:
         args.max_steps = 0
@@ -217,34 +258,57 @@ def main() -> None:
         ds, name, spec = json.loads(args.one_row)
         run_row(ds, name, spec, args)
         return
+    if args.one_cost:
+        one_cost(json.loads(args.one_cost), args)
+        return
+    datasets = args.datasets.split(",")
     splits = prepare(Path(args.work), args.limit_train, args.limit_dev)
+    costs = run_costs(args, {d: LENGTHS[d] for d in datasets}, {d: CEILING[d] for d in datasets},
+                      args.scorers.split(","))
+    estimate = plan_of(costs, datasets, splits, args)
+    write_result(args.result.replace(".json", "-costs.json"), {"costs": costs, "plan": estimate})
+    print(json.dumps(estimate, indent=1), flush=True)
+    if args.costs_only:
+        return
     results: dict[str, Any] = {}
-    for ds in args.datasets.split(","):
-        if ds == "emotion":
-            results[ds] = emotion_report(args, ensure_row, budget_tag(args))
-        else:
-            results[ds] = run_dataset(ds, args)
-            if args.agreement_sample:
-                results[ds]["agreement"] = agreement(ds, args)
-    flags = cpu_flags()
-    payload = {
+    for ds in datasets:
+        results[ds] = run_dataset(ds, args)
+        if args.agreement_sample and ds != "emotion":
+            results[ds]["agreement"] = agreement(ds, Path(args.work) / "rows" / budget_tag(args)
+                                                 / ds / f"a_head{SCORER_LENGTH[ds]}" / "model", args)
+        write_result(args.result, payload(args, splits, costs, estimate, results))
+    print(json.dumps({d: r.get("claims") for d, r in results.items()}, indent=1))
+
+
+def plan_of(costs: dict[str, Any], datasets: list[str], splits: dict[str, Any],
+            args: argparse.Namespace) -> dict[str, Any]:
+    """The estimate of the whole run from the cost cell (before any row)."""
+    n_rows = len(args.scorers.split(",")) + 4  # a, b, c, the IDS rows and the fusion per L
+    steps = args.max_steps or 300
+    rows = {ds: [(r, n, steps) for n in LENGTHS[ds] for r in range(n_rows)]
+            + [("ceiling", CEILING[ds], 0 if args.no_ceiling else steps)] for ds in datasets}
+    texts = {ds: {s: (splits[f"{ds}-tune"]["texts"] + splits[f"{ds}-dev"]["texts"]
+                      + (args.ig_train_sample if s == "ig" else splits[f"{ds}-train"]["texts"]))
+                  for s in args.scorers.split(",")} for ds in datasets}
+    return plan(costs, rows, texts, steps)
+
+
+def payload(args: argparse.Namespace, splits: dict[str, Any], costs: dict[str, Any],
+            estimate: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    return {
         "setup": {"budget": (f"{args.max_steps} optimiser steps x batch {args.batch_size} per row"
                              if args.max_steps else f"{args.epochs:g} epoch(s) per row"),
                   "batch_size": args.batch_size, "learning_rate": args.lr, "seed": args.seed,
                   "precision": args.precision, "model": args.model or "all-MiniLM-L6-v2 + fresh head",
                   "splits": splits, "datasets": DATASETS, "ig_steps": args.ig_steps,
-                  "ig_precision": args.ig_precision,
-                  "scorer_classifier": f"a_head{args.scorer_length} of budget "
-                                       f"{args.scorer_budget or budget_tag(args)}",
-                  "fusion": "equal-weight z-scores of 2 or 3 scorers or of all; the one whose "
-                            "texts the a_head<L> classifier reads best on the tune slice"},
-        "cpu": {"native_bf16": cpu_has_native_bf16(),
-                "flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile",
-                                         "avx512_vnni", "fma"}), "flags_count": len(flags)},
-        "results": results,
+                  "ig_precision": args.ig_precision, "ig_train_sample": args.ig_train_sample,
+                  "lengths": LENGTHS, "ceiling": CEILING,
+                  "scorer_classifier": {d: f"a_head{n}" for d, n in SCORER_LENGTH.items()},
+                  "fusion": "equal-weight z-scores of 2 or 3 label-free scorers or of all four; "
+                            "the one whose texts the a_head<L> classifier reads best on the tune "
+                            "slice"},
+        "costs": costs, "plan": estimate, "results": results,
     }
-    print(json.dumps({d: r.get("acceptance") for d, r in results.items()}, indent=1))
-    print("wrote", write_result(args.result, payload))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ids_extract.squad.units import segment
 from .conftest import people_dataset
 
 WORDS = Words(nouns=frozenset({"treaty", "raiders", "capital", "army"}),
-              verbs=frozenset({"invade", "sign", "lead", "change", "kill", "refer"}))
+              verbs=frozenset({"invade", "sign", "lead", "change", "kill", "refer", "stop"}))
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +79,16 @@ def league() -> SquadDataset:
     ("When was the army that invaded Wales?", "The army that invaded Wales was in 1905."),
     ("What did the army invade in 1066?", "The army invaded Harald in 1066."),
     ("What did the army lead Wales against?", "The army led Wales against Harald."),
+    ("What quantities do not have direction?", "Harald do not have direction."),
+    ("When did the army stop the raiders?", "The army stopped the raiders in 1905."),
+    ("Which article was published in 1937?", "\"Harald\" was published in 1937."),
     ("What was the army referred to as after the war?",
      "The army was referred to as Harald after the war."),
 ])
 def test_questions_become_declarative_sentences(question: str, expected: str) -> None:
     first = " ".join(question.split()[:2]).lower()
-    answer = {"when": "1905", "in what": "1905", "why": "famine", "how": "26"}.get(
+    answer = {"when": "1905", "in what": "1905", "why": "famine", "how": "26",
+              "which article": "\"harald\""}.get(
         first, {"when": "1905", "why": "famine", "how": "26"}.get(first.split()[0], "Harald"))
     assert declarative(question, answer, WORDS) == expected
 

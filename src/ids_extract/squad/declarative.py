@@ -166,7 +166,7 @@ def restate(question: str, answer: str, words: Words) -> str | None:
     phrase = _answer_phrase(tokens[start:end], said)
     slot = _slot(lower[start:end], prep)
     predicate = lower[start] == "how" and end - start == 2 and lower[start + 1] in HOW_WITH
-    if len(rest) > 1 and rest[0].lower() in AUX:
+    if len(rest) > 1 and rest[0].lower() in AUX and rest[1].lower() not in ("not", "n't"):
         inverted = _inverted(rest, words, subject_question=not prep and slot == "object"
                              and not predicate, adverbial=slot != "object")
         if inverted is not None:
@@ -342,6 +342,8 @@ def _inflect(verb: str, aux: str) -> str:
             return PAST[low]
         if low.endswith("e"):
             return low + "d"
+        if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", low):
+            return low + low[-1] + "ed"   # one syllable, one vowel: stop → stopped
         if low.endswith("y") and low[-2:-1] not in "aeiou":
             return low[:-1] + "ied"
         return low + "ed"
@@ -392,4 +394,10 @@ def _object_at(clause: Sequence[str], verb: int) -> int:
 
 def _sentence(words: Sequence[str]) -> str:
     text = detokenize(words).strip(" ,;:")
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+    return capitalised(text).rstrip(".") + "."
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-case (after an opening quote or bracket)."""
+    at = next((i for i, c in enumerate(text) if c.isalnum()), 0)
+    return text[:at] + text[at:at + 1].upper() + text[at + 1:]

@@ -39,6 +39,7 @@ from .declarative import (
     DETERMINERS,
     PREPOSITIONS,
     WH,
+    capitalised,
     restate,
     token_spans,
     tokenize,
@@ -157,7 +158,9 @@ class DistractorMaker:
                 best, shared = text, len(words & asked)
         if not best:
             return None
-        text, taken = _replace_all(best, gold, fake)
+        if _contains(best.lower(), fake.lower()):
+            fake = self._fake(qa.question, gold, pool, rng, f"{qa.question} {best}") or ""
+        text, taken = _replace_all(best, gold, fake) if fake else (best, [])
         swapped, swaps = self._swap(text, pool, gold, rng, taken, fake, prefer=asked,
                                     shared_only=not taken)
         if not swaps:
@@ -369,8 +372,7 @@ def _replace_all(text: str, gold: Sequence[str], fake: str) -> tuple[str, list[S
 
 def _as_sentence(text: str) -> str:
     """One line, a capital first, a full stop (or the sentence's own ``!``/``?``) last."""
-    text = " ".join(text.split())
-    text = text[:1].upper() + text[1:]
+    text = capitalised(" ".join(text.split()))
     return text if re.search(r"[.!?][\"”')\]]*$", text) else text.rstrip(",;:") + "."
 
 

@@ -1,6 +1,6 @@
 """Distractors: the declarative rules, the swaps (entities, numbers, a key noun, a fake answer
-from another article), insertion at a sentence boundary with answers moved, and the mixes of
-training data with hard negatives."""
+of the right type, from the question's own article first), the answer-sentence kind, insertion
+at a sentence boundary with answers moved, and the mixes of training data with hard negatives."""
 
 from __future__ import annotations
 
@@ -8,20 +8,59 @@ import re
 
 import pytest
 
-from ids_extract.squad.declarative import Words, declarative, tokenize
-from ids_extract.squad.distractors import DistractorMaker, question_type
-from ids_extract.squad.model import QA, Answer, SquadDataset
+from ids_extract.squad.declarative import Words, declarative, restate, tokenize
+from ids_extract.squad.distractors import DistractorMaker, looks_broken, question_type
+from ids_extract.squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ids_extract.squad.stress import chosen, insert, mixed, stress_set
 from ids_extract.squad.units import segment
 
 from .conftest import people_dataset
 
 WORDS = Words(nouns=frozenset({"treaty", "raiders", "capital", "army"}),
-              verbs=frozenset({"invade", "sign", "lead"}))
+              verbs=frozenset({"invade", "sign", "lead", "change", "kill", "refer", "stop"}))
+
 
 @pytest.fixture(scope="module")
 def people() -> SquadDataset:
     return people_dataset()
+
+
+LEAGUE = [
+    ("Football_League", [
+        ("The Denver Broncos beat the Carolina Panthers in 2016. Peyton Manning was the "
+         "quarterback for the Denver Broncos. Cam Newton was the quarterback for the Carolina "
+         "Panthers. The game was played in Santa Clara.",
+         [("Who is the quarterback for the Carolina Panthers?", "Cam Newton"),
+          ("In what year did the Denver Broncos beat the Carolina Panthers?", "2016"),
+          ("Where was the game played?", "Santa Clara")]),
+        ("The Seattle Seahawks won the title in 2014. Russell Wilson was the quarterback for "
+         "the Seattle Seahawks. The final was played in Glendale in front of 70,000 fans.",
+         [("How many fans watched the final in Glendale?", "70,000"),
+          ("Who was the quarterback for the Seattle Seahawks?", "Russell Wilson")])]),
+    ("Rhine", [
+        ("The Rhine flows through Basel and Cologne. In 1815 the Congress of Vienna fixed its "
+         "course. Johann Tulla straightened the Rhine in 1817. Friedrich Engels was born in "
+         "Barmen.",
+         [("Who straightened the Rhine?", "Johann Tulla"),
+          ("When did the Congress of Vienna fix the course of the Rhine?", "1815")])])]
+
+
+def league_dataset() -> SquadDataset:
+    """Two articles: one with several teams, players, years and places to swap among."""
+    articles = []
+    for title, paragraphs in LEAGUE:
+        made = []
+        for p, (context, qas) in enumerate(paragraphs):
+            made.append(Paragraph(context, [
+                QA(f"{title}-{p}-{q}", question, [Answer(answer, context.index(answer))])
+                for q, (question, answer) in enumerate(qas)]))
+        articles.append(Article(title, made))
+    return SquadDataset("1.1", articles, source="league.json")
+
+
+@pytest.fixture(scope="module")
+def league() -> SquadDataset:
+    return league_dataset()
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -32,11 +71,36 @@ def people() -> SquadDataset:
     ("The Normans were led by whom?", "The Normans were led by Harald."),
     ("In what year did the army invade Wales?", "The army invaded Wales in 1905."),
     ("Why did the army invade Wales?", "The army invaded Wales because of famine."),
+    ("How old was Newton during the final?", "Newton was 26 during the final."),
+    ("How many raiders were killed in Wales?", "26 raiders were killed in Wales."),
+    ("In 1517 who was Luther's bishop?", "In 1517, Harald was Luther's bishop."),
+    ("When was the treaty that changed the army signed?",
+     "The treaty that changed the army was signed in 1905."),
+    ("When was the army that invaded Wales?", "The army that invaded Wales was in 1905."),
+    ("What did the army invade in 1066?", "The army invaded Harald in 1066."),
+    ("What did the army lead Wales against?", "The army led Wales against Harald."),
+    ("What quantities do not have direction?", "Harald do not have direction."),
+    ("When did the army stop the raiders?", "The army stopped the raiders in 1905."),
+    ("Which article was published in 1937?", "\"Harald\" was published in 1937."),
+    ("What was the army referred to as after the war?",
+     "The army was referred to as Harald after the war."),
 ])
 def test_questions_become_declarative_sentences(question: str, expected: str) -> None:
-    answer = {"when": "1905", "in": "1905", "why": "famine"}.get(question.split()[0].lower(),
-                                                                  "Harald")
+    first = " ".join(question.split()[:2]).lower()
+    answer = {"when": "1905", "in what": "1905", "why": "famine", "how": "26",
+              "which article": "\"harald\""}.get(
+        first, {"when": "1905", "why": "famine", "how": "26"}.get(first.split()[0], "Harald"))
     assert declarative(question, answer, WORDS) == expected
+
+
+def test_the_rules_say_when_they_are_unsure() -> None:
+    assert restate("Name the river.", "Rhine", WORDS) is None       # no wh-word
+    assert restate("Scientists disagree with how the forest changed by 1900?", "X",
+                   WORDS) is None                                  # a clause, not a slot
+    assert looks_broken("The the army invaded Wales.", "Who invaded Wales?")
+    assert looks_broken("What army invaded Wales.", "What army invaded Wales?")
+    assert looks_broken("The army has was invaded.", "Who invaded the army?")
+    assert not looks_broken("The army invaded Wales in 1905.", "When did the army invade Wales?")
 
 
 def test_question_types_follow_the_wh_phrase() -> None:
@@ -46,32 +110,80 @@ def test_question_types_follow_the_wh_phrase() -> None:
     assert question_type("Name the river.") == "other"
 
 
-def test_entities_numbers_and_a_key_noun_are_swapped_from_other_articles(
-        people: SquadDataset) -> None:
-    maker = DistractorMaker(people, seed=3)
-    article = people.articles[0]
-    paragraph = article.paragraphs[0]
-    made = maker.make(paragraph.qas[2], paragraph.context, article.title)  # what did Ada study …
-    assert made is not None
-    swapped = dict(made.swaps)
-    assert set(swapped) == {"Ada Lovelace", "University of Oxford"}   # whole names, one each
-    own = " ".join(p.context for p in article.paragraphs)
-    elsewhere = " ".join(p.context for a in people.articles[1:] for p in a.paragraphs)
-    for new in swapped.values():
-        assert new in elsewhere and new not in own
-    assert swapped["University of Oxford"].startswith("University of")  # a 3-word name
-    assert "Ada" not in made.text and "Oxford" not in made.text
-    assert made.text.endswith(".") and "?" not in made.text
-    things = {qa.answers[0].text for a in people.articles[1:] for _, _, qa in
-              SquadDataset("1.1", [a]).iter_qas() if question_type(qa.question) == "thing"}
-    assert made.fake_answer in things                       # a 'what' answer of another article
-    assert made.text.endswith(f"{made.fake_answer}.") and "mathematics" not in made.text
-    assert made.text.startswith(swapped["Ada Lovelace"] + " studied at the University of")
+def own_text(data: SquadDataset, title: str) -> str:
+    return " ".join(p.context for a in data.articles if a.title == title for p in a.paragraphs)
 
-    when = maker.make(paragraph.qas[0], paragraph.context, article.title)
-    assert when is not None and "1815" not in when.text
-    assert re.search(r"\bin (1[0-9]{3})\.$", when.text)            # a year from elsewhere
-    assert when.fake_answer != "1815"
+
+def test_swaps_and_fake_answer_come_from_the_same_article(league: SquadDataset) -> None:
+    maker = DistractorMaker(league, seed=0)
+    article = league.articles[0]
+    paragraph = article.paragraphs[0]
+    own = own_text(league, article.title)
+    for seed in range(5):
+        maker.seed = seed
+        made = maker.make(paragraph.qas[0], paragraph.context, article.title)
+        assert made is not None and made.kind == "question" and made.form == "rules"
+        assert dict(made.swaps)["Carolina Panthers"] in own          # a team of the article
+        assert made.fake_answer in ("Peyton Manning", "Russell Wilson")  # a person, not gold
+        assert "Cam Newton" not in made.text and "Carolina Panthers" not in made.text
+        assert made.text == (f"{made.fake_answer} is the quarterback for the "
+                             f"{dict(made.swaps)['Carolina Panthers']}.")
+
+
+def test_the_fake_answer_has_the_question_type(league: SquadDataset) -> None:
+    maker = DistractorMaker(league, seed=0)
+    by_id = {qa.id: (a, p, qa) for a, p, qa in league.iter_qas()}
+    kinds = {"Football_League-0-1": r"^(19|20)\d\d$", "Football_League-0-2": r"^Glendale$",
+             "Football_League-1-0": r"^\d[\d,]*$", "Rhine-0-1": r"^1[89]\d\d$"}
+    for qid, pattern in kinds.items():
+        article, paragraph, qa = by_id[qid]
+        made = maker.make(qa, paragraph.context, article.title)
+        assert made is not None, qid
+        assert re.match(pattern, made.fake_answer), (qid, made)
+        assert qa.answers[0].text not in made.text
+
+
+def test_answer_sentence_kind_swaps_the_answer_and_one_entity(league: SquadDataset) -> None:
+    maker = DistractorMaker(league, seed=0, kind="answer-sentence")
+    article = league.articles[0]
+    paragraph = article.paragraphs[0]
+    made = maker.make(paragraph.qas[0], paragraph.context, article.title)
+    assert made is not None and made.kind == "answer-sentence"
+    (answer, fake), (entity, new) = made.swaps
+    assert (answer, entity) == ("Cam Newton", "Carolina Panthers")  # the one the question names
+    assert new in own_text(league, article.title) and fake == made.fake_answer
+    assert made.text == f"{fake} was the quarterback for the {new}."
+    with pytest.raises(ValueError, match="distractor kind"):
+        DistractorMaker(league, kind="sideways")
+
+
+def test_mixed_kind_is_drawn_per_question(league: SquadDataset, people: SquadDataset) -> None:
+    mixed_maker = DistractorMaker(people, seed=0, kind="mixed")
+    kinds = {qa.id: mixed_maker.kind_of(qa.id) for _, _, qa in people.iter_qas()}
+    assert set(kinds.values()) == {"question", "answer-sentence"}
+    made = {qa.id: mixed_maker.make(qa, p.context, a.title) for a, p, qa in people.iter_qas()}
+    assert all(d.kind == kinds[q] for q, d in made.items() if d is not None)
+    assert DistractorMaker(people, seed=0, kind="mixed").kind_of("x") == mixed_maker.kind_of("x")
+
+
+@pytest.mark.parametrize("kind", ["question", "answer-sentence"])
+def test_distractors_read_like_sentences(kind: str, league: SquadDataset,
+                                         people: SquadDataset) -> None:
+    for data in (league, people):
+        maker = DistractorMaker(data, seed=0, kind=kind)
+        made = 0
+        for article, paragraph, qa in data.iter_qas():
+            d = maker.make(qa, paragraph.context, article.title)
+            if d is None:
+                continue
+            made += 1
+            words = [w.lower() for w in re.findall(r"\w+", d.text)]
+            assert not d.text[:1].islower() and d.text.endswith("."), d
+            assert all(a != b for a, b in zip(words, words[1:], strict=False)), d
+            assert words[0] not in ("who", "what", "when", "where", "which", "how", "why")
+            assert "?" not in d.text and "  " not in d.text
+            assert not any(a.text.lower() in d.text.lower() for a in qa.answers), d
+        assert made >= 0.8 * data.num_questions
 
 
 def test_same_seed_same_distractor_whatever_the_order(people: SquadDataset) -> None:
@@ -99,10 +211,13 @@ def test_insertion_at_a_boundary_moves_the_answers() -> None:
         assert new.replace(d.text, "", 1).replace("  ", " ").strip() == context
 
 
-def test_stress_set_puts_each_distractor_in_its_own_unit(people: SquadDataset) -> None:
-    stress = stress_set(people, seed=0)
+@pytest.mark.parametrize("kind", ["question", "answer-sentence", "mixed"])
+def test_stress_set_puts_each_distractor_in_its_own_unit(people: SquadDataset, kind: str) -> None:
+    stress = stress_set(people, seed=0, kind=kind)
     assert stress.dataset.num_questions == people.num_questions
     assert stress.coverage > 0.8
+    made = {d.distractor.kind for d in stress.inserted.values()}
+    assert made == ({"question", "answer-sentence"} if kind == "mixed" else {kind})
     units = segment(stress.dataset, "eval")
     starts = {units.qas[q].id: units.spans[p] for q, p in enumerate(units.owner)}
     for _, p, qa in stress.dataset.iter_qas():
@@ -112,7 +227,7 @@ def test_stress_set_puts_each_distractor_in_its_own_unit(people: SquadDataset) -
         if where is not None:
             assert p.context[where.start:where.end] == where.distractor.text
             assert any(s == where.start for s, _ in starts[qa.id])   # at a sentence boundary
-    again = stress_set(people, seed=0)
+    again = stress_set(people, seed=0, kind=kind)
     assert again.dataset == stress.dataset
 
 

@@ -34,6 +34,10 @@ def word_list(text: str) -> tuple[str, ...]:
 TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\w+(?:[-.’']\w+)*|[^\w\s]")
 WH = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
 DO = ("did", "does", "do")
+BE_DO = DO + ("is", "are", "was", "were")
+RELATIVE = ("that", "which", "who", "whom", "whose")
+NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+           "twelve", "twenty", "hundred", "thousand", "million", "billion", "about", "over")
 AUX = DO + ("is", "are", "was", "were", "has", "have", "had", "can", "could", "will", "would",
             "should", "may", "might", "must", "shall")
 HOW_WITH = ("many", "much", "long", "old", "far", "large", "big", "tall", "often", "few",
@@ -94,21 +98,34 @@ class Words:
                                        or low in PAST.values() or _participle(word))
 
 
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the word, number and punctuation tokens; a possessive ``'s`` is its
+    own token (so a name before it is found whole)."""
+    out: list[tuple[int, int]] = []
+    for m in TOKEN.finditer(text):
+        start, end = m.span()
+        if end - start > 2 and text[end - 2:end].lower() in ("'s", "’s"):
+            out += [(start, end - 2), (end - 2, end)]
+        else:
+            out.append((start, end))
+    return out
+
+
 def tokenize(text: str) -> list[str]:
     """Word, number and punctuation tokens; a possessive ``'s`` is its own token."""
-    out: list[str] = []
-    for tok in TOKEN.findall(text):
-        if len(tok) > 2 and tok[-2:].lower() in ("'s", "’s"):
-            out += [tok[:-2], tok[-2:]]
-        else:
-            out.append(tok)
-    return out
+    return [text[s:e] for s, e in token_spans(text)]
 
 
 def detokenize(tokens: Sequence[str]) -> str:
     """Tokens joined by spaces, without the spaces English puts nowhere (before ``,`` or ``'s``,
-    inside brackets)."""
-    text = " ".join(tokens)
+    inside brackets and quotes)."""
+    text = ""
+    opened = False
+    for tok in tokens:
+        glue = not text or text.endswith(("(", "[", "$", "“")) or text.endswith('"') and opened
+        if tok == '"':
+            glue, opened = glue or opened, not opened
+        text += tok if glue or tok == "”" else " " + tok
     text = re.sub(r"\s+([.,;:!?%)\]])", r"\1", text)
     text = re.sub(r"([(\[$])\s+", r"\1", text)
     return re.sub(r"\s+(['’]s)\b", r"\1", text)
@@ -116,41 +133,85 @@ def detokenize(tokens: Sequence[str]) -> str:
 
 def declarative(question: str, answer: str, words: Words) -> str:
     """``question`` restated as a sentence that gives ``answer`` (see the module doc); ends with
-    a full stop and starts with a capital letter."""
+    a full stop and starts with a capital letter. Where the rules do not apply, the question's
+    words and the answer joined by a dash (:func:`restate` says None there)."""
+    made = restate(question, answer, words)
+    if made is not None:
+        return made
+    return _sentence([t for t in tokenize(question) if t not in ("?", "¿")] + ["—", answer])
+
+
+def restate(question: str, answer: str, words: Words) -> str | None:
+    """``question`` restated as a sentence that gives ``answer``, or None where the rules are
+    unsure (no wh-word, an inverted question whose verb or subject is not found)."""
     tokens = [t for t in tokenize(question) if t not in ("?", "¿")]
     lower = [t.lower() for t in tokens]
-    start = _wh_start(lower)
+    found = _wh_start(lower)
     said = tokenize(answer)
-    if start is None:
-        inside = next((i for i, t in enumerate(lower) if t in WH), None)
+    if found is None:
+        inside = next((i for i in range(len(lower) - 1, 0, -1) if lower[i] in WH), None)
         if inside is None:
-            return _sentence(tokens + ["—", *said])
-        return _sentence(tokens[:inside] + said + tokens[_wh_end(tokens, inside, words):])
-    prep = tokens[:start]          # "In what year …": a leading preposition
+            return None
+        end = _wh_end(tokens, inside, words)
+        if end < len(tokens) and lower[end] not in PREPOSITIONS + (",", ";"):
+            return None  # "how the Amazon changed …": a clause, not a slot for the answer
+        return _sentence(tokens[:inside] + _answer_phrase(tokens[inside:end], said)
+                         + tokens[end:])
+    cut, start = found
+    front, prep = tokens[:cut], tokens[cut:start]
+    if front and front[-1] != ",":
+        front = front + [","]
     end = _wh_end(tokens, start, words)
     rest = tokens[end:]
+    phrase = _answer_phrase(tokens[start:end], said)
     slot = _slot(lower[start:end], prep)
-    if len(rest) > 1 and rest[0].lower() in AUX:
-        clause = _inverted(rest, words, subject_question=not prep and slot == "object")
-        if clause is not None:
-            return _sentence(_place(clause, slot, prep, said))
-    return _sentence(prep + said + rest)   # the wh-phrase is the subject: the answer takes its place
+    predicate = lower[start] == "how" and end - start == 2 and lower[start + 1] in HOW_WITH
+    if len(rest) > 1 and rest[0].lower() in AUX and rest[1].lower() not in ("not", "n't"):
+        inverted = _inverted(rest, words, subject_question=not prep and slot == "object"
+                             and not predicate, adverbial=slot != "object")
+        if inverted is not None:
+            return _sentence(front + _place(*inverted, slot, prep, phrase))
+        if rest[0].lower() in DO:
+            return None
+    if prep:
+        return None  # "In what year the war ended": not a question the rules know
+    return _sentence(front + phrase + rest)   # the wh-phrase is the subject: the answer takes its place
 
 
 def wh_phrase(tokens: Sequence[str], words: Words) -> range:
-    """Token positions of the leading wh-phrase (with its preposition), empty when the question
-    does not start with one: the words a distractor keeps as they are."""
-    start = _wh_start([t.lower() for t in tokens])
-    return range(0) if start is None else range(0, _wh_end(tokens, start, words))
+    """Token positions of the leading wh-phrase (with its preposition and what comes before it),
+    empty when the question does not start with one: the words a distractor keeps as they are."""
+    found = _wh_start([t.lower() for t in tokens])
+    return range(0) if found is None else range(found[0], _wh_end(tokens, found[1], words))
 
 
-def _wh_start(lower: Sequence[str]) -> int | None:
-    """Index of the wh-word when the question starts with it (after at most one preposition)."""
-    if lower and lower[0] in WH:
-        return 0
-    if len(lower) > 1 and lower[0] in PREPOSITIONS and lower[1] in WH:
-        return 1
+def _wh_start(lower: Sequence[str]) -> tuple[int, int] | None:
+    """``(cut, wh)`` when the question starts with its wh-word: ``wh`` its index, ``cut`` where
+    its preposition starts (``In what year``), after a fronted phrase (``In 1517 who``,
+    ``In South Africa, along with X, what``) when there is one."""
+    wh = next((i for i, t in enumerate(lower[:12]) if t in WH), None)
+    if wh is None:
+        return None
+    if wh == 0:
+        return 0, 0
+    if wh == 1 and lower[0] in PREPOSITIONS:
+        return 0, 1
+    comma = lower[wh - 1] == "," or (wh > 2 and lower[wh - 1] in PREPOSITIONS
+                                     and lower[wh - 2] == ",")
+    if comma or (lower[0] in PREPOSITIONS and wh <= 4 and lower[wh - 1] not in PREPOSITIONS
+                 and not any(t in AUX for t in lower[:wh])):
+        return (wh - 1 if lower[wh - 1] in PREPOSITIONS else wh), wh
     return None
+
+
+def _answer_phrase(phrase: Sequence[str], said: list[str]) -> list[str]:
+    """What stands for the wh-phrase: the answer, with the counted noun of ``how many``/``how
+    much`` after it when the answer is a bare number (``how many people`` → ``300 people``)."""
+    low = [t.lower() for t in phrase]
+    bare = all(t[:1].isdigit() or t.lower() in NUMBERS or t in ",." for t in said)
+    if len(low) > 2 and low[0] == "how" and low[1] in ("many", "much") and bare:
+        return said + list(phrase[2:])
+    return said
 
 
 def _wh_end(tokens: Sequence[str], wh: int, words: Words) -> int:
@@ -199,26 +260,54 @@ def _slot(phrase: Sequence[str], prep: Sequence[str]) -> str:
     return "object"
 
 
-def _inverted(rest: Sequence[str], words: Words, subject_question: bool) -> list[str] | None:
-    """``aux subject verb …`` → ``subject verb …`` (``did`` folded into the verb's tense), or
-    None when the question is not inverted (the wh-phrase was the subject)."""
+Clause = tuple[list[str], int, bool]
+
+
+def _inverted(rest: Sequence[str], words: Words, subject_question: bool,
+              adverbial: bool) -> Clause | None:
+    """``aux subject verb …`` → ``subject verb …`` (``did`` folded into the verb's tense), with
+    the index of the verb and whether the auxiliary is a bare *be* (``Newton was …``); None
+    when the question is not inverted (the wh-phrase was the subject) or its verb is not found.
+    A participle is looked for before any relative pronoun or auxiliary (``When was the
+    construction that changed …``: none); with none, a bare *be* asked about time, place or
+    reason has all the rest as its subject (``The construction that changed … was in X``)."""
     aux, body = rest[0].lower(), list(rest[1:])
     if aux in DO:
-        verb = next((i for i in range(1, len(body)) if words.is_verb(body[i])
-                     and body[i - 1].lower() not in DETERMINERS), None)
-        if verb is None:  # no verb the data knows: the first lower-case word after the subject
-            verb = next((i for i in range(1, len(body)) if body[i][:1].islower()
-                         and body[i].lower() not in DETERMINERS + PREPOSITIONS), None)
+        verb = _main_verb(body, words)
         if verb is None:
             return None
-        return body[:verb] + [_inflect(body[verb], aux)] + body[verb + 1:]
-    participle = next((i for i in range(1, len(body)) if _participle(body[i])), None)
-    if participle is not None and _subject_end(body[:participle], words) >= participle - 1:
-        return body[:participle] + [aux] + body[participle:]
-    if subject_question and aux in ("is", "are", "was", "were"):
+        return body[:verb] + [_inflect(body[verb], aux)] + body[verb + 1:], verb, False
+    stop = next((i for i, t in enumerate(body) if t.lower() in RELATIVE + AUX), len(body))
+    participle = next((i for i in range(1, stop) if _participle(body[i])
+                       and body[i - 1].lower() not in DETERMINERS), None)
+    if participle is None and stop < len(body) - 1 and _participle(body[-1]):
+        participle = len(body) - 1   # "the treaty that changed the army signed"
+    if participle is not None:
+        return body[:participle] + [aux] + body[participle:], participle + 1, False
+    if adverbial and aux in BE_DO[3:]:
+        return body + [aux], len(body) + 1, False
+    if subject_question and aux in BE_DO:
         return None  # "What is the capital of France?": the wh-phrase is the subject
     cut = _subject_end(body, words)
-    return body[:cut] + [aux] + body[cut:] if cut else None
+    if not cut:
+        return None
+    return body[:cut] + [aux] + body[cut:], cut + (0 if aux in BE_DO else 1), aux in BE_DO
+
+
+def _main_verb(body: Sequence[str], words: Words) -> int | None:
+    """The verb after ``did`` and its subject: the first word the data knows as a verb that no
+    determiner comes before, or the next one when a verb in its base form follows it (``did the
+    biplane design have``: ``have``)."""
+    verb = next((i for i in range(1, len(body)) if words.is_verb(body[i])
+                 and body[i - 1].lower() not in DETERMINERS), None)
+    if verb is not None and verb + 1 < len(body):
+        after = body[verb + 1]
+        low = after.lower()
+        if after.isalpha() and after.islower() and (low in PAST or low in words.verbs) and (
+                low not in AUX + DETERMINERS + PREPOSITIONS + WH + RELATIVE or low in DO + (
+                    "have",)):
+            return verb + 1
+    return verb
 
 
 def _subject_end(body: Sequence[str], words: Words) -> int:
@@ -253,6 +342,8 @@ def _inflect(verb: str, aux: str) -> str:
             return PAST[low]
         if low.endswith("e"):
             return low + "d"
+        if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", low):
+            return low + low[-1] + "ed"   # one syllable, one vowel: stop → stopped
         if low.endswith("y") and low[-2:-1] not in "aeiou":
             return low[:-1] + "ied"
         return low + "ed"
@@ -265,16 +356,48 @@ def _inflect(verb: str, aux: str) -> str:
     return low + "s"
 
 
-def _place(clause: list[str], slot: str, prep: Sequence[str], answer: list[str]) -> list[str]:
-    if slot == "time" or slot == "place":
+def _place(clause: list[str], verb: int, bare_be: bool, slot: str, prep: Sequence[str],
+           answer: list[str]) -> list[str]:
+    """The answer put in the restated clause: after ``in`` for time and place (or the question's
+    own preposition), ``because of`` for why, ``by`` for how; an object after its verb (see
+    :func:`_object_at`)."""
+    if slot in ("time", "place"):
         return clause + [prep[0].lower() if prep else "in"] + answer
     if slot == "why":
         return clause + ["because", "of"] + answer
     if slot == "how":
         return clause + ["by"] + answer
-    return clause + ([p.lower() for p in prep] if prep else []) + answer
+    if prep:
+        return clause + [p.lower() for p in prep] + answer
+    at = verb + 1 if bare_be else _object_at(clause, verb)
+    return clause[:at] + answer + clause[at:]
+
+
+def _object_at(clause: Sequence[str], verb: int) -> int:
+    """Where the object of ``clause[verb]`` goes: at the end after a stranded preposition
+    (``depend on``, ``lead Wales against``), before the last of two or more prepositions (``held at | for``,
+    ``referred to as | after``), right after the verb before one (``prevent | from going``),
+    after the noun phrase that follows the verb otherwise (``call his device | in 1900``)."""
+    if clause[-1].lower() in PREPOSITIONS:
+        return len(clause)
+    j = verb + 1
+    while j < len(clause) and clause[j].lower() in PREPOSITIONS:
+        j += 1
+    if j == len(clause):
+        return j
+    if j - verb - 1 >= 2:
+        return j - 1
+    if j - verb - 1 == 1:
+        return verb + 1
+    return verb + 1 + _subject_end(clause[verb + 1:], Words())
 
 
 def _sentence(words: Sequence[str]) -> str:
     text = detokenize(words).strip(" ,;:")
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+    return capitalised(text).rstrip(".") + "."
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-case (after an opening quote or bracket)."""
+    at = next((i for i, c in enumerate(text) if c.isalnum()), 0)
+    return text[:at] + text[at:at + 1].upper() + text[at + 1:]

@@ -63,10 +63,12 @@ def insert(context: str, qa: QA, distractor: Distractor, boundary: int) -> tuple
 
 
 def stress_set(dataset: SquadDataset, *, seed: int = 0, segmenter: str = "pysbd",
-               source: SquadDataset | None = None, quiet: bool = True) -> StressSet:
-    """Every question of ``dataset`` with a distractor made from ``source`` (default: the
+               source: SquadDataset | None = None, quiet: bool = True,
+               kind: str = "question") -> StressSet:
+    """Every question of ``dataset`` with a distractor of ``kind`` (``question``,
+    ``answer-sentence`` or ``mixed``, :mod:`.distractors`) made from ``source`` (default: the
     dataset itself) at a random sentence boundary of its context."""
-    maker = DistractorMaker(source or dataset, seed)
+    maker = DistractorMaker(source or dataset, seed, kind)
     out = StressSet(SquadDataset(dataset.version, [], source=f"{dataset.source} (stressed)"))
     items = [(a, p, qa) for a, p, qa in dataset.iter_qas()]
     bounds: dict[str, list[int]] = {}

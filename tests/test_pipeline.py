@@ -19,7 +19,7 @@ from ids_extract.files import write_jsonl
 from ids_extract.pipeline.engine import extract_to_dir
 from ids_extract.pipeline.validate import validate_dir
 from ids_extract.scorers.bm25 import BM25Scorer
-from ids_extract.select.compress import compress
+from ids_extract.select.join import join as compress
 from ids_extract.squad.read import load
 from ids_extract.squad.write import to_rows, write_parquet
 

@@ -102,3 +102,24 @@ KeepCheckpoints = Annotated[bool, typer.Option(help="Keep checkpoints/ (with the
                                                "state) after a finished run.")]
 Overwrite = Annotated[bool, typer.Option(help="Train again over a model or checkpoints of other "
                                          "settings.")]
+
+
+def deprecated(old: str, new: str) -> None:
+    """One warning line for a spelling that still works for one release."""
+    err_console.print(f"[yellow]warning:[/] {old} is deprecated and goes in the next release; "
+                      f"use {new}", highlight=False)
+
+
+# One vocabulary: -q is --quiet in every command.
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")]
+
+
+def legacy_q(question: str | None, stray: str | None) -> str | None:
+    """``-q QUESTION`` (the old spelling in ``answer`` and ``explain``, where ``-q`` is
+    ``--quiet`` now): the stray text is the question, with a warning, for one release."""
+    if stray is None:
+        return question
+    if question is not None:
+        raise typer.BadParameter(f"unexpected argument {stray!r}")
+    deprecated("-q QUESTION", "--question QUESTION (-q is --quiet now)")
+    return stray

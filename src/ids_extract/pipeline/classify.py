@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
+from ..progress import Meter
 from ..scorers import Scorer, build_scorer
 from ..select.budget import count_tokens
 from ..select.fusion import WeightedFusion, parse_weights
@@ -104,9 +105,9 @@ class TextExtractor:
         return segment(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
                        quiet=self.quiet)
 
-    def score(self, units: TextUnits) -> Scored:
+    def score(self, units: TextUnits, meter: Meter | None = None) -> Scored:
         return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet)
+                           quiet=self.quiet, meter=meter)
 
     def select_all(self, units: TextUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> list[TextLevelResult]:

@@ -129,7 +129,7 @@ def evaluate_to_dir(clf: Classifier, data: TextDataset, source: str, out_dir: st
     check_out(out)
     unknown = [r for r in data.records if r.label is not None and r.label not in clf.labels]
     if unknown:
-        raise DataError(data.source, f"{unknown[0].where} (id {unknown[0].id!r})",
+        raise DataError(data.source, unknown[0].where,
                         f"label {unknown[0].label!r} is not a class of the classifier "
                         f"({', '.join(clf.labels)}); {len(unknown)} texts have such labels")
     manifest = {"format": EVALUATION_FORMAT,

@@ -34,7 +34,7 @@ from ..models.hub import load_tokenizer
 from ..pipeline.scoring import score_units
 from ..scorers import Scorer, build_scorer
 from ..select.budget import count_tokens, rooms
-from ..select.fusion import WeightedFusion
+from ..select.fusion import WeightedFusion, parse_weights
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, check_segmenter, split_sentences
 from ..select.step import Budget, choose
@@ -74,10 +74,11 @@ class Compression:
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
              scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
-             **scorer_options: Any) -> Compression:
+             weights: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
-    ``question``, within ``budget`` (see the module doc). ``scorer_options`` go to the scorers by
-    name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
+    ``question``, within ``budget`` (see the module doc). ``weights``: fusion weights
+    (``"bm25=1,sbert=2"``); ``scorer_options`` go to the scorers by name, e.g.
+    ``sbert={"backend": "onnx", "precision": "int8"}``."""
     level = _budget(budget)
     passages = [context] if isinstance(context, str) else list(context)
     if not question.strip() or not any(p.strip() for p in passages):
@@ -85,7 +86,9 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     text, spans, owners = _segment(passages, check_segmenter(segmenter))
     built = _scorers(tuple(scorers), _frozen(scorer_options))
     units = Units([text], [spans], [0], [question])
-    scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=True)
+    names = [s.name for s in built]
+    scored = score_units(units, built, WeightedFusion(names, parse_weights(weights, names)),
+                         quiet=True)
     [order] = scored.rankings([s.name for s in built])
     tokenizer = load_tokenizer(level.tokenizer)
     counted = Budget.counted(units, tokenizer)

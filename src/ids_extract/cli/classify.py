@@ -11,6 +11,7 @@ import typer
 
 from ..errors import ConfigError, DataError, check_limit
 from ..files import check_out, folder_lock
+from ..scorers.options import IG_STEPS
 from ..textcls.model import Columns
 from . import app as opt
 from .app import app, csv_list, deprecated, err_console, handles_errors
@@ -76,7 +77,7 @@ def extract_texts(
                                       "texts).")] = "sentence",
     classifier_model: Annotated[str | None, typer.Option(help="ig and alone: a trained "
                                                          "classifier folder.")] = None,
-    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 16,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     ig_mode: Annotated[str, typer.Option(help="ig: ig, or gxi (gradient x input).")] = "ig",
     label_descriptions: Annotated[str | None, typer.Option(help="label: 'pos=a positive review|"
                                                            "a great film,neg=...' or a JSON "
@@ -97,6 +98,7 @@ def extract_texts(
                                            "bf16).")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an extraction of another input or "
                                             "config in --out.")] = False,
+    scorer_option: opt.ScorerOptions = None,
     quiet: Quiet = False,
 ) -> None:
     """Compress the texts of a classification file: one file per level in the input's format
@@ -120,7 +122,8 @@ def extract_texts(
     }
     extractor = TextExtractor(names, levels, split=split, weights=weights, unit=unit,
                               segmenter=segmenter, quiet=quiet, stats_tokenizer=classifier_model,
-                              scorer_options={n: options.get(n, {}) for n in names})
+                              scorer_options=opt.merged({n: options.get(n, {}) for n in names},
+                                                        opt.scorer_options(scorer_option, names)))
     summary = extract_texts_to_dir(extractor, input, out, limit=limit, overwrite=overwrite,
                                    shard_size=shard_size, dataset=data)
     if not quiet:

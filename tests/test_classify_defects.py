@@ -204,3 +204,11 @@ def test_deprecated_spellings_warn_and_work(cls_file: Path, tmp_path: Path,
                               "--target", "start", "--out", str(tmp_path / "p.html")])
     _refused(res, "--target start: a classifier explains its predicted class")
     assert not (tmp_path / "p.html").exists()
+
+
+def test_evaluate_says_windows_one_way(squad_file: Path, tmp_path: Path) -> None:
+    base = ["evaluate", "--data", str(squad_file), "--model", str(tmp_path / "none")]
+    _refused(runner.invoke(app, [*base, "--mode", "sideways"]), "--mode 'sideways'")
+    res = runner.invoke(app, [*base, "--truncate", "--mode", "window"])
+    _refused(res, "give --mode only")
+    assert "--truncate/--window is deprecated" in res.output

@@ -25,6 +25,7 @@ from .app import (
     TrainPrecision,
     app,
     csv_list,
+    deprecated,
     err_console,
     handles_errors,
     legacy_q,
@@ -103,8 +104,11 @@ def evaluate(
                                              "metrics.json go [default: MODEL/eval-<data>].")] = None,
     all_gold: Annotated[bool, typer.Option(help="Score every --gold question, counting those "
                                            "missing from --data as missed.")] = False,
-    truncate: Annotated[bool | None, typer.Option("--truncate/--window", help="Override the "
-                                                  "reader's mode.")] = None,
+    mode: Annotated[str | None, typer.Option(help="window or truncate: override the reader's "
+                                             "mode (one way to say windows, as "
+                                             "evaluate-classifier's --mode).")] = None,
+    truncate: Annotated[bool | None, typer.Option("--truncate/--window", hidden=True,
+                                                  help="Deprecated: --mode.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
@@ -117,6 +121,12 @@ def evaluate(
     from ..models.qa.reader import Reader
     from ..squad.evaluate import evaluate as score
 
+    if truncate is not None:
+        deprecated("--truncate/--window", "--mode truncate|window")
+        if mode is not None:
+            raise ConfigError("give --mode only (--truncate/--window is its old spelling)")
+    if mode not in (None, "window", "truncate"):
+        raise ConfigError(f"--mode {mode!r}: choose window or truncate")
     reading = squad_read.load(data_file).limit(limit)
     gold_set = squad_read.load(gold) if gold else reading
     if gold and not all_gold:
@@ -137,7 +147,7 @@ def evaluate(
         if model is None:
             raise ConfigError("give --model (to read) or --predictions (to score a file)")
         reader = Reader.load(model, device=device, precision=precision,
-                             mode=None if truncate is None else ("truncate" if truncate
+                             mode=mode if truncate is None else ("truncate" if truncate
                                                                  else "window"))
         found = reader.predict(examples_of(reading), batch_size=batch_size, quiet=quiet)
         target = out or model / f"eval-{Path(data_file).stem}"

@@ -258,7 +258,8 @@ def answer(
         options = {"sbert": {"device": device}} if "sbert" in names else {}
         pipeline = ExtractThenRead(reader, level=level, scorers=names, extract=not no_extract,
                                    scorer_options=options)
-    pipeline.quiet = quiet
+    if quiet:
+        pipeline.quiet = True
     results = pipeline.answer_many(items)
     payload = [r.to_dict() for r in results]
     if out is not None:

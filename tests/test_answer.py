@@ -15,7 +15,7 @@ from ids_extract.cli import app
 from ids_extract.errors import DataError
 from ids_extract.models.qa.features import ReaderConfig
 from ids_extract.models.qa.reader import Reader
-from ids_extract.select.compress import compress
+from ids_extract.select.join import join as compress
 from ids_extract.select.segment import split_sentences
 
 from .conftest import CONTEXT, CONTEXT2

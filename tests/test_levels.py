@@ -6,8 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ids_extract.errors import ConfigError
-from ids_extract.select.compress import compress
-from ids_extract.select.levels import Level, add_gold, parse_level, parse_levels, select
+from ids_extract.select.join import join as compress
+from ids_extract.select.levels import Level, add_gold, parse_level, parse_levels
+from ids_extract.select.levels import pick as select
 from ids_extract.select.segment import split_sentences
 
 from .conftest import CONTEXT

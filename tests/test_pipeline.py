@@ -19,7 +19,7 @@ from ids_extract.files import write_jsonl
 from ids_extract.pipeline.engine import extract_to_dir
 from ids_extract.pipeline.validate import validate_dir
 from ids_extract.scorers.bm25 import BM25Scorer
-from ids_extract.select.compress import compress
+from ids_extract.select.join import join as compress
 from ids_extract.squad.read import load
 from ids_extract.squad.write import to_rows, write_parquet
 
@@ -258,7 +258,9 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(
     with folder_lock(out), pytest.raises(ConfigError, match="being written by another"):
         # the lock is what a first run holds while it writes
         extract_to_dir(Extractor(["bm25"], "top-k:1", quiet=True), str(squad_file), out)
+    assert not out.exists()  # the folder the lock made is gone again: nothing was written
     # a lock file left by a run that died (kill -9) holds no lock: the next run goes on
+    out.mkdir()
     (out / ".lock").write_text("pid 999999")
     extract_to_dir(Extractor(["bm25"], "top-k:1", quiet=True), str(squad_file), out)
     assert (out / "D1-top-k1.json").exists()

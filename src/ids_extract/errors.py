@@ -23,3 +23,9 @@ class ConfigError(IdsExtractError):
 class ScorerError(IdsExtractError):
     """A scorer returned something the pipeline cannot use (wrong count or shape, NaN): the
     message names the scorer and the question."""
+
+
+def check_limit(limit: int | None, what: str = "records") -> None:
+    """``--limit N``: N of 1 or more (0 or less would make an empty run, and fail far away)."""
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: give a number of {what} of 1 or more")

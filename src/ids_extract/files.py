@@ -78,34 +78,63 @@ def write_jsonl(rows: Sequence[dict[str, Any]], target: str | os.PathLike[str]) 
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def check_out(path: str | os.PathLike[str], *, folder: bool = True,
+              option: str = "--out") -> None:
+    """Refuse, before any work, an output path that cannot be written: a folder that is a file,
+    a file that is a folder, or a path under a file."""
+    target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise ConfigError(f"{option} {target}: is a file, not a folder")
+    if not folder and target.is_dir():
+        raise ConfigError(f"{option} {target}: is a folder, not a file")
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{option} {target}: {parent} is a file, not a folder")
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder/.lock`` for the duration (``fcntl.flock``); a second run into the same folder
     is refused while the first holds it. The kernel drops the lock when its process dies (even
-    by ``kill -9``), so a lock file left by a crash does not block the next run."""
+    by ``kill -9``), so a lock file left by a crash does not block the next run. A folder (or
+    lock file) this call made is removed again when nothing else was written into it, so a run
+    that fails before writing leaves nothing behind."""
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
-    with open(path, "a+", encoding="utf-8") as fh:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, as before
-            yield
-            return
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise ConfigError(f"{folder} is being written by another ids-extract run ({holder}); "
-                              "wait for it to finish, or choose another --out") from None
+    fresh = not path.exists()
+    try:
+        with open(path, "a+", encoding="utf-8") as fh:
+            yield from _locked(fh, folder)
+    finally:
+        if fresh:
+            path.unlink(missing_ok=True)
+        if made and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _locked(fh: Any, folder: Path) -> Iterator[None]:
+    """Take the lock on the open lock file ``fh`` (or refuse), yield while it is held."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        holder = fh.read().strip() or "another process"
+        raise ConfigError(f"{folder} is being written by another ids-extract run ({holder}); "
+                          "wait for it to finish, or choose another --out") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

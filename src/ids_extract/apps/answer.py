@@ -5,7 +5,7 @@ question, let a small reader answer from them, and give the answer back as a spa
 Extraction is the project's :class:`~ids_extract.pipeline.extractor.Extractor` (segment → score →
 select, which reports the kept sentences of every question) on an evaluation split (no gold is
 used). The reader's span in the shorter text is mapped back with the offsets of the kept sentences
-(``Compressed.offsets``), never by searching for the answer text.
+(``Joined.offsets``), never by searching for the answer text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import ConfigError, DataError
 from ..models.qa.features import Example
 from ..models.qa.reader import Reader
 from ..pipeline.extractor import Extractor
-from ..select.compress import Compressed, compress
+from ..select.join import Joined, join
 from ..select.segment import Span
 from ..squad.model import QA, Article, Paragraph, SquadDataset
 from ..squad.read import load
@@ -117,7 +117,7 @@ class ExtractThenRead:
         units = self.extractor.segment(dataset)
         scored = self.extractor.score(units)
         level = self.extractor.select_all(dataset, units, scored).levels[0]
-        comps = [compress(q.context, level.spans(units, n), level.kept[n])
+        comps = [join(q.context, level.spans(units, n), level.kept[n])
                  for n, q in enumerate(items)]
         examples = [Example(q.id, q.question, c.context) for q, c in zip(items, comps, strict=True)]
         preds = self.reader.predict(examples, batch_size=batch_size, quiet=self.quiet)
@@ -150,7 +150,7 @@ def _with_ids(items: Sequence[Question]) -> list[Question]:
     return out
 
 
-def to_original(context: str, comp: Compressed, spans: Sequence[Span], start: int,
+def to_original(context: str, comp: Joined, spans: Sequence[Span], start: int,
                 end: int) -> tuple[int, int, bool]:
     """Map ``[start, end)`` of the shortened context back to the original one.
 
@@ -171,7 +171,7 @@ def to_original(context: str, comp: Compressed, spans: Sequence[Span], start: in
     return o_start, o_start + len(context[o_start:o_end].rstrip()), True
 
 
-def _locate(comp: Compressed, lengths: Sequence[int], pos: int, *, forward: bool) -> int:
+def _locate(comp: Joined, lengths: Sequence[int], pos: int, *, forward: bool) -> int:
     """Index of the kept sentence holding ``pos``; a position on an inserted space belongs to the
     next sentence (``forward``) or the previous one."""
     for n, off in enumerate(comp.offsets):

@@ -13,8 +13,10 @@ Budgets:
 
 Best sentences are kept while they fit (in their original order); when even the best one does not
 fit, it is cut to the room around its most relevant part (:mod:`ids_extract.select.cut`), so the
-budget is never exceeded; ``under`` says by how many tokens the result is under it. The scorers are
-built once per configuration and reused by every later call (the models stay loaded).
+budget is never exceeded (the selection step is the one every task uses,
+:func:`ids_extract.select.step.choose`, in its ``exact`` form); ``under`` says by how many
+tokens the result is under it. The scorers are built once per configuration and reused by every
+later call (the models stay loaded).
 """
 
 from __future__ import annotations
@@ -31,13 +33,11 @@ from ..errors import ConfigError
 from ..models.hub import load_tokenizer
 from ..pipeline.scoring import score_units
 from ..scorers import Scorer, build_scorer
-from ..select.budget import count_tokens, pair_overhead
-from ..select.compress import compress as join_units
-from ..select.compress import with_cut
-from ..select.cut import cut_span
-from ..select.fusion import WeightedFusion, ranking, zscore
+from ..select.budget import count_tokens, rooms
+from ..select.fusion import WeightedFusion, parse_weights
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, check_segmenter, split_sentences
+from ..select.step import Budget, choose
 from ..select.units import Units
 
 SEPARATOR = "\n\n"  # between passages, in the text they are read as
@@ -74,10 +74,11 @@ class Compression:
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
              scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
-             **scorer_options: Any) -> Compression:
+             weights: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
-    ``question``, within ``budget`` (see the module doc). ``scorer_options`` go to the scorers by
-    name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
+    ``question``, within ``budget`` (see the module doc). ``weights``: fusion weights
+    (``"bm25=1,sbert=2"``); ``scorer_options`` go to the scorers by name, e.g.
+    ``sbert={"backend": "onnx", "precision": "int8"}``."""
     level = _budget(budget)
     passages = [context] if isinstance(context, str) else list(context)
     if not question.strip() or not any(p.strip() for p in passages):
@@ -85,50 +86,23 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     text, spans, owners = _segment(passages, check_segmenter(segmenter))
     built = _scorers(tuple(scorers), _frozen(scorer_options))
     units = Units([text], [spans], [0], [question])
-    scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=True)
-    order = ranking(scored.fused[0], *(zscore(scored.per_scorer[s.name][0]) for s in built))
+    names = [s.name for s in built]
+    scored = score_units(units, built, WeightedFusion(names, parse_weights(weights, names)),
+                         quiet=True)
+    [order] = scored.rankings([s.name for s in built])
     tokenizer = load_tokenizer(level.tokenizer)
-    lengths = count_tokens([text[s:e] for s, e in spans], tokenizer)
+    counted = Budget.counted(units, tokenizer)
+    [lengths] = counted.lengths
     limit, room = _room(level, question, lengths, tokenizer)
-    kept, cut = _select(text, spans, order, lengths, room, question, tokenizer)
-    final = with_cut(spans, cut)
-    joined = join_units(text, final, kept).context if kept else ""
+    choice = choose(units, level, scored.fused, [order], Budget(tokenizer, [lengths], [room]),
+                    exact=True)
+    kept, final = choice.kept[0], choice.spans(units, 0)
+    joined = choice.joined(units, 0).context if kept else ""
     used = int(count_tokens([joined], tokenizer)[0]) if joined else 0
     total = used + (limit - room if level.kind == "tokens" else 0)
     return Compression(joined, str(level), limit, total, limit - total, int(lengths.sum()),
                        _kept(text, final, kept, owners, passages, scored.fused[0]),
-                       cut is not None)
-
-
-def _select(text: str, spans: Sequence[Span], order: np.ndarray, lengths: np.ndarray, room: int,
-            question: str, tokenizer: Any) -> tuple[list[int], tuple[int, Span] | None]:
-    """The best sentence, then the next best ones that still fit (a sentence that does not fit
-    is skipped and smaller, lower-ranked ones may fill the room), in their original order. The
-    joined text is counted again (a tokenizer need not count a join as the sum of its parts)
-    and the lowest-ranked sentences dropped until it fits; a best sentence that is over the room
-    alone is cut around its most relevant part."""
-    if room < 1:
-        return [], None
-    best = int(order[0])
-    kept, used = [best], int(lengths[best])
-    for i in order[1:]:
-        if used + int(lengths[i]) <= room:
-            kept.append(int(i))
-            used += int(lengths[i])
-    kept.sort()
-    while len(kept) > 1 and _count(text, spans, kept, tokenizer) > room:
-        kept.remove(next(int(i) for i in order[::-1] if int(i) in kept))
-    if _count(text, spans, kept, tokenizer) <= room:
-        return kept, None
-    for target in range(room, 0, -1):  # a tokenizer may count the cut text a little higher
-        cut = (best, cut_span(text, spans[best], target, question, tokenizer))
-        if _count(text, with_cut(spans, cut), [best], tokenizer) <= room:
-            return [best], cut
-    return [], None  # not even one token fits (a ratio budget that rounds down to 0)
-
-
-def _count(text: str, spans: Sequence[Span], kept: Sequence[int], tokenizer: Any) -> int:
-    return int(count_tokens([join_units(text, spans, kept).context], tokenizer)[0]) if kept else 0
+                       choice.cuts[0] is not None)
 
 
 def _budget(spec: str) -> Level:
@@ -172,7 +146,7 @@ def _room(level: Level, question: str, lengths: np.ndarray, tokenizer: Any) -> t
         limit = int(math.floor(level.value * float(lengths.sum())))
         return limit, limit
     limit = int(level.value)
-    room = limit - pair_overhead(tokenizer) - int(count_tokens([question], tokenizer)[0])
+    [room] = rooms(limit, [question], tokenizer)
     if room < 1:
         raise ConfigError(f"budget {level}: the question and the special tokens take "
                           f"{limit - room} tokens, leaving no room for text; give a larger L")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..files import atomic_path
 from ..models.runtime import cpu_flags
-from ..pipeline.output import package_versions
+from ..pipeline.folder import package_versions
 from .stages import read_state
 
 COLUMNS = (("top1", "top-1"), ("top2", "top-2"), ("top3", "top-3"),

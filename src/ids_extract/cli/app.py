@@ -102,3 +102,59 @@ KeepCheckpoints = Annotated[bool, typer.Option(help="Keep checkpoints/ (with the
                                                "state) after a finished run.")]
 Overwrite = Annotated[bool, typer.Option(help="Train again over a model or checkpoints of other "
                                          "settings.")]
+
+
+def deprecated(old: str, new: str) -> None:
+    """One warning line for a spelling that still works for one release."""
+    err_console.print(f"[yellow]warning:[/] {old} is deprecated and goes in the next release; "
+                      f"use {new}", highlight=False)
+
+
+# One vocabulary: -q is --quiet in every command.
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")]
+
+
+def legacy_q(question: str | None, stray: str | None) -> str | None:
+    """``-q QUESTION`` (the old spelling in ``answer`` and ``explain``, where ``-q`` is
+    ``--quiet`` now): the stray text is the question, with a warning, for one release."""
+    if stray is None:
+        return question
+    if question is not None:
+        raise typer.BadParameter(f"unexpected argument {stray!r}")
+    deprecated("-q QUESTION", "--question QUESTION (-q is --quiet now)")
+    return stray
+
+
+ScorerOptions = Annotated[list[str] | None, typer.Option(
+    "--scorer-option", help="SCORER.OPTION=VALUE, any option a scorer's constructor takes (a "
+    "JSON value, else text); repeat for several.")]
+
+
+def scorer_options(specs: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
+    """``--scorer-option ig.n_steps=8`` as ``{"ig": {"n_steps": 8}}`` (so a new scorer's options
+    reach it without a flag of its own); the scorer must be among ``names``."""
+    import json
+
+    from ..errors import ConfigError
+
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs or []:
+        key, sep, text = spec.partition("=")
+        name, dot, option = key.partition(".")
+        if not sep or not dot or not option:
+            raise ConfigError(f"--scorer-option {spec!r}: expected SCORER.OPTION=VALUE")
+        if name not in names:
+            raise ConfigError(f"--scorer-option {spec!r}: {name!r} is not among the scorers "
+                              f"({', '.join(names)})")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(name, {})[option] = value
+    return out
+
+
+def merged(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]
+           ) -> dict[str, dict[str, Any]]:
+    """Per scorer, the command's options with ``--scorer-option`` ones over them."""
+    return {n: {**base.get(n, {}), **extra.get(n, {})} for n in {*base, *extra}}

@@ -9,10 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, check_limit
+from ..files import check_out, folder_lock
+from ..scorers.options import IG_STEPS
 from ..textcls.model import Columns
 from . import app as opt
-from .app import app, csv_list, err_console, handles_errors
+from .app import app, csv_list, deprecated, err_console, handles_errors
+from .tables import print_stats
 
 TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
@@ -45,6 +48,7 @@ def split_texts(
 
     if every < 2 or not 0 <= offset < every:
         raise ConfigError("--every must be at least 2 and --offset between 0 and every - 1")
+    check_out(out)
     data = load(input, columns=Columns(text_column, label_column, id_column), hf_split=hf_split,
                 labels="optional")
     for name, part in zip(("train", "dev"), data.split_every(every, offset), strict=True):
@@ -73,7 +77,7 @@ def extract_texts(
                                       "texts).")] = "sentence",
     classifier_model: Annotated[str | None, typer.Option(help="ig and alone: a trained "
                                                          "classifier folder.")] = None,
-    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 16,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     ig_mode: Annotated[str, typer.Option(help="ig: ig, or gxi (gradient x input).")] = "ig",
     label_descriptions: Annotated[str | None, typer.Option(help="label: 'pos=a positive review|"
                                                            "a great film,neg=...' or a JSON "
@@ -94,6 +98,7 @@ def extract_texts(
                                            "bf16).")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an extraction of another input or "
                                             "config in --out.")] = False,
+    scorer_option: opt.ScorerOptions = None,
     quiet: Quiet = False,
 ) -> None:
     """Compress the texts of a classification file: one file per level in the input's format
@@ -102,26 +107,43 @@ def extract_texts(
     from ..pipeline.classify_output import extract_texts_to_dir, read_input
 
     names = csv_list(scorers)
+    check_out(out)
+    check_limit(limit, "texts")
     columns = Columns(text_column, label_column, id_column)
     data = read_input(input, split, columns, hf_split)
     clf = {"model": classifier_model, "device": device, "target": target}
+    described = descriptions(label_descriptions)
     options: dict[str, dict[str, Any]] = {
         "ig": {**clf, "n_steps": ig_steps, "mode": ig_mode,
                "precision": "bf16" if precision == "bf16" else "fp32"},
         "alone": {**clf, "precision": precision},
-        "label": {"labels": data.labels or None, "model": sbert_model, "device": device,
-                  "precision": precision, "descriptions": descriptions(label_descriptions)},
+        "label": {"labels": label_set(data, classifier_model, described), "model": sbert_model,
+                  "device": device, "precision": precision, "descriptions": described},
     }
     extractor = TextExtractor(names, levels, split=split, weights=weights, unit=unit,
-                              segmenter=segmenter, quiet=quiet,
-                              scorer_options={n: options.get(n, {}) for n in names})
+                              segmenter=segmenter, quiet=quiet, stats_tokenizer=classifier_model,
+                              scorer_options=opt.merged({n: options.get(n, {}) for n in names},
+                                                        opt.scorer_options(scorer_option, names)))
     summary = extract_texts_to_dir(extractor, input, out, limit=limit, overwrite=overwrite,
                                    shard_size=shard_size, dataset=data)
     if not quiet:
         if summary.skipped:
             err_console.print(f"already written, skipped: {', '.join(summary.skipped)}")
-        print_text_levels(summary.manifest)
+        print_stats(summary.manifest)
         err_console.print(f"wrote {out}")
+
+
+def label_set(data: Any, classifier_model: str | None, described: Any) -> list[str] | None:
+    """The classes the ``label`` scorer compares units with: the classifier's when one is given,
+    else those the descriptions name, else the labels found in the file (an unlabelled
+    evaluation file needs one of the first two)."""
+    from ..models.classifier.folder import classifier_labels
+
+    if classifier_model is not None:
+        return classifier_labels(classifier_model) or None
+    if described:
+        return None  # the label scorer takes the described labels
+    return data.labels or None
 
 
 def descriptions(spec: str | None) -> Any:
@@ -138,29 +160,6 @@ def descriptions(spec: str | None) -> Any:
     if not isinstance(raw, dict):
         raise DataError(spec, "", "expected an object {label: description or [descriptions]}")
     return raw
-
-
-def print_text_levels(manifest: dict[str, Any]) -> None:
-    """The per-level table of a classification extraction."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    table = Table(title=f"ids-extract: {manifest['input']['path']} ({manifest['input']['texts']} "
-                        "texts)")
-    for col in ("level", "unchanged %", "over budget", "tokens", "kept tokens", "p90 kept",
-                "compression", "p50", "units kept/all"):
-        table.add_column(col, justify="left" if col == "level" else "right")
-    for entry in manifest.get("levels", []):
-        s = entry["stats"]
-        table.add_row(entry["name"], f"{s['unchanged_pct']:.1f}", str(s["over_budget"]),
-                      f"{s['tokens']['mean']:.1f}", f"{s['kept_tokens']['mean']:.1f}",
-                      f"{s['kept_tokens']['p90']:.0f}", f"{s['compression']['mean']:.3f}",
-                      f"{s['compression']['p50']:.3f}",
-                      f"{s['kept_units_mean']:.2f}/{s['units_mean']:.2f}")
-    console.print(table)
 
 
 @app.command("train-classifier")
@@ -207,12 +206,16 @@ def train_classifier_cmd(
     from ..textcls.read import load
 
     cfg = ClassifierConfig(max_seq_length, mode, head_ratio, overlap, init_layers).check()
+    check_out(out)
+    check_limit(limit, "texts")
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                             learning_rate=learning_rate, seed=seed, device=device,
                             precision=precision, save_steps=save_steps)
     data = load(train, columns=Columns(text_column, label_column, id_column), hf_split=hf_split)
-    summary = train_classifier(data.limit(limit), init, out, cfg, train_cfg, overwrite=overwrite,
-                               quiet=quiet, keep_checkpoints=keep_checkpoints)
+    with folder_lock(out):  # a second run into the same folder is refused
+        summary = train_classifier(data.limit(limit), init, out, cfg, train_cfg,
+                                   overwrite=overwrite, quiet=quiet,
+                                   keep_checkpoints=keep_checkpoints)
     if summary.skipped:
         err_console.print(f"{out} is already trained with these settings: nothing to do")
     typer.echo(json.dumps(summary.to_dict(), indent=1))
@@ -227,10 +230,11 @@ def evaluate_classifier_cmd(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, "
                                              "predictions.jsonl, confusion.png [default: "
                                              "MODEL/eval-<data>].")] = None,
-    windows: Annotated[bool, typer.Option("--windows", help="Read every text whole in windows "
-                                          "and average their logits.")] = False,
-    mode: Annotated[str | None, typer.Option(help="head, headtail or windows [default: the "
-                                             "classifier's own].")] = None,
+    windows: Annotated[bool, typer.Option("--windows", hidden=True, help="Deprecated: "
+                                          "--mode windows.")] = False,
+    mode: Annotated[str | None, typer.Option(help="head, headtail or windows (read every text "
+                                             "whole in windows, logits averaged) [default: "
+                                             "the classifier's own].")] = None,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
@@ -239,29 +243,39 @@ def evaluate_classifier_cmd(
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 32,
     device: Device = "auto",
     precision: Annotated[str, typer.Option(help="auto, fp32, bf16, fp16.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an evaluation of another file, "
+                                            "--limit or classifier in --out.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Accuracy, macro-F1, the per-class table and a confusion-matrix PNG; writes the
-    predictions."""
-    from ..models.classifier.evaluate import evaluate_classifier, write_evaluation
+    predictions. Re-running the same evaluation reads it back."""
     from ..models.classifier.features import MODES
     from ..models.classifier.folder import load_classifier
+    from ..pipeline.classify_output import evaluate_to_dir
     from ..textcls.read import load
 
-    if windows and mode not in (None, "windows"):
-        raise ConfigError(f"--windows and --mode {mode} contradict each other")
-    chosen = "windows" if windows else mode
-    if chosen is not None and chosen not in MODES:
-        raise ConfigError(f"--mode {chosen!r}: choose from {', '.join(MODES)}")
+    if windows:
+        deprecated("--windows", "--mode windows")
+        if mode not in (None, "windows"):
+            raise ConfigError(f"--windows and --mode {mode} contradict each other")
+        mode = "windows"
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"--mode {mode!r}: choose from {', '.join(MODES)}")
+    target = out or model / f"eval-{Path(data).stem}{'-windows' if mode == 'windows' else ''}"
+    check_out(target)
+    check_limit(limit, "texts")
     texts = load(data, columns=Columns(text_column, label_column, id_column),
                  hf_split=hf_split).limit(limit)
     clf = load_classifier(str(model), device, precision)
-    metrics, rows = evaluate_classifier(clf, texts, chosen, batch_size, quiet)
-    target = out or model / f"eval-{Path(data).stem}{'-windows' if chosen == 'windows' else ''}"
-    paths = write_evaluation(metrics, rows, target)
+    metrics, summary = evaluate_to_dir(clf, texts, data, target, mode=mode,
+                                       batch_size=batch_size, limit=limit, overwrite=overwrite,
+                                       quiet=quiet)
     if not quiet:
         print_metrics(metrics)
-    err_console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if summary.skipped:
+        err_console.print(f"{target} already holds this evaluation: read back", highlight=False)
+    else:
+        err_console.print(f"wrote {target}", highlight=False)
     typer.echo(json.dumps({k: metrics[k] for k in ("accuracy", "macro_f1", "texts", "mode")}))
 
 

@@ -12,8 +12,8 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from ..errors import DataError
-from ..files import atomic_path
-from .app import app, csv_list, handles_errors
+from ..files import atomic_path, check_out
+from .app import ScorerOptions, app, csv_list, handles_errors, merged, scorer_options
 
 
 @app.command("compress")
@@ -26,17 +26,30 @@ def compress_cmd(
                                         "tokens fit in L) or ratio:R (at most R of the text's "
                                         "tokens); a line's own \"budget\" wins.")] = "tokens:256",
     scorers: Annotated[str, typer.Option(help="Comma-separated scorers.")] = "bm25,sbert",
+    weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or '1,1' "
+                                                "[default: all 1].")] = None,
+    segmenter: Annotated[str, typer.Option(help="pysbd or blingfire.")] = "pysbd",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the JSON Lines here "
                                              "(atomically) instead of stdout.")] = None,
+    scorer_option: ScorerOptions = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted as in every command "
+                                        "(compress prints nothing but its results).")] = False,
 ) -> None:
     """Keep the sentences that matter for each question, never over the budget; the models load
     once for all lines."""
     from ..apps.compress import compress
+    from ..scorers import takes
 
     names = csv_list(scorers)
+    if out is not None:
+        check_out(out, folder=False)
+    options = merged({n: {"device": device} for n in names if takes(n, "device")},
+                     scorer_options(scorer_option, names))
     source = sys.stdin if input == "-" else _open(input)
     results = (compress(row["question"], row["passages"] if "passages" in row else row["context"],
-                        row.get("budget", budget), scorers=names).to_dict() | {"id": row["id"]}
+                        row.get("budget", budget), scorers=names, segmenter=segmenter,
+                        weights=weights, **options).to_dict() | {"id": row["id"]}
                for row in _rows(source, "<stdin>" if input == "-" else input))
     if out is None:
         for result in results:

@@ -4,14 +4,17 @@ training file)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ..errors import ConfigError
+from ..files import check_out
+from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
-from .app import app, csv_list, err_console, handles_errors
+from .app import Quiet, app, csv_list, err_console, handles_errors, legacy_q
 
 ReaderModel = Annotated[str, typer.Option("--reader-model", "--model", "-m",
                                           help="A trained extractive QA model folder (from "
@@ -24,18 +27,25 @@ Steps = Annotated[int, typer.Option(help="IG integration steps (2 or more; --mod
                                          "one-step variant).")]
 Mode = Annotated[str, typer.Option(help="ig (Integrated Gradients) or gxi (gradient x input, "
                                         "one backward pass).")]
-Target = Annotated[str, typer.Option(help="IG target: both, start, end or sum.")]
+Target = Annotated[str | None, typer.Option(help="IG target of a QA reader: both, start, end or "
+                                                 "sum [default: both]; a classifier explains "
+                                                 "its predicted class and takes none.")]
 Device = Annotated[str, typer.Option(help="cpu, cuda or auto.")]
 
 
-def _ig(model: str, steps: int, target: str, device: str, mode: str = "ig", **extra: Any) -> Any:
+def _ig(model: str, steps: int, target: str | None, device: str, mode: str = "ig",
+        **extra: Any) -> Any:
+    """The IG scorer of a QA reader or of a classifier (which takes no ``--target``)."""
     from ..scorers import build_scorer
 
     if _is_classifier(model):
+        if target is not None:
+            raise ConfigError(f"--target {target}: a classifier explains its predicted class; "
+                              "--target is for a QA reader")
         return build_scorer("ig", task="text", model=model, n_steps=steps, device=device,
                             target="predicted", mode=mode)
-    return build_scorer("ig", model=model, n_steps=steps, target=target, device=device, mode=mode,
-                        **extra)
+    return build_scorer("ig", model=model, n_steps=steps, target=target or "both", device=device,
+                        mode=mode, **extra)
 
 
 def _is_classifier(model: str) -> bool:
@@ -50,8 +60,8 @@ def explain(
     reader_model: OptionalModel = None,
     extractor: Annotated[Path | None, typer.Option(help="A train-extractor folder: explain its "
                                                    "reader (instead of --reader-model).")] = None,
-    question: Annotated[str | None, typer.Option("--question", "-q", help="The question "
-                                                 "(a reader; a classifier takes none).")] = None,
+    question: Annotated[str | None, typer.Option("--question", help="The question (a reader; a "
+                                                 "classifier takes none).")] = None,
     context: Annotated[str | None, typer.Option("--context", "--text", help="The context (or "
                                                 "the text to classify).")] = None,
     context_file: Annotated[Path | None, typer.Option("--context-file", "--text-file",
@@ -59,16 +69,20 @@ def explain(
                                                       "instead.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML page to write (the PNG chart "
                                       "goes beside it).")] = Path("explain.html"),
-    steps: Steps = 50,
-    target: Target = "both",
+    steps: Steps = IG_STEPS,
+    target: Target = None,
     mode: Mode = "ig",
     segmenter: Annotated[str | None, typer.Option(help=f"{' or '.join(SEGMENTERS)} [default: "
                                                   "the extractor's, else pysbd].")] = None,
     unit: Annotated[str, typer.Option(help="classifier: sentence or clause units.")] = "sentence",
     device: Device = "auto",
+    quiet: Quiet = False,
+    legacy_question: Annotated[str | None, typer.Argument(hidden=True)] = None,
 ) -> None:
     """Token and sentence attribution heat maps and a per-sentence chart, as one HTML page
     (a reader: for one question and context; a classifier: for one text's predicted class)."""
+    question = legacy_q(question, legacy_question)
+    check_out(out, folder=False)
     from ..analysis.explain import explain as run_explain
     from ..analysis.explain import write_explanation
     from ..analysis.explain_text import explain_text
@@ -94,13 +108,15 @@ def explain(
             raise ConfigError(f"{context_file}: cannot read ({err})") from None
     assert context is not None
     scorer = _ig(reader_model, steps, target, device, mode)
-    with err_console.status(f"attributing (IG, {scorer.n_steps} steps) …"):
+    with err_console.status(f"attributing (IG, {scorer.n_steps} steps) …") if not quiet \
+            else contextlib.nullcontext():
         exp = (explain_text(scorer, context, unit, segmenter or "pysbd") if classifier
                else run_explain(scorer, str(question), context, segmenter or "pysbd"))
     html_path, png_path = write_explanation(exp, out)
     best = int(exp.sentence_scores.argmax())
-    err_console.print(f"{exp.answer_name.lower()}: {exp.answer!r}; top sentence S{best + 1}; "
-                      f"wrote {html_path} and {png_path}", highlight=False)
+    if not quiet:
+        err_console.print(f"{exp.answer_name.lower()}: {exp.answer!r}; top sentence "
+                          f"S{best + 1}; wrote {html_path} and {png_path}", highlight=False)
 
 
 @app.command("sanity-check")
@@ -111,9 +127,11 @@ def sanity_check(
                                       "a classification file to sample texts from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sanity.json and "
                                       "sanity.png.")] = Path("sanity"),
-    sample: Annotated[int, typer.Option(help="Questions sampled evenly over the file.")] = 50,
-    steps: Steps = 16,
-    target: Target = "both",
+    sample: Annotated[int, typer.Option(help="Questions (a reader) or texts (a classifier) "
+                                      "sampled evenly over the file; each is scored again "
+                                      "after every randomisation step (2 per layer).")] = 50,
+    steps: Steps = IG_STEPS,
+    target: Target = None,
     schedules: Annotated[str, typer.Option(help="cascading, independent, or both "
                                            "(comma-separated).")] = "cascading,independent",
     threshold: Annotated[float, typer.Option(help="Verdict: PASS when the mean Spearman after "
@@ -122,7 +140,7 @@ def sanity_check(
     text_column: Annotated[str, typer.Option(help="classifier: the text column.")] = "text",
     unit: Annotated[str, typer.Option(help="classifier: sentence or clause units.")] = "sentence",
     device: Device = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Randomise the model (cascading and independent) and measure how IG rankings change."""
     from rich.table import Table
@@ -138,13 +156,15 @@ def sanity_check(
         raise ConfigError(f"--schedules {schedules!r}: choose from {', '.join(SCHEDULES)}")
     if sample < 1:
         raise ConfigError("--sample must be >= 1")
+    check_out(out)
+    scorer = _ig(reader_model, steps, target, device)
     batch = (sample_text_batch(load_texts(data, columns=Columns(text=text_column),
                                           labels="optional"), sample, unit)
              if _is_classifier(reader_model) else sample_batch(load(data), sample))
-    result = run_sanity(_ig(reader_model, steps, target, device), batch, chosen, threshold, seed,
-                        quiet)
+    result = run_sanity(scorer, batch, chosen, threshold, seed, quiet)
     json_path, png_path = write_result(result, out)
-    table = Table(title=f"IG sanity check ({result.questions} questions)")
+    table = Table(title=f"IG sanity check ({result.questions} "
+                        f"{'texts' if _is_classifier(reader_model) else 'questions'})")
     for column in ("schedule", "randomised", "mean Spearman", "median", "n"):
         table.add_column(column)
     for s in result.steps:
@@ -165,14 +185,14 @@ def fit_fusion(
     reader_model: Annotated[str | None, typer.Option(help="For ig and reader.")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="For dpr.")] = None,
     cross_model: Annotated[str | None, typer.Option(help="For cross.")] = None,
-    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     ig_mode: Annotated[str, typer.Option(help="ig: ig or gxi.")] = "ig",
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     c: Annotated[float, typer.Option("--C", help="Inverse L2 strength of the logistic "
                                      "regression.")] = 1.0,
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
     device: Device = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fit learned-fusion weights (logistic regression on sentence labels) and save them."""
     from ..pipeline.fit_fusion import fit_on_dataset

@@ -14,8 +14,18 @@ from ..models.runtime import pick_device
 from ..pipeline.engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..pipeline.validate import read_manifest, validate_dir
+from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
-from .app import app, csv_list, err_console, handles_errors
+from .app import (
+    Quiet,
+    ScorerOptions,
+    app,
+    csv_list,
+    err_console,
+    handles_errors,
+    merged,
+    scorer_options,
+)
 from .tables import print_stages, print_stats
 
 
@@ -45,7 +55,7 @@ def extract(
                                                      "QA model folder.")] = None,
     cross_model: Annotated[str | None, typer.Option(help="cross scorer: a cross-encoder folder "
                                                     "(one-logit sequence classifier).")] = None,
-    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 50,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     ig_mode: Annotated[str, typer.Option(help="ig: ig (Integrated Gradients) or gxi "
                                          "(gradient x input, one step).")] = "ig",
     ig_target: Annotated[str, typer.Option(help="ig: both, start, end or sum.")] = "both",
@@ -94,15 +104,16 @@ def extract(
                                             "in --out.")] = False,
     profile: Annotated[bool, typer.Option(help="Print the wall time of each stage (read, "
                                           "segment, score per scorer, select, write).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")] = False,
+    scorer_option: ScorerOptions = None,
+    quiet: Quiet = False,
 ) -> None:
     """Write datasets D1…Dn (one per level) and manifest.json; re-running resumes."""
     if on_bad_answer not in ("error", "repair", "skip"):
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
     pick_device(device)  # a device that is not there fails now, whichever scorers use it
     if extractor is not None:
-        given = {"--scorers": scorers, "--weights": weights, "--fusion": fusion,
-                 "--fusion-model": fusion_model, "--reader-model": reader_model,
+        given = {"--scorers": scorers, "--scorer-option": scorer_option, "--weights": weights,
+                 "--fusion": fusion, "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
                  "--sbert-model": sbert_model, "--segmenter": segmenter}
         clash = [k for k, v in given.items() if v is not None]
@@ -126,7 +137,9 @@ def extract(
         }
         built = Extractor(
             names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
-            segmenter=segmenter or "pysbd", scorer_options={n: options.get(n, {}) for n in names},
+            segmenter=segmenter or "pysbd",
+            scorer_options=merged({n: options.get(n, {}) for n in names},
+                                  scorer_options(scorer_option, names)),
             quiet=quiet, fusion=fusion or "weighted", fusion_model=fusion_model,
         )
     out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..files import check_out, folder_lock
+from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
 from .app import app, csv_list, err_console, handles_errors
 
@@ -39,7 +41,7 @@ def train_extractor_cmd(
                                                 "questions.")] = 1.0,
     cross_context: Annotated[int, typer.Option(help="Cross-encoder: neighbouring sentences read "
                                                "on each side of a candidate.")] = 1,
-    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = 8,
+    ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     seed: Annotated[int, typer.Option(help="Seed of every trainer and of the distractors.")] = 42,
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
     device: Annotated[str, typer.Option(help="cpu, cuda, or auto (a GPU when there is one).")] = "auto",
@@ -62,8 +64,10 @@ def train_extractor_cmd(
         reader_max_seq_length=reader_max_seq_length, cross_epochs=cross_epochs,
         cross_context=cross_context, ig_steps=ig_steps, seed=seed, segmenter=segmenter,
         precision=precision, limit=limit)
-    records = Pipeline(config, out, device=device, quiet=quiet, overwrite=overwrite,
-                       keep_checkpoints=keep_checkpoints).run()
+    check_out(out)
+    with folder_lock(out):  # a second run into the same folder is refused
+        records = Pipeline(config, out, device=device, quiet=quiet, overwrite=overwrite,
+                           keep_checkpoints=keep_checkpoints).run()
     fused = records["fuse"].result
     total = sum(r.wall_s for r in records.values())
     err_console.print(f"wrote {out}: held-out top-1 {fused['top1']:.2f} % (with a distractor "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import ConfigError, DataError
-from ..files import write_json
+from ..files import check_out, folder_lock, write_json
 from ..squad import read as squad_read
 from ..squad.model import Article, Paragraph, SquadDataset
 from .app import (
@@ -19,13 +19,16 @@ from .app import (
     LearningRate,
     MaxSteps,
     Overwrite,
+    Quiet,
     SaveSteps,
     Seed,
     TrainPrecision,
     app,
     csv_list,
+    deprecated,
     err_console,
     handles_errors,
+    legacy_q,
 )
 
 if TYPE_CHECKING:
@@ -69,14 +72,16 @@ def train_reader_cmd(
     from ..models.qa.features import ReaderConfig
     from ..models.qa.train import TrainConfig, train_reader
 
+    check_out(out)
     dataset = squad_read.load(train, split=hf_split).limit(limit)
     reader_cfg = ReaderConfig(max_seq_length=max_seq_length, doc_stride=doc_stride,
                               mode="truncate" if truncate else "window")
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                             learning_rate=learning_rate, seed=seed, device=device,
                             precision=precision, save_steps=save_steps, init_layers=init_layers)
-    summary = train_reader(dataset, init, out, reader_cfg, train_cfg, overwrite=overwrite,
-                           quiet=quiet, keep_checkpoints=keep_checkpoints)
+    with folder_lock(out):  # a second run into the same folder is refused
+        summary = train_reader(dataset, init, out, reader_cfg, train_cfg, overwrite=overwrite,
+                               quiet=quiet, keep_checkpoints=keep_checkpoints)
     if summary.skipped:
         err_console.print(f"{out} is already trained with these settings: nothing to do")
     typer.echo(json.dumps(summary.to_dict(), indent=1))
@@ -99,8 +104,11 @@ def evaluate(
                                              "metrics.json go [default: MODEL/eval-<data>].")] = None,
     all_gold: Annotated[bool, typer.Option(help="Score every --gold question, counting those "
                                            "missing from --data as missed.")] = False,
-    truncate: Annotated[bool | None, typer.Option("--truncate/--window", help="Override the "
-                                                  "reader's mode.")] = None,
+    mode: Annotated[str | None, typer.Option(help="window or truncate: override the reader's "
+                                             "mode (one way to say windows, as "
+                                             "evaluate-classifier's --mode).")] = None,
+    truncate: Annotated[bool | None, typer.Option("--truncate/--window", hidden=True,
+                                                  help="Deprecated: --mode.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
@@ -113,6 +121,12 @@ def evaluate(
     from ..models.qa.reader import Reader
     from ..squad.evaluate import evaluate as score
 
+    if truncate is not None:
+        deprecated("--truncate/--window", "--mode truncate|window")
+        if mode is not None:
+            raise ConfigError("give --mode only (--truncate/--window is its old spelling)")
+    if mode not in (None, "window", "truncate"):
+        raise ConfigError(f"--mode {mode!r}: choose window or truncate")
     reading = squad_read.load(data_file).limit(limit)
     gold_set = squad_read.load(gold) if gold else reading
     if gold and not all_gold:
@@ -133,7 +147,7 @@ def evaluate(
         if model is None:
             raise ConfigError("give --model (to read) or --predictions (to score a file)")
         reader = Reader.load(model, device=device, precision=precision,
-                             mode=None if truncate is None else ("truncate" if truncate
+                             mode=mode if truncate is None else ("truncate" if truncate
                                                                  else "window"))
         found = reader.predict(examples_of(reading), batch_size=batch_size, quiet=quiet)
         target = out or model / f"eval-{Path(data_file).stem}"
@@ -202,7 +216,7 @@ def answer(
     extractor: Annotated[Path | None, typer.Option(help="A train-extractor folder: its scorers, "
                                                    "fusion and reader (instead of --model and "
                                                    "--scorers).")] = None,
-    question: Annotated[str | None, typer.Option("--question", "-q", help="The question.")] = None,
+    question: Annotated[str | None, typer.Option("--question", help="The question.")] = None,
     context: Annotated[str | None, typer.Option(help="The context as text.")] = None,
     context_file: Annotated[Path | None, typer.Option(help="The context from a text "
                                                       "file.")] = None,
@@ -219,12 +233,15 @@ def answer(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the JSON here.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto, fp32, bf16, fp16.")] = "auto",
+    quiet: Quiet = False,
+    legacy_question: Annotated[str | None, typer.Argument(hidden=True)] = None,
 ) -> None:
     """Extract, then read: the answer as a span of the original context, with the kept
     sentences."""
     from ..apps.answer import ExtractThenRead
     from ..models.qa.reader import Reader
 
+    question = legacy_q(question, legacy_question)
     items = _questions(question, context, context_file, input)
     if extractor is not None:
         if model is not None or scorers is not None or no_extract:
@@ -241,6 +258,8 @@ def answer(
         options = {"sbert": {"device": device}} if "sbert" in names else {}
         pipeline = ExtractThenRead(reader, level=level, scorers=names, extract=not no_extract,
                                    scorer_options=options)
+    if quiet:
+        pipeline.quiet = True
     results = pipeline.answer_many(items)
     payload = [r.to_dict() for r in results]
     if out is not None:

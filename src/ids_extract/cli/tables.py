@@ -6,10 +6,16 @@ from typing import Any
 
 
 def print_stats(manifest: dict[str, Any]) -> None:
-    """The per-level table (and top-k recall per scorer) on the console."""
+    """The per-level table (and top-k recall per scorer) on the console; a classification
+    extraction's own table for its folder."""
     from rich.console import Console
     from rich.table import Table
 
+    from ..pipeline.validate import TEXTS_FORMAT
+
+    if manifest.get("format") == TEXTS_FORMAT:
+        print_text_levels(manifest)
+        return
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console.width = 160
@@ -50,3 +56,26 @@ def print_stages(seconds: dict[str, float]) -> None:
             table.add_row(name, f"{value:.2f}", f"{100 * value / total:.1f}")
     table.add_row("total", f"{total:.2f}", "100.0")
     Console(stderr=True).print(table)
+
+
+def print_text_levels(manifest: dict[str, Any]) -> None:
+    """The per-level table of a classification extraction."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160
+    table = Table(title=f"ids-extract: {manifest['input']['path']} ({manifest['input']['texts']} "
+                        "texts)")
+    for col in ("level", "unchanged %", "over budget", "tokens", "kept tokens", "p90 kept",
+                "compression", "p50", "units kept/all"):
+        table.add_column(col, justify="left" if col == "level" else "right")
+    for entry in manifest.get("levels", []):
+        s = entry["stats"]
+        table.add_row(entry["name"], f"{s['unchanged_pct']:.1f}", str(s["over_budget"]),
+                      f"{s['tokens']['mean']:.1f}", f"{s['kept_tokens']['mean']:.1f}",
+                      f"{s['kept_tokens']['p90']:.0f}", f"{s['compression']['mean']:.3f}",
+                      f"{s['compression']['p50']:.3f}",
+                      f"{s['kept_units_mean']:.2f}/{s['units_mean']:.2f}")
+    console.print(table)

@@ -21,14 +21,14 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
+from ..progress import Meter
 from ..scorers import Scorer, build_scorer
-from ..select import budget
-from ..select.compress import compress, with_cut
-from ..select.cut import cut_span
+from ..select.budget import count_tokens
 from ..select.fusion import WeightedFusion, parse_weights
-from ..select.levels import Level, parse_levels, select
+from ..select.levels import Level, parse_levels
 from ..select.pieces import check_unit
 from ..select.segment import Span, check_segmenter
+from ..select.step import Budget, Choice, Rules, choose
 from ..textcls.model import TextDataset
 from ..textcls.units import SPLITS, TextUnits, segment
 from .scoring import Scored, score_units
@@ -105,9 +105,9 @@ class TextExtractor:
         return segment(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
                        quiet=self.quiet)
 
-    def score(self, units: TextUnits) -> Scored:
+    def score(self, units: TextUnits, meter: Meter | None = None) -> Scored:
         return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet)
+                           quiet=self.quiet, meter=meter)
 
     def select_all(self, units: TextUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> list[TextLevelResult]:
@@ -115,12 +115,11 @@ class TextExtractor:
         orders = [_fillers_last(o, f) for o, f in
                   zip(scored.rankings([s.name for s in self.scorers]), units.fillers, strict=True)]
         fused = [_fillers_lowest(s, f) for s, f in zip(scored.fused, units.fillers, strict=True)]
-        stats_tok = load_tokenizer(self.stats_tokenizer)
-        base = budget.unit_lengths(units.texts, units.spans, stats_tok)
+        base = Budget.counted(units, load_tokenizer(self.stats_tokenizer))
         out = []
         for name, level in zip(self.level_names(), self.levels, strict=True):
             if only is None or name in only:
-                out.append(self._apply(units, orders, fused, level, name, base, stats_tok))
+                out.append(self._apply(units, orders, fused, level, name, base))
         return out
 
     def run(self, dataset: TextDataset) -> list[TextLevelResult]:
@@ -130,30 +129,29 @@ class TextExtractor:
     # ------------------------------------------------------------------ one level
 
     def _apply(self, units: TextUnits, orders: list[np.ndarray], fused: list[np.ndarray],
-               level: Level, name: str, base: list[np.ndarray], stats_tok: Any) -> TextLevelResult:
-        lengths, rooms, tokenizer = base, None, stats_tok
-        if level.kind == "tokens":
-            tokenizer = load_tokenizer(level.tokenizer) if level.tokenizer else stats_tok
-            if tokenizer is not stats_tok:
-                lengths = budget.unit_lengths(units.texts, units.spans, tokenizer)
-            rooms = budget.rooms(int(level.value), None, tokenizer, items=len(units))
-        kept = [select(level, fused[q], orders[q], lengths[q], rooms[q] if rooms else None)
-                for q in range(len(units))]
-        kept = [_without_fillers(k, f) for k, f in zip(kept, units.fillers, strict=True)]
-        cuts: list[tuple[int, Span] | None] = [None] * len(units)
-        if rooms is not None:
-            kept, over = budget.enforce(kept, orders, rooms, _joined(units), tokenizer,
-                                        lambda q: set())
-            for q in over:  # one unit longer than the room: its head (there is no query)
-                best = next(int(i) for i in orders[q] if int(i) in kept[q])
-                cuts[q] = (best, cut_span(units.texts[q], units.spans[q][best], max(rooms[q], 1),
-                                          "", tokenizer))
-                kept[q] = [best]
-        texts = [compress(units.texts[q], with_cut(units.spans[q], cuts[q]), k).context
-                 for q, k in enumerate(kept)]
-        stats = level_stats(name, level, units, kept, base, texts, rooms, tokenizer)
-        stats["cut"] = sum(c is not None for c in cuts)
-        return TextLevelResult(level, name, texts, kept, stats)
+               level: Level, name: str, base: Budget) -> TextLevelResult:
+        """One level: the selection step with the fillers rule, the texts joined."""
+        tokenizer = load_tokenizer(level.tokenizer) if level.tokenizer else None
+        budget = base.for_level(level, units, tokenizer)
+        choice = choose(units, level, fused, orders, budget, _FillerRules(units.fillers))
+        texts = [choice.joined(units, q).context for q in range(len(units))]
+        stats = level_stats(name, level, units, choice, base, texts)
+        return TextLevelResult(level, name, texts, choice.kept, stats)
+
+
+class _FillerRules(Rules):
+    """Fillers are kept only when the whole text is (then it is unchanged)."""
+
+    def __init__(self, fillers: Sequence[Sequence[bool]]) -> None:
+        self.fillers = fillers
+
+    def after_level(self, q: int, kept: list[int], order: np.ndarray, lengths: np.ndarray,
+                    room: int | None) -> list[int]:
+        filler = self.fillers[q]
+        if len(kept) == len(filler) or not any(filler):
+            return kept
+        content = [i for i in kept if not filler[i]]
+        return content or kept
 
 
 def _fillers_last(order: np.ndarray, filler: Sequence[bool]) -> np.ndarray:
@@ -172,38 +170,26 @@ def _fillers_lowest(scores: np.ndarray, filler: Sequence[bool]) -> np.ndarray:
     return np.where(mask, float(scores[~mask].min()) - 1.0, scores)
 
 
-def _without_fillers(kept: list[int], filler: Sequence[bool]) -> list[int]:
-    """Fillers are kept only when the whole text is (then it is unchanged)."""
-    if len(kept) == len(filler) or not any(filler):
-        return kept
-    content = [i for i in kept if not filler[i]]
-    return content or kept
-
-
-def _joined(units: TextUnits) -> Any:
-    def joined(q: int, kept: list[int]) -> str:
-        return compress(units.texts[q], units.spans[q], kept).context
-    return joined
-
-
-def level_stats(name: str, level: Level, units: TextUnits, kept: Sequence[Sequence[int]],
-                lengths: Sequence[np.ndarray], texts: Sequence[str], rooms: Sequence[int] | None,
-                tokenizer: Any) -> dict[str, Any]:
+def level_stats(name: str, level: Level, units: TextUnits, choice: Choice, base: Budget,
+                texts: Sequence[str]) -> dict[str, Any]:
     """What a level did: kept tokens and their share of the text, kept units, texts left
-    unchanged, texts still over the budget (one unit longer than the room). At least one text."""
+    unchanged (every unit kept, none cut), texts cut, texts still over the budget. At least one
+    text."""
+    kept, lengths, rooms = choice.kept, base.lengths, choice.budget.rooms
     total = np.array([int(x.sum()) for x in lengths], dtype=np.float64)
     kept_tokens = np.array([int(lengths[q][list(k)].sum()) for q, k in enumerate(kept)],
                            dtype=np.float64)
     over = 0
     if rooms is not None:  # the texts as written (a cut unit counts what is left of it)
-        counts = budget.count_tokens(list(texts), tokenizer)
+        counts = count_tokens(list(texts), choice.budget.tokenizer)
         over = int(sum(int(c) > r for c, r in zip(counts, rooms, strict=True)))
         kept_tokens = counts.astype(np.float64)
     ratio = kept_tokens / np.maximum(total, 1)
     return {
         "name": name, "level": str(level), "texts": len(kept),
-        "unchanged_pct": round(100 * float(np.mean([len(k) == len(s) for k, s in
-                                                    zip(kept, units.spans, strict=True)])), 2),
+        "unchanged_pct": round(100 * float(np.mean([
+            len(k) == len(s) and c is None
+            for k, s, c in zip(kept, units.spans, choice.cuts, strict=True)])), 2),
         "over_budget": over,
         "tokens": {"mean": round(float(total.mean()), 2), "p50": float(np.percentile(total, 50))},
         "kept_tokens": {"mean": round(float(kept_tokens.mean()), 2),
@@ -212,4 +198,5 @@ def level_stats(name: str, level: Level, units: TextUnits, kept: Sequence[Sequen
                         **{f"p{p}": round(float(np.percentile(ratio, p)), 4) for p in (10, 50, 90)}},
         "kept_units_mean": round(float(np.mean([len(k) for k in kept])), 3),
         "units_mean": round(float(np.mean([len(s) for s in units.spans])), 3),
+        "cut": sum(c is not None for c in choice.cuts),
     }

@@ -22,8 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..files import config_key, fingerprint, folder_lock, write_json
+from ..errors import ConfigError, check_limit
+from ..files import check_out, fingerprint
 from ..models.runtime import cpu_flags
 from ..progress import Meter, stage, stages, track
 from ..select.stats import LevelStats, RankingStats
@@ -32,18 +32,9 @@ from ..squad.model import SquadDataset
 from ..squad.validate import BadAnswerPolicy
 from ..squad.write import output_version
 from .extractor import Extractor
-from .output import (
-    CACHE,
-    FORMATS,
-    MANIFEST,
-    LevelWriter,
-    RunSummary,
-    level_intact,
-    package_versions,
-    previous_manifest,
-    remove_stale_temps,
-)
-from .shards import save_shard, score_segmented, segmented_ahead, silenced, unpack_shard
+from .folder import RunSummary, package_versions, write_folder
+from .output import FORMATS, LevelWriter
+from .shards import ShardCache, score_segmented, segmented_ahead, silenced, unpack_shard
 
 DEFAULT_SHARD_SIZE = 256
 ENGINES = ("local", "ray")
@@ -75,27 +66,21 @@ def extract_to_dir(
                                [(qa.id, qa.question) for p in article.paragraphs for qa in p.qas]))
     digest = fingerprint(str(source))
     manifest = _fresh_manifest(extractor, info, digest, formats, limit, shard_size)
-    with folder_lock(out):  # a second run into ``out`` is refused while this one writes
-        previous = previous_manifest(out, manifest, overwrite)
-        names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
-        done = {lv["name"]: lv for lv in previous.get("levels", []) if level_intact(out, lv)}
-        todo = [n for n in names if n not in done]
-        summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
-        manifest["ranking"] = previous.get("ranking", {})
-        if todo:
-            remove_stale_temps(out)
-            run = _Run(extractor, str(source), info, digest, out, shard_size, on_bad_answer,
-                       hf_split, limit)
-            if engine == "ray":
-                run.score_with_ray(ray_address, ray_actors)
-            else:
-                run.score_locally()
-            ranking, entries = run.write_levels(todo, formats)
-            manifest["ranking"] = ranking.to_dict()
-            done.update(entries)
-            summary.written = list(todo)
-        manifest["levels"] = [done[n] for n in names]
-        write_json(manifest, out / MANIFEST)
+    run = _Run(extractor, str(source), info, digest, out, shard_size, on_bad_answer, hf_split,
+               limit)
+
+    def produce(todo: list[str]) -> dict[str, dict[str, Any]]:
+        """Score the shards not cached yet, then write the levels of ``todo``."""
+        if engine == "ray":
+            run.score_with_ray(ray_address, ray_actors)
+        else:
+            run.score_locally()
+        ranking, entries = run.write_levels(todo, formats)
+        manifest["ranking"] = ranking.to_dict()
+        return entries
+
+    names = [f"D{n}-{lv.name}" for n, lv in enumerate(extractor.levels, 1)]
+    summary = write_folder(out, manifest, names, produce, overwrite=overwrite, carry=("ranking",))
     summary.seconds = {**stages(reset=True), "total": time.perf_counter() - started}
     return summary
 
@@ -108,10 +93,8 @@ def _close(writer: LevelWriter) -> dict[str, Any]:
 def _check_options(formats: tuple[str, ...], engine: str, shard_size: int, out: Path,
                    limit: int | None) -> None:
     """Options a run cannot start with, refused before the input is read."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file, not a folder")
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: give a number of questions of 1 or more")
+    check_out(out)
+    check_limit(limit, "questions")
     for fmt in formats:
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -150,9 +133,8 @@ class _Run:
         self.shard_size, self.on_bad_answer, self.hf_split, self.limit = (
             shard_size, on_bad_answer, hf_split, limit)
         self.n_shards = math.ceil(info.paragraphs / shard_size)
-        key = config_key({"scoring": extractor.scoring_config(), "sha": fingerprint,
-                          "limit": limit, "shard_size": shard_size})
-        self.cache = out / CACHE / f"shards-{key}"
+        self.cache = ShardCache(out, {"scoring": extractor.scoring_config(), "sha": fingerprint,
+                                      "limit": limit, "shard_size": shard_size})
         self.pending: dict[int, int] = {}  # shard -> work it adds to the bar once scored
 
     def shards(self) -> Iterator[SquadDataset]:
@@ -160,14 +142,11 @@ class _Run:
                                         hf_split=self.hf_split, limit=self.limit)
         return stream.iter_shards(articles, self.info.version, self.shard_size)
 
-    def shard_path(self, k: int) -> Path:
-        return self.cache / f"shard-{k:05d}.npz"
-
     def _missing(self, bar: Meter) -> Iterator[tuple[int, SquadDataset]]:
         """Shards without a cache file; a cached one counts as done on ``bar`` at once."""
         per_question = len(self.extractor.scorers)
         for k, shard in enumerate(self.shards()):
-            if self.shard_path(k).exists():
+            if self.cache.has(k):
                 bar.advance(shard.num_questions * per_question)
             else:
                 self.pending[k] = shard.num_questions * per_question
@@ -184,14 +163,14 @@ class _Run:
         """Shard by shard, the next one segmented while this one is scored."""
         with self._meter() as bar, silenced(self.extractor):
             for k, units in segmented_ahead(self.extractor, self._missing(bar)):
-                save_shard(self.shard_path(k), score_segmented(self.extractor, units, bar))
+                self.cache.save(k, score_segmented(self.extractor, units, bar))
 
     def score_with_ray(self, address: str | None, actors: int | None) -> None:
         from .ray_engine import score_shards
 
         with self._meter() as bar:
             for k, packed in score_shards(self.extractor, self._missing(bar), address, actors):
-                save_shard(self.shard_path(k), packed)
+                self.cache.save(k, packed)
                 bar.advance(self.pending.pop(k, 0))
 
     # ------------------------------------------------------------------ pass 3: levels
@@ -209,7 +188,7 @@ class _Run:
         try:
             for k, shard in track(enumerate(self.shards()), "writing levels", self.n_shards,
                                   ex.quiet):
-                units, scored = unpack_shard(ex, shard, self.shard_path(k))
+                units, scored = unpack_shard(ex, shard, self.cache.path(k))
                 with silenced(ex):
                     result = ex.select_all(shard, units, scored, only=todo)
                 ranking.merge(result.ranking)

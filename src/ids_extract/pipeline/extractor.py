@@ -19,17 +19,17 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
-from ..progress import Meter, stage, track
+from ..progress import Meter, stage
 from ..scorers import Scorer, build_scorer
 from ..select import budget
 from ..select.budget import count_tokens
-from ..select.compress import Compressed, compress, with_cut
-from ..select.cut import cut_span
 from ..select.fusion import Fusion, WeightedFusion, parse_weights
+from ..select.join import Joined, with_cut
 from ..select.learned import LearnedFusion
-from ..select.levels import Level, add_gold, parse_levels, select
+from ..select.levels import Level, add_gold, parse_levels
 from ..select.segment import Span, check_segmenter, span_of
 from ..select.stats import LevelStats, RankingStats
+from ..select.step import Budget, Choice, Rules, choose
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, segment
 from ..squad.write import output_version
@@ -58,7 +58,7 @@ class LevelResult:
 
     def spans(self, units: SquadUnits, q: int) -> list[Span]:
         """Item ``q``'s unit spans as this level used them (a unit cut to the budget narrowed:
-        see :func:`~ids_extract.select.compress.with_cut`)."""
+        see :func:`~ids_extract.select.join.with_cut`)."""
         return with_cut(units.spans[units.owner[q]], self.cuts[q] if self.cuts else None)
 
 
@@ -178,16 +178,15 @@ class Extractor:
             orders = scored.rankings([s.name for s in self.scorers])
             ranking = RankingStats.measure(answer_units(units),
                                            {**scored.per_scorer, "fused": orders})
-        stats_tok = load_tokenizer(self.stats_tokenizer)
         with stage("count tokens"):
-            base_lengths = budget.unit_lengths(units.texts, units.spans, stats_tok)
+            base = Budget.counted(units, load_tokenizer(self.stats_tokenizer))
         results = []
         for n, level in enumerate(self.levels, 1):
             if only is not None and f"D{n}-{level.name}" not in only:
                 continue
             with stage("select"):
                 results.append(self._apply_level(dataset, units, orders, scored.fused, level,
-                                                 base_lengths, stats_tok, f"D{n}"))
+                                                 base, f"D{n}"))
         return ExtractionResult(results, ranking, self.config())
 
     def run(self, dataset: SquadDataset) -> ExtractionResult:
@@ -217,92 +216,42 @@ class Extractor:
                                   "more")
 
     def _apply_level(self, dataset: SquadDataset, units: SquadUnits, orders: list[np.ndarray],
-                     fused: list[np.ndarray], level: Level, base_lengths: list[np.ndarray],
-                     stats_tok: Any, tag: str) -> LevelResult:
-        lengths, rooms = base_lengths, None
-        tokenizer = self.tokenizers.get(str(level), stats_tok)
-        if level.kind == "tokens":
-            if tokenizer is not stats_tok:
-                lengths = budget.unit_lengths(units.texts, units.spans, tokenizer)
-            rooms = budget.rooms(int(level.value), units.queries, tokenizer)
+                     fused: list[np.ndarray], level: Level, base: Budget,
+                     tag: str) -> LevelResult:
+        """One level: the selection step (:func:`~ids_extract.select.step.choose`) with QA's
+        rules, then the answers remapped into the shortened contexts."""
         stats = LevelStats(name=f"{tag}-{level.name}", level=str(level))
-        kept_by_q: list[list[int]] = []
-        for q in track(range(len(units)), f"{tag} {level}", len(units), self.quiet):
-            p, qa = units.owner[q], units.qas[q]
-            room = rooms[q] if rooms is not None else None
-            kept = select(level, fused[q], orders[q], lengths[p], room)
-            gold = gold_units(units.spans[p], qa)
-            retained = _answer_kept(kept, gold)
-            if self.lost == "keep-gold" and gold and not retained:
-                kept = add_gold(kept, sorted({i for g in gold for i in g}), orders[q], lengths[p],
-                                room)
-            stats.add_selection(answerable=bool(gold) and not qa.is_impossible, retained=retained,
-                                over_budget=room is not None and room < 0)
-            kept_by_q.append(kept)
-        cuts: list[tuple[int, Span] | None] = [None] * len(units)
-        if rooms is not None:
-            kept_by_q, over = budget.enforce(kept_by_q, orders, rooms, units_text(units),
-                                             tokenizer, self._protected(units))
-            for q in over:
-                kept_by_q[q], cuts[q] = self._cut(units, q, kept_by_q[q], orders[q], rooms[q],
-                                                  tokenizer, stats)
-        articles = self._assemble(units, kept_by_q, cuts, base_lengths, stats)
+        rules = QARules(units, self.lost, stats)
+        budget = base.for_level(level, units, self.tokenizers.get(str(level)))
+        choice = choose(units, level, fused, orders, budget, rules, progress=f"{tag} {level}",
+                        quiet=self.quiet)
+        for q, cut in enumerate(choice.cuts):
+            if cut is not None:
+                rules.count_cut(q, *cut)
+        articles = self._assemble(units, choice, base, stats)
         stats.finish()
         version = output_version(dataset.version, dataset.is_v2 or self.lost == "unanswerable")
         return LevelResult(level, SquadDataset(version, articles, source=dataset.source),
-                           stats, kept_by_q, cuts)
+                           stats, choice.kept, choice.cuts)
 
-    def _cut(self, units: SquadUnits, q: int, kept: list[int], order: np.ndarray, room: int,
-             tokenizer: Any, stats: LevelStats) -> tuple[list[int], tuple[int, Span]]:
-        """One unit cut to ``room`` tokens (:func:`cut_span`): the best kept one, or under
-        keep-gold the unit of the first answer, with that answer kept inside the cut."""
-        p, qa = units.owner[q], units.qas[q]
-        spans = units.spans[p]
-        answer = qa.answers[0] if qa.answers and not qa.is_impossible else None
-        unit, keep = kept[0], None
-        if self.lost == "keep-gold" and answer is not None:
-            found = span_of(spans, answer.answer_start, answer.end)
-            if found is not None and found[0] == found[1]:
-                unit, keep = found[0], (answer.answer_start, answer.end)
-        elif len(kept) > 1:  # several protected units over budget: keep the best one
-            unit = next(int(i) for i in order if int(i) in kept)
-        cut = cut_span(units.texts[p], spans[unit], max(room, 1), units.queries[q], tokenizer,
-                       keep)
-        held = [a for a in qa.answers if spans[unit][0] <= a.answer_start < spans[unit][1]]
-        lost = bool(held) and not any(cut[0] <= a.answer_start and a.end <= cut[1] for a in held)
-        whole = any(set(g) <= {unit} for g in gold_units(spans, qa))
-        stats.add_cut(lost_answer=lost and whole and not qa.is_impossible)
-        return [unit], (unit, cut)
-
-    def _protected(self, units: SquadUnits) -> Any:
-        """Under keep-gold, the answer's units are never dropped to fit a budget."""
-        def protected(q: int) -> set[int]:
-            if self.lost != "keep-gold":
-                return set()
-            return {i for g in gold_units(units.spans[units.owner[q]], units.qas[q]) for i in g}
-        return protected
-
-    def _assemble(self, units: SquadUnits, kept_by_q: list[list[int]],
-                  cuts: Sequence[tuple[int, Span] | None], lengths: list[np.ndarray],
+    def _assemble(self, units: SquadUnits, choice: Choice, base: Budget,
                   stats: LevelStats) -> list[Article]:
         """One paragraph per question (each question now has its own context), articles kept."""
         articles: list[Article] = []
-        comps = [compress(units.texts[p], with_cut(units.spans[p], cuts[q]), kept_by_q[q])
-                 for q, p in enumerate(units.owner)]
-        cut_items = [q for q, c in enumerate(cuts) if c is not None]
+        comps = [choice.joined(units, q) for q in range(len(units))]
+        cut_items = [q for q, c in enumerate(choice.cuts) if c is not None]
         cut_tokens = dict(zip(cut_items, count_tokens([comps[q].context for q in cut_items],
-                                                      self._stats_tok()), strict=True))
+                                                      base.tokenizer), strict=True))
         for q, (p, qa) in enumerate(zip(units.owner, units.qas, strict=True)):
-            kept = kept_by_q[q]
-            spans = with_cut(units.spans[p], cuts[q])
-            comp = comps[q]
+            kept, spans, comp = choice.kept[q], choice.spans(units, q), comps[q]
             answers = _remap_all(comp, spans, qa.answers)
             plausible = _remap_all(comp, spans, qa.plausible_answers)
             answerable = not qa.is_impossible and bool(qa.answers)
             lost = answerable and not answers
-            kept_tokens = int(cut_tokens[q]) if q in cut_tokens else int(lengths[p][kept].sum())
+            lengths = base.lengths[p]
+            kept_tokens = int(cut_tokens[q]) if q in cut_tokens else int(lengths[kept].sum())
             stats.add_output(lost=lost, policy=self.lost, kept_tokens=kept_tokens,
-                             total_tokens=int(lengths[p].sum()), kept_sentences=len(kept),
+                             total_tokens=int(lengths.sum()), kept_sentences=len(kept),
                              total_sentences=len(units.spans[p]))
             if lost and self.lost == "drop":
                 continue
@@ -312,19 +261,59 @@ class Extractor:
             articles[-1].paragraphs.append(Paragraph(comp.context, [new_qa]))
         return articles
 
-    def _stats_tok(self) -> Any:
-        return load_tokenizer(self.stats_tokenizer)
+
+class QARules(Rules):
+    """QA's additions to the selection step: under ``keep-gold`` (a training split) the answer's
+    units are put back after the level's rule and never dropped to fit a budget, and a cut keeps
+    the answer inside; the level's statistics are counted on the way."""
+
+    def __init__(self, units: SquadUnits, lost: str, stats: LevelStats) -> None:
+        self.units, self.lost, self.stats = units, lost, stats
+
+    def _gold(self, q: int) -> list[tuple[int, ...]]:
+        return gold_units(self.units.spans[self.units.owner[q]], self.units.qas[q])
+
+    def after_level(self, q: int, kept: list[int], order: np.ndarray, lengths: np.ndarray,
+                    room: int | None) -> list[int]:
+        """Count the selection; under keep-gold put a dropped answer's units back."""
+        qa, gold = self.units.qas[q], self._gold(q)
+        retained = _answer_kept(kept, gold)
+        if self.lost == "keep-gold" and gold and not retained:
+            kept = add_gold(kept, sorted({i for g in gold for i in g}), order, lengths, room)
+        self.stats.add_selection(answerable=bool(gold) and not qa.is_impossible,
+                                 retained=retained, over_budget=room is not None and room < 0)
+        return kept
+
+    def protected(self, q: int) -> set[int]:
+        if self.lost != "keep-gold":
+            return set()
+        return {i for g in self._gold(q) for i in g}
+
+    def cut_target(self, q: int, kept: list[int], order: np.ndarray) -> tuple[int, Span | None]:
+        """The best kept unit, or under keep-gold the unit of the first answer, with that answer
+        kept inside the cut."""
+        qa = self.units.qas[q]
+        answer = qa.answers[0] if qa.answers and not qa.is_impossible else None
+        if self.lost == "keep-gold" and answer is not None:
+            spans = self.units.spans[self.units.owner[q]]
+            found = span_of(spans, answer.answer_start, answer.end)
+            if found is not None and found[0] == found[1]:
+                return found[0], (answer.answer_start, answer.end)
+            return kept[0], None
+        if len(kept) > 1:  # several protected units over budget: keep the best one
+            return super().cut_target(q, kept, order)
+        return kept[0], None
+
+    def count_cut(self, q: int, unit: int, cut: Span) -> None:
+        """A cut that lost an answer the whole unit held counts as lost by the cut."""
+        qa, spans = self.units.qas[q], self.units.spans[self.units.owner[q]]
+        held = [a for a in qa.answers if spans[unit][0] <= a.answer_start < spans[unit][1]]
+        lost = bool(held) and not any(cut[0] <= a.answer_start and a.end <= cut[1] for a in held)
+        whole = any(set(g) <= {unit} for g in self._gold(q))
+        self.stats.add_cut(lost_answer=lost and whole and not qa.is_impossible)
 
 
-def units_text(units: SquadUnits) -> Any:
-    """``joined(q, kept)``: the text item ``q``'s kept units make (for budget checks)."""
-    def joined(q: int, kept: list[int]) -> str:
-        p = units.owner[q]
-        return compress(units.texts[p], units.spans[p], kept).context
-    return joined
-
-
-def _remap_all(comp: Compressed, spans: Sequence[Span], answers: Sequence[Answer]) -> list[Answer]:
+def _remap_all(comp: Joined, spans: Sequence[Span], answers: Sequence[Answer]) -> list[Answer]:
     out = []
     for a in answers:
         start = comp.remap(spans, a.answer_start, a.end)

@@ -23,7 +23,6 @@ same way.
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..files import sha256_file, write_json
 from ..models.hub import content_hash, resolve_model
-from ..scorers import scorer_class
+from ..scorers import scorer_class, takes
 from ..select.learned import LearnedFusion
 
 FILE = "extractor.json"
@@ -82,7 +81,7 @@ class ExtractorSpec:
             options = dict(s.options)
             if s.model is not None:
                 options["model"] = self.model_path(s.model)
-            if device is not None and "device" in inspect.signature(scorer_class(s.name)).parameters:
+            if device is not None and takes(s.name, "device"):
                 options["device"] = device
             out[s.name] = options
         return out

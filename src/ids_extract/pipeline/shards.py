@@ -11,25 +11,29 @@ import io
 import os
 import pickle
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..files import write_bytes
+from ..files import config_key, write_bytes
 from ..progress import Meter, add_stage, stage
 from ..select.segment import Span
+from ..select.units import Units
 from ..squad.model import SquadDataset
 from ..squad.units import SquadUnits, segment
 from .extractor import Extractor
+from .folder import CACHE
 from .scoring import Scored
 
 
 @contextlib.contextmanager
-def silenced(extractor: Extractor) -> Iterator[None]:
-    """The extractor's own per-step bars off (the engine shows one bar per pass)."""
+def silenced(extractor: Any) -> Iterator[None]:
+    """The extractor's own per-step bars off (the engine shows one bar per pass); any task's
+    extractor (it has a ``quiet`` switch)."""
     quiet, extractor.quiet = extractor.quiet, True
     try:
         yield
@@ -46,10 +50,9 @@ def score_shard(extractor: Extractor, shard: SquadDataset,
         return score_segmented(extractor, units, meter)
 
 
-def score_segmented(extractor: Extractor, units: SquadUnits,
-                    meter: Meter | None = None) -> dict[str, np.ndarray]:
+def score_segmented(extractor: Any, units: Units, meter: Meter | None = None) -> dict[str, np.ndarray]:
     """Score one shard already segmented (:func:`segmented_ahead`); the same arrays as
-    :func:`score_shard`."""
+    :func:`score_shard`. Any task's extractor (``score(units, meter)``)."""
     with silenced(extractor):
         scored = extractor.score(units, meter)
     return shard_arrays(units.spans, scored)
@@ -149,6 +152,28 @@ def pack_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def save_shard(path: Path, arrays: dict[str, np.ndarray] | bytes) -> None:
     """Write one shard's arrays (or their packed bytes) atomically."""
     write_bytes(arrays if isinstance(arrays, bytes) else pack_bytes(arrays), path)
+
+
+class ShardCache:
+    """The score cache of one run in an output folder: ``.cache/shards-<key>/shard-NNNNN.npz``,
+    ``<key>`` a hash of everything the scores depend on (scorer configs with model content
+    hashes, split, segmenter, fusion, the input's sha256, limit, shard size, …), so a re-run
+    with the same key reuses every finished shard and any change scores afresh."""
+
+    def __init__(self, out: Path, depends_on: Mapping[str, Any]) -> None:
+        self.folder = out / CACHE / f"shards-{config_key(dict(depends_on))}"
+
+    def path(self, k: int) -> Path:
+        return self.folder / f"shard-{k:05d}.npz"
+
+    def has(self, k: int) -> bool:
+        return self.path(k).exists()
+
+    def save(self, k: int, arrays: dict[str, np.ndarray] | bytes) -> None:
+        save_shard(self.path(k), arrays)
+
+    def read(self, k: int) -> tuple[list[list[Span]], Scored]:
+        return read_shard(self.path(k))
 
 
 def dump_shard(shard: SquadDataset) -> bytes:

@@ -7,6 +7,7 @@ classification: ``ig`` there explains a classifier's class logit, not a reader's
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -39,7 +40,20 @@ def scorer_class(name: str, task: str = "qa") -> Callable[..., Scorer]:
     if name not in registry:
         raise ConfigError(f"unknown scorer {name!r} (choose from {', '.join(registry)})")
     module, cls = registry[name].split(":")
-    return getattr(import_module(f"{__name__}.{module}"), cls)
+    return getattr(import_module(module if "." in module else f"{__name__}.{module}"), cls)
+
+
+def register(name: str, target: str, tasks: tuple[str, ...] = ("qa",)) -> None:
+    """A registry line made at run time (a plugin's own scorer): ``target`` is
+    ``"package.module:Class"``, or ``"module:Class"`` inside this package."""
+    for task in tasks:
+        TASKS[task][name] = target
+
+
+def takes(name: str, option: str, task: str = "qa") -> bool:
+    """Whether scorer ``name``'s constructor has the option ``option`` (so a shared setting such
+    as ``device`` goes to exactly the scorers that use it)."""
+    return option in inspect.signature(scorer_class(name, task)).parameters
 
 
 def build_scorer(name: str, task: str = "qa", **options: Any) -> Scorer:
@@ -52,4 +66,5 @@ def build_scorer(name: str, task: str = "qa", **options: Any) -> Scorer:
         raise ConfigError(f"scorer {name!r}: {err}") from None
 
 
-__all__ = ["REGISTRY", "TEXT_REGISTRY", "Scorer", "ScoringBatch", "build_scorer", "scorer_class"]
+__all__ = ["REGISTRY", "TEXT_REGISTRY", "Scorer", "ScoringBatch", "build_scorer", "register",
+           "scorer_class", "takes"]

@@ -37,13 +37,14 @@ from .attribution import attribute, pad_baseline
 from .base import ScoringBatch
 from .cls_base import ClassifierScorer
 from .ig import AGGREGATIONS, METHODS, MODES, _nanmean
+from .options import IG_STEPS
 from .reader import context_bounds, fill_missing, per_sentence
 
 
 class ClassifierIGScorer(ClassifierScorer):
     name = "ig"
 
-    def __init__(self, model: str | None = None, n_steps: int = 16, method: str = "gausslegendre",
+    def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  mode: str = "ig", aggregation: str = "mean", internal_batch_size: int = 64,
                  batch_size: int = 8, device: str = "auto", target: str = "auto",
                  precision: str = "fp32", overlap: int | None = None) -> None:

@@ -37,6 +37,7 @@ from ..models.runtime import softmax
 from ..select import fusion
 from .attribution import attribute, pad_baseline
 from .base import Scorer, ScoringBatch
+from .options import IG_STEPS
 from .reader import fill_missing, logits, pad, per_sentence, windows
 
 TARGETS = ("both", "start", "end", "sum")
@@ -81,7 +82,7 @@ class IGScorer(Scorer):
     name = "ig"
     items_per_call = 8  # IG is slow: progress every few questions
 
-    def __init__(self, model: str | None = None, n_steps: int = 50, method: str = "gausslegendre",
+    def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  target: str = "both", aggregation: str = "mean", internal_batch_size: int = 64,
                  batch_size: int = 8, device: str = "auto", mode: str = "ig",
                  max_seq_length: int | None = None, stride: int | None = None,

@@ -11,7 +11,8 @@ A level is one selection rule; a ladder of levels gives D1 (mild) … Dn (strong
 
 Every rule keeps at least the best sentence, and kept sentences stay in their original order.
 Token counts and budgets for ``tokens:L`` come from :mod:`.budget`; joining the kept sentences and
-moving answer offsets, from :mod:`.compress`.
+moving answer offsets, from :mod:`.join`; the whole selection step (budgets enforced, units
+cut) is :mod:`.step`'s.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def parse_levels(spec: str | Sequence[str]) -> list[Level]:
     return levels
 
 
-def select(
+def pick(
     level: Level,
     scores: np.ndarray,
     order: np.ndarray,
@@ -99,7 +100,7 @@ def select(
         count = int(np.searchsorted(cumulative, need - 1e-9)) + 1
         kept = order[:count].tolist()
     elif level.kind == "tokens":
-        kept = _fit(order, lengths, budget if budget is not None else int(level.value))
+        kept = fit(order, lengths, budget if budget is not None else int(level.value))
     elif level.kind == "threshold":
         lo, hi = float(scores.min()), float(scores.max())
         norm = (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
@@ -109,7 +110,9 @@ def select(
     return sorted(int(i) for i in kept)
 
 
-def _fit(order: np.ndarray, lengths: np.ndarray, budget: int) -> list[int]:
+def fit(order: np.ndarray, lengths: np.ndarray, budget: int) -> list[int]:
+    """The best unit, then every next-best one that still fits ``budget`` tokens (a unit that
+    does not fit is skipped, so smaller lower-ranked ones may fill the room); rank order."""
     kept = [int(order[0])]
     used = int(lengths[order[0]])
     for i in order[1:]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .segment import Span
 
@@ -47,6 +48,9 @@ class Units:
     owner: list[int]
     queries: list[str]
     labels: list[str | None] | None = None
+    #: False when the task asks no query (classification: every query is ``""``, and a text is
+    #: read alone, ``[CLS] text [SEP]``, so a token budget leaves room for no query)
+    has_queries: ClassVar[bool] = True
 
     def __len__(self) -> int:
         return len(self.owner)

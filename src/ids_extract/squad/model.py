@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from ..errors import check_limit
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -76,6 +78,7 @@ class SquadDataset:
 
     def limit(self, n_questions: int | None) -> SquadDataset:
         """The first ``n_questions`` questions, with the nesting kept (for quick runs and tests)."""
+        check_limit(n_questions, "questions")
         if n_questions is None:
             return self
         articles: list[Article] = []

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import check_limit
+
 #: input formats, by what :mod:`.read` found
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "datasets")
 
@@ -85,6 +87,8 @@ class TextDataset:
                        original=_take(self.original, chosen))
 
     def limit(self, n: int | None) -> TextDataset:
+        """The first ``n`` texts (all when None); ``n`` below 1 is a :class:`ConfigError`."""
+        check_limit(n, "texts")
         return self if n is None or n >= len(self) else self.select(range(n))
 
     def split_every(self, every: int, offset: int = 0) -> tuple[TextDataset, TextDataset]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..progress import track
 from ..select.pieces import fillers, split_text
@@ -26,6 +27,7 @@ class TextUnits(Units):
 
     ids: list[str] = field(default_factory=list)
     fillers: list[list[bool]] = field(default_factory=list)
+    has_queries: ClassVar[bool] = False
 
 
 def segment(dataset: TextDataset, split: str = "eval", unit: str = "sentence",

@@ -61,6 +61,19 @@ def load_backbone(init: str | None, labels: list[str],
     return keep_first_layers(model, init_layers), tokenizer, path
 
 
+def classifier_labels(path: str | Path) -> list[str]:
+    """The classes of a classifier folder without loading it: ``classifier.json``'s labels, else
+    ``config.json``'s ``id2label`` (a public classifier); ``[]`` when neither is there."""
+    labels = read_meta(path).get("labels")
+    if labels:
+        return [str(x) for x in labels]
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return []
+    id2label = json.loads(config.read_text(encoding="utf-8")).get("id2label") or {}
+    return [str(id2label[k]) for k in sorted(id2label, key=int)]
+
+
 def is_classifier_folder(path: Path) -> bool:
     """A folder whose ``config.json`` names a ``*ForSequenceClassification`` architecture."""
     config = path / "config.json"

@@ -38,6 +38,7 @@ def train_classifier(train: TextDataset, init: str | None, out_dir: str | Path,
         raise ConfigError(f"{train.source}: one label only ({labels}); a classifier needs two")
     out = Path(out_dir)
     backbone = backbone_path(init)
+    _check_length(backbone, cfg)
     config = {"classifier": asdict(cfg), "training": asdict(train_cfg), "labels": labels,
               "init": model_id(backbone),
               "data": run.data_fingerprint([[r.id, r.text, r.label] for r in train.records])}
@@ -62,3 +63,14 @@ def train_classifier(train: TextDataset, init: str | None, out_dir: str | Path,
               summary=summary.to_dict())
     run.finish_run(out, keep_checkpoints)
     return summary
+
+
+def _check_length(backbone: str, cfg: ClassifierConfig) -> None:
+    """Refuse, before anything is written, a length the backbone cannot read (it would fail
+    mid-training on the first long text)."""
+    from transformers import AutoConfig
+
+    limit = getattr(AutoConfig.from_pretrained(backbone), "max_position_embeddings", None)
+    if isinstance(limit, int) and cfg.max_seq_length > limit:
+        raise ConfigError(f"max_seq_length {cfg.max_seq_length}: the backbone {backbone} reads "
+                          f"at most {limit} tokens")

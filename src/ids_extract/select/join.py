@@ -2,7 +2,7 @@
 
 Kept units are joined in their original order; where two kept units were not adjacent and no white
 space stands between them, one space is put between them. A position of the original text maps to
-the shorter one (:meth:`Compressed.remap`) and back by the offsets of the kept units, never by
+the shorter one (:meth:`Joined.remap`) and back by the offsets of the kept units, never by
 searching for a string (which finds the wrong occurrence of a repeated answer).
 """
 
@@ -15,7 +15,7 @@ from .segment import Span
 
 
 @dataclass(frozen=True)
-class Compressed:
+class Joined:
     """A context cut down to ``kept`` sentences; ``offsets[i]`` is where kept sentence ``i``
     starts in the new context."""
 
@@ -39,7 +39,7 @@ class Compressed:
         return self.offsets[where[first]] + start - spans[first][0]
 
 
-def compress(context: str, spans: Sequence[Span], kept: Sequence[int]) -> Compressed:
+def join(context: str, spans: Sequence[Span], kept: Sequence[int]) -> Joined:
     """Join the kept sentences in original order. Where two kept sentences were not adjacent and
     no white space stands between them, one space is put between them."""
     parts: list[str] = []
@@ -56,13 +56,13 @@ def compress(context: str, spans: Sequence[Span], kept: Sequence[int]) -> Compre
         parts.append(context[s:e])
         length += e - s
         previous = i
-    return Compressed("".join(parts), tuple(kept), tuple(offsets))
+    return Joined("".join(parts), tuple(kept), tuple(offsets))
 
 
 def with_cut(spans: Sequence[Span], cut: tuple[int, Span] | None) -> list[Span]:
     """``spans`` with unit ``cut[0]`` narrowed to the character span ``cut[1]`` (a unit cut to a
     token budget by :func:`ids_extract.select.cut.cut_span`); the spans then no longer tile the
-    text, which :func:`compress` and :meth:`Compressed.remap` do not need."""
+    text, which :func:`join` and :meth:`Joined.remap` do not need."""
     out = list(spans)
     if cut is not None:
         out[cut[0]] = cut[1]

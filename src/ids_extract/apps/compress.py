@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import load_tokenizer
+from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.scoring import score_units
 from ..scorers import Scorer, build_scorer
 from ..select.budget import count_tokens, pair_overhead
@@ -78,7 +78,7 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
     ``question``, within ``budget`` (see the module doc). ``scorer_options`` go to the scorers by
     name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
-    level = _budget(budget)
+    level = check_budget(budget)
     passages = [context] if isinstance(context, str) else list(context)
     if not question.strip() or not any(p.strip() for p in passages):
         raise ConfigError("compress needs a non-empty question and text")
@@ -87,7 +87,7 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     units = Units([text], [spans], [0], [question])
     scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=True)
     order = ranking(scored.fused[0], *(zscore(scored.per_scorer[s.name][0]) for s in built))
-    tokenizer = load_tokenizer(level.tokenizer)
+    tokenizer = load_light_tokenizer(level.tokenizer)
     lengths = count_tokens([text[s:e] for s, e in spans], tokenizer)
     limit, room = _room(level, question, lengths, tokenizer)
     kept, cut = _select(text, spans, order, lengths, room, question, tokenizer)
@@ -131,7 +131,8 @@ def _count(text: str, spans: Sequence[Span], kept: Sequence[int], tokenizer: Any
     return int(count_tokens([join_units(text, spans, kept).context], tokenizer)[0]) if kept else 0
 
 
-def _budget(spec: str) -> Level:
+def check_budget(spec: str) -> Level:
+    """The budget's level; anything but ``tokens:L`` or ``ratio:R`` is a :class:`ConfigError`."""
     level = parse_level(spec)
     if level.kind not in ("tokens", "ratio"):
         raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or ratio:R")

@@ -62,6 +62,10 @@ def extract(
                                                   "pysbd].")] = None,
     sbert_model: Annotated[str | None, typer.Option(help="sentence-transformers folder or name "
                                                     "[default: all-MiniLM-L6-v2].")] = None,
+    static_model: Annotated[str | None, typer.Option(help="static scorer: a model2vec folder "
+                                                    "(e.g. from train-static) or a transformer "
+                                                    "to distil one from [default: distilled "
+                                                    "from all-MiniLM-L6-v2, cached].")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="dpr scorer: folder with "
                                                   "question_encoder/ and ctx_encoder/ (from "
                                                   "train-retriever), or, with internet, "
@@ -104,7 +108,8 @@ def extract(
         given = {"--scorers": scorers, "--weights": weights, "--fusion": fusion,
                  "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
-                 "--sbert-model": sbert_model, "--segmenter": segmenter}
+                 "--sbert-model": sbert_model, "--static-model": static_model,
+                 "--segmenter": segmenter}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
             raise ConfigError(f"--extractor sets the scorers, models, fusion and segmenter: "
@@ -121,6 +126,7 @@ def extract(
             "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
                    "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
             "reader": {"model": reader_model, "device": device},
+            "static": {"model": static_model},
             "cross": {"model": cross_model, "device": device, "batch_size": batch_size or 64,
                       "precision": precision},
         }

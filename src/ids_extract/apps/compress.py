@@ -71,6 +71,20 @@ class Compression:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def passage_texts(self, passages: int) -> list[str]:
+        """Per passage (``passages`` of them), its kept sentences joined (one space where two
+        were not adjacent and nothing stood between them), ends stripped; ``""`` where none was
+        kept. Joined by blank lines they hold the very tokens of :attr:`text` (white space is no
+        token): what the RAG integrations hand back as documents."""
+        texts = [""] * passages
+        ends = [-1] * passages
+        for k in self.kept:
+            t = texts[k.passage]
+            gap = t and ends[k.passage] != k.start and not t[-1].isspace()
+            texts[k.passage] = t + (" " if gap and not k.text[:1].isspace() else "") + k.text
+            ends[k.passage] = k.end
+        return [t.strip() for t in texts]
+
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
              scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",

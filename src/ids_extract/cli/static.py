@@ -20,7 +20,7 @@ def train_static_cmd(
     base: Annotated[str | None, typer.Option(help="Static model to start from: a model2vec "
                                              "folder, or a transformer to distil one from "
                                              "[default: distilled from all-MiniLM-L6-v2].")] = None,
-    epochs: Annotated[int, typer.Option(help="Passes over the training questions.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Passes over the training questions.")] = 3,
     batch_size: BatchSize = 64,
     lr: LearningRate = 2e-3,
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the cosines.")] = 0.05,

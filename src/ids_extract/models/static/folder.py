@@ -120,11 +120,14 @@ def save_static(static: Any, target: Path, base: str) -> None:
 
 @lru_cache(maxsize=4)
 def load_static(folder: str) -> Any:
-    """A loaded ``model2vec.StaticModel`` (unit-length output), once per folder and process."""
+    """A loaded ``model2vec.StaticModel`` (unit-length output), once per folder and process;
+    its vectors in float32 (a distilled model stores float16, and a mean of float16 vectors
+    loses digits that a ranking of near-ties needs)."""
     from model2vec import StaticModel
 
     try:
-        return StaticModel.from_pretrained(folder, normalize=True, force_download=False)
+        return StaticModel.from_pretrained(folder, normalize=True, force_download=False,
+                                           quantize_to="float32")
     except (OSError, ValueError, KeyError) as err:
         raise ConfigError(f"{folder}: not a model2vec folder that loads ({err})") from None
 

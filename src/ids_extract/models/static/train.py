@@ -38,7 +38,7 @@ class StaticTrainConfig:
     """What a run is made of (recorded in the output folder's ``ids_extract_static.json``)."""
 
     base: str | None = None  # the static model to start from (None: distilled from MiniLM)
-    epochs: int = 1
+    epochs: int = 3  # chosen on 4 held-out training articles (1: +1.0, 3: +1.9, 6: +1.5 fused)
     batch_size: int = 64
     lr: float = 2e-3
     temperature: float = 0.05
@@ -97,38 +97,41 @@ def train_static(dataset: SquadDataset, out: Path, config: StaticTrainConfig, *,
     table = torch.nn.EmbeddingBag.from_pretrained(
         torch.tensor(np.asarray(base.embedding, dtype=np.float32)), freeze=False, mode="mean")
     optimizer = torch.optim.Adam(table.parameters(), lr=config.lr)
-    steps, losses, start = _loop(table, optimizer, base, data, config, quiet)
+    losses, start = _loop(table, optimizer, base, data, config, quiet)
     seconds = time.perf_counter() - start
     vectors = table.weight.detach().numpy().astype(np.float32)
+    steps = sum(len(epoch) for epoch in losses)
     summary = {"examples": len(data), "steps": steps, "seconds": round(seconds, 1),
                "s_per_step": round(seconds / max(steps, 1), 4),
                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-               "loss_first": round(losses[0], 4), "loss_last": round(float(np.mean(losses[-20:])), 4)}
+               "epoch_loss": [round(float(np.mean(e)), 4) for e in losses if e]}
     _save(base, vectors, out, config, summary)
     return summary
 
 
 def _loop(table: Any, optimizer: Any, base: Any, data: list[Example], config: StaticTrainConfig,
-          quiet: bool) -> tuple[int, list[float], float]:
-    """The epochs of shuffled batches; returns (steps, the loss of each step, start time)."""
+          quiet: bool) -> tuple[list[list[float]], float]:
+    """The epochs of shuffled batches (at most ``max_steps`` in all); returns the loss of each
+    step, per epoch, and the start time."""
     from ...progress import track
 
     rng = random.Random(config.seed)
-    batches = []
-    for _ in range(config.epochs):
+    batches: list[tuple[int, list[int]]] = []
+    for epoch in range(config.epochs):
         order = list(range(len(data)))
         rng.shuffle(order)
-        batches += [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        batches += [(epoch, order[i:i + config.batch_size])
+                    for i in range(0, len(order), config.batch_size)]
     batches = batches[:config.max_steps] if config.max_steps else batches
-    losses: list[float] = []
+    losses: list[list[float]] = [[] for _ in range(config.epochs)]
     start = time.perf_counter()
-    for batch in track(batches, "training", len(batches), quiet):
+    for epoch, batch in track(batches, "training", len(batches), quiet):
         optimizer.zero_grad()
         loss = _loss(table, base, [data[i] for i in batch], config.temperature)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss.item()))
-    return len(batches), losses, start
+        losses[epoch].append(float(loss.item()))
+    return losses, start
 
 
 def _loss(table: Any, base: Any, batch: list[Example], temperature: float) -> Any:

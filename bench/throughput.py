@@ -13,32 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from _common import DEV, REFERENCE, ROOT, timed, write_result
+from _common import CLI, DEV, REFERENCE, ROOT, timed, write_result
+from _common import extract as run_extract
 from ids_extract.models.runtime import cpu_has_native_bf16
 
 WORK = ROOT / "bench" / "work" / "throughput"
-CLI = str(Path(sys.executable).with_name("ids-extract"))
 
 
 def extract(name: str, source: Path, *args: str) -> dict[str, Any]:
-    """One cold run of ``ids-extract extract`` (no cache), timed as a whole process."""
-    out = WORK / name
-    shutil.rmtree(out, ignore_errors=True)
-    seconds, _, rss = timed([CLI, "extract", str(source), "--out", str(out), "--quiet", *args])
-    manifest = json.loads((out / "manifest.json").read_text())
-    questions = manifest["input"]["questions"]
-    recall = manifest["ranking"]["top_k_recall_pct"]
-    row = {"seconds": round(seconds, 2), "questions": questions,
-           "questions_per_s": round(questions / seconds, 2), "peak_rss_mib": rss,
-           "top1": {k: v["top1"] for k, v in recall.items()}}
-    print(f"{name:<28}{seconds:>8.1f} s{row['questions_per_s']:>9.1f} q/s{rss:>7} MiB  "
-          f"top1 {row['top1']}")
-    return row
+    return run_extract(name, source, WORK, *args)
 
 
 def repeated(times: int) -> Path:

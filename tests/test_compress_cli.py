@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -91,11 +92,12 @@ def test_each_bad_request_is_one_located_error_and_the_others_are_answered(tmp_p
     assert res.exit_code == 2 and res.stdout == ""  # a bad --budget: refused before any line
 
 
-def test_fast_is_bm25_and_static_and_refuses_scorers(tmp_path: Path, tiny_sbert_dir: Path,
-                                                     monkeypatch) -> None:  # noqa: ANN001
+def test_fast_is_bm25_and_static_and_refuses_scorers(monkeypatch: pytest.MonkeyPatch) -> None:
     res = runner.invoke(app, ["compress", "--fast", "--scorers", "bm25"], input="")
     assert res.exit_code == 2 and "--fast sets the scorers" in res.output
-    from ids_extract.cli import compress as cli_compress
+    res = runner.invoke(app, ["extract", "in.json", "--fast", "--scorers", "bm25"])
+    assert res.exit_code == 2 and "--fast sets the scorers" in res.output
+    from ids_extract.cli.app import FAST_SCORERS
 
     seen: list[list[str]] = []
     monkeypatch.setattr("ids_extract.apps.compress.compress",
@@ -103,7 +105,7 @@ def test_fast_is_bm25_and_static_and_refuses_scorers(tmp_path: Path, tiny_sbert_
                             *a, scorers=["bm25"]))
     row = json.dumps({"question": "Who led the Norse raiders?", "context": CONTEXT})
     res = runner.invoke(app, ["compress", "--fast"], input=row + "\n")
-    assert res.exit_code == 0 and seen == [cli_compress.FAST_SCORERS.split(",")]
+    assert res.exit_code == 0 and seen == [FAST_SCORERS.split(",")] == [["bm25", "static"]]
 
 
 def test_text_without_spaces_fills_the_budget() -> None:

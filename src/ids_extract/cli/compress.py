@@ -18,12 +18,9 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from ..errors import ConfigError, DataError, IdsExtractError
+from ..errors import DataError, IdsExtractError
 from ..files import atomic_path
-from .app import EXIT_BAD_INPUT, app, csv_list, err_console, handles_errors
-
-#: the --fast profile: bm25 + static embeddings instead of bm25 + MiniLM (bench/static.py)
-FAST_SCORERS = "bm25,static"
+from .app import EXIT_BAD_INPUT, FAST_SCORERS, app, err_console, handles_errors, scorer_names
 
 
 @app.command("compress")
@@ -47,9 +44,7 @@ def compress_cmd(
     once for all lines. Exit code 2 when any request failed (each is named on stderr)."""
     from ..apps.compress import check_budget
 
-    if fast and scorers is not None:
-        raise ConfigError(f"--fast sets the scorers ({FAST_SCORERS}): leave out --scorers")
-    names = csv_list(FAST_SCORERS if fast else scorers or "bm25,sbert")
+    names = scorer_names(scorers, fast)
     check_budget(budget)  # a bad --budget fails every line: refused before any is read
     name = "<stdin>" if input == "-" else input
     source = sys.stdin if input == "-" else _open(input)

@@ -15,7 +15,7 @@ from ..pipeline.engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..pipeline.validate import read_manifest, validate_dir
 from ..select.segment import SEGMENTERS
-from .app import app, csv_list, err_console, handles_errors
+from .app import FAST_SCORERS, app, csv_list, err_console, handles_errors, scorer_names
 from .tables import print_stages, print_stats
 
 
@@ -35,6 +35,9 @@ def extract(
                                                 "(needs --dpr-model), ig and reader (need "
                                                 "--reader-model), cross (needs --cross-model) "
                                                 "[default: bm25,sbert].")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help=f"Scorers {FAST_SCORERS}: static "
+                                       "embeddings instead of MiniLM, several times faster at "
+                                       "about a point of top-1 (see the README).")] = False,
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
                                                 "'1,1' [default: all 1].")] = None,
     fusion: Annotated[str | None, typer.Option(help="weighted (z-scores, --weights) or learned "
@@ -105,8 +108,8 @@ def extract(
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
     pick_device(device)  # a device that is not there fails now, whichever scorers use it
     if extractor is not None:
-        given = {"--scorers": scorers, "--weights": weights, "--fusion": fusion,
-                 "--fusion-model": fusion_model, "--reader-model": reader_model,
+        given = {"--scorers": scorers or ("--fast" if fast else None), "--weights": weights,
+                 "--fusion": fusion, "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
                  "--sbert-model": sbert_model, "--static-model": static_model,
                  "--segmenter": segmenter}
@@ -117,7 +120,7 @@ def extract(
         built = Extractor.from_pretrained(extractor, levels, device=device, split=split,
                                           lost=lost, quiet=quiet)
     else:
-        names = csv_list(scorers or "bm25,sbert")
+        names = scorer_names(scorers, fast)
         options: dict[str, dict[str, Any]] = {
             "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
                       "precision": precision, "backend": backend},

@@ -95,7 +95,7 @@ def distil_to(source: str, target: Path, quiet: bool = True) -> None:
     quiet_transformers()
     folder = transformer_folder(source)
     model = AutoModel.from_pretrained(folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True)
+    tokenizer: Any = AutoTokenizer.from_pretrained(folder, use_fast=True)
     dims = min(PCA_DIMS, int(model.config.hidden_size))
     with _progress(quiet):
         static = distill_from_model(model, tokenizer, device="cpu", pca_dims=dims,
@@ -145,8 +145,8 @@ def _progress(quiet: bool) -> Iterator[None]:
     from tqdm import tqdm
 
     original = inference.tqdm
-    inference.tqdm = partial(tqdm, disable=True)  # type: ignore[assignment]
+    inference.tqdm = partial(tqdm, disable=True)
     try:
         yield
     finally:
-        inference.tqdm = original  # type: ignore[assignment]
+        inference.tqdm = original

@@ -37,20 +37,24 @@ def compress_cmd(
     fast: Annotated[bool, typer.Option("--fast", help=f"Scorers {FAST_SCORERS}: static "
                                        "embeddings instead of MiniLM, several times faster at "
                                        "some cost in quality (see the README).")] = False,
+    segmenter: Annotated[str, typer.Option(help="pysbd, or blingfire (many times faster on "
+                                           "long texts; pip install 'ids-extract[fast]').")] = "pysbd",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the JSON Lines here "
                                              "(atomically) instead of stdout.")] = None,
 ) -> None:
     """Keep the sentences that matter for each question, never over the budget; the models load
     once for all lines. Exit code 2 when any request failed (each is named on stderr)."""
     from ..apps.compress import check_budget
+    from ..select.segment import check_segmenter
 
     names = scorer_names(scorers, fast)
     check_budget(budget)  # a bad --budget fails every line: refused before any is read
+    check_segmenter(segmenter)
     name = "<stdin>" if input == "-" else input
     source = sys.stdin if input == "-" else _open(input)
     failed = [0]
     lines = (json.dumps(result, ensure_ascii=False)
-             for result in _answers(_rows(source, name), names, budget, name, failed))
+             for result in _answers(_rows(source, name), names, budget, segmenter, name, failed))
     if out is None:
         for line in lines:
             typer.echo(line)
@@ -65,7 +69,8 @@ def compress_cmd(
 
 
 def _answers(rows: Iterator[tuple[int, str, dict[str, Any] | DataError]], names: list[str],
-             budget: str, name: str, failed: list[int]) -> Iterator[dict[str, Any]]:
+             budget: str, segmenter: str, name: str,
+             failed: list[int]) -> Iterator[dict[str, Any]]:
     """Each request's result, or its located error (printed, and counted in ``failed``), in
     input order."""
     from ..apps.compress import compress
@@ -76,7 +81,8 @@ def _answers(rows: Iterator[tuple[int, str, dict[str, Any] | DataError]], names:
             continue
         try:
             text = row["passages"] if "passages" in row else row["context"]
-            result = compress(row["question"], text, row.get("budget", budget), scorers=names)
+            result = compress(row["question"], text, row.get("budget", budget), scorers=names,
+                              segmenter=segmenter)
         except IdsExtractError as err:
             yield _failed(DataError(name, f"line {n} (id {rid})", str(err)), rid, failed)
             continue

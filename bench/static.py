@@ -101,11 +101,12 @@ def main() -> None:
     ap.add_argument("--parts", default="quality,encode")
     ap.add_argument("--paragraphs", type=int, default=500, help="encode part: dev paragraphs")
     ap.add_argument("--result", default="static.json")
+    ap.add_argument("--note", default=None, help="recorded as is (e.g. how loaded the CPU was)")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     WORK.mkdir(parents=True, exist_ok=True)
     trained, training = trained_model(args.trained)
-    payload: dict[str, Any] = {"training": training}
+    payload: dict[str, Any] = {"note": args.note, "training": training}
     if "quality" in parts:
         payload |= quality(["--limit", str(args.limit)] if args.limit else [], trained)
     if "encode" in parts:

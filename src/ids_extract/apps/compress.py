@@ -99,6 +99,9 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     text, spans, owners = _segment(passages, check_segmenter(segmenter))
     built = _scorers(tuple(scorers), _frozen(scorer_options))
     units = Units([text], [spans], [0], [question])
+    # Long inputs: the encoder is ~90 % of a default call (bench/results/compress.json, stages).
+    # The top-K cascade of pipeline.scoring (issue 22, built in main) belongs here: cheap scorers
+    # rank every sentence, sbert scores only the top K. Until then, --fast is the fast path.
     scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=True)
     order = ranking(scored.fused[0], *(zscore(scored.per_scorer[s.name][0]) for s in built))
     tokenizer = load_light_tokenizer(level.tokenizer)

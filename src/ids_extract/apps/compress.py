@@ -71,19 +71,40 @@ class Compression:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def passage_texts(self, passages: int) -> list[str]:
-        """Per passage (``passages`` of them), its kept sentences joined (one space where two
-        were not adjacent and nothing stood between them), ends stripped; ``""`` where none was
-        kept. Joined by blank lines they hold the very tokens of :attr:`text` (white space is no
-        token): what the RAG integrations hand back as documents."""
-        texts = [""] * passages
-        ends = [-1] * passages
+    def passages_kept(self, passages: int) -> list[KeptPassage]:
+        """Per passage (``passages`` of them) that kept anything: its kept sentences joined (one
+        space where two were not adjacent and nothing stood between them, ends stripped) and
+        their best fused score. Joined by blank lines these texts hold the very tokens of
+        :attr:`text` (white space is no token for BERT-style tokenizers): what the RAG
+        integrations hand back as documents."""
+        texts, ends, best = [""] * passages, [-1] * passages, [-math.inf] * passages
         for k in self.kept:
             t = texts[k.passage]
             gap = t and ends[k.passage] != k.start and not t[-1].isspace()
             texts[k.passage] = t + (" " if gap and not k.text[:1].isspace() else "") + k.text
-            ends[k.passage] = k.end
-        return [t.strip() for t in texts]
+            ends[k.passage], best[k.passage] = k.end, max(best[k.passage], k.score)
+        return [KeptPassage(i, t.strip(), best[i]) for i, t in enumerate(texts) if t.strip()]
+
+
+@dataclass(frozen=True)
+class KeptPassage:
+    """One input passage cut down to its kept sentences, and their best fused score."""
+
+    passage: int
+    text: str
+    score: float
+
+
+def compress_passages(question: str, passages: Sequence[str], budget: str, *,
+                      scorers: Sequence[str], segmenter: str = "pysbd",
+                      **scorer_options: Any) -> list[KeptPassage]:
+    """:func:`compress` of retrieved passages, handed back per passage (none when every passage
+    is empty): what the LangChain and LlamaIndex adapters return as documents."""
+    if not any(p.strip() for p in passages):
+        return []
+    out = compress(question, list(passages), budget, scorers=scorers, segmenter=segmenter,
+                   **scorer_options)
+    return out.passages_kept(len(passages))
 
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,

@@ -105,6 +105,7 @@ def csv_list(value: str) -> list[str]:
 
 
 # Options every trainer command takes, declared once (train-reader, train-classifier).
+TrainFile = Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")]
 Epochs = Annotated[float, typer.Option(help="Training epochs.")]
 MaxSteps = Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides --epochs; "
                                        "-1: off).")]

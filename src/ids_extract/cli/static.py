@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from ..select.segment import SEGMENTERS
-from .app import BatchSize, LearningRate, Overwrite, Seed, app, err_console, handles_errors
+from .app import BatchSize, LearningRate, Overwrite, Seed, TrainFile, app, err_console, handles_errors
 
 
 @app.command("train-static")
 @handles_errors
 def train_static_cmd(
-    train_file: Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")],
+    train_file: TrainFile,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model2vec "
                                       "model (load it with --static-model).")],
     base: Annotated[str | None, typer.Option(help="Static model to start from: a model2vec "

@@ -17,7 +17,6 @@ joined by blank lines, after the query and the special tokens, fit the budget ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 try:
     from langchain_core.callbacks import Callbacks
@@ -26,29 +25,20 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise ImportError("ids_extract.integrations.langchain needs langchain-core: "
                       "pip install 'ids-extract[langchain]'") from err
 
-from ..apps.compress import compress
+from ..apps.compress import compress_passages
+from . import CompressSettings
 
 
-class IdsCompressor(BaseDocumentCompressor):
-    """Sentence-level compression of retrieved documents within one token budget."""
-
-    budget: str = "tokens:256"
-    scorers: tuple[str, ...] = ("bm25", "sbert")
-    segmenter: str = "pysbd"
-    scorer_options: dict[str, dict[str, Any]] = {}
+class IdsCompressor(CompressSettings, BaseDocumentCompressor):
+    """Sentence-level compression of retrieved documents within one token budget (the fields
+    are :class:`~ids_extract.integrations.CompressSettings`')."""
 
     def compress_documents(self, documents: Sequence[Document], query: str,
                            callbacks: Callbacks | None = None) -> Sequence[Document]:
         """The documents cut to the sentences that matter for ``query`` (see the module doc)."""
-        texts = [d.page_content for d in documents]
-        if not any(t.strip() for t in texts):
-            return []
-        out = compress(query, texts, self.budget, scorers=self.scorers, segmenter=self.segmenter,
-                       **self.scorer_options)
-        best: dict[int, float] = {}
-        for k in out.kept:
-            best[k.passage] = max(best.get(k.passage, k.score), k.score)
-        return [Document(page_content=text, metadata={**doc.metadata,
-                                                      "ids_extract_score": best[i]})
-                for i, (doc, text) in enumerate(zip(documents, out.passage_texts(len(texts)),
-                                                    strict=True)) if text]
+        kept = compress_passages(query, [d.page_content for d in documents], self.budget,
+                                 scorers=self.scorers, segmenter=self.segmenter,
+                                 **self.scorer_options)
+        return [Document(page_content=k.text, metadata={**documents[k.passage].metadata,
+                                                        "ids_extract_score": k.score})
+                for k in kept]

@@ -13,27 +13,21 @@ special tokens, fit the budget exactly as :func:`ids_extract.compress` counts it
 
 from __future__ import annotations
 
-from typing import Any
-
 try:
-    from llama_index.core.bridge.pydantic import Field
     from llama_index.core.postprocessor.types import BaseNodePostprocessor
     from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise ImportError("ids_extract.integrations.llama_index needs llama-index-core: "
                       "pip install 'ids-extract[llama-index]'") from err
 
-from ..apps.compress import compress
+from ..apps.compress import compress_passages
 from ..errors import ConfigError
+from . import CompressSettings
 
 
-class IdsPostprocessor(BaseNodePostprocessor):
-    """Sentence-level compression of retrieved nodes within one token budget."""
-
-    budget: str = "tokens:256"
-    scorers: tuple[str, ...] = ("bm25", "sbert")
-    segmenter: str = "pysbd"
-    scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+class IdsPostprocessor(CompressSettings, BaseNodePostprocessor):
+    """Sentence-level compression of retrieved nodes within one token budget (the fields are
+    :class:`~ids_extract.integrations.CompressSettings`')."""
 
     @classmethod
     def class_name(cls) -> str:
@@ -44,15 +38,13 @@ class IdsPostprocessor(BaseNodePostprocessor):
         """The nodes cut to the sentences that matter for the query (see the module doc)."""
         if query_bundle is None:
             raise ConfigError("IdsPostprocessor needs the query (query_bundle or query_str)")
-        texts = [n.node.get_content(metadata_mode=MetadataMode.NONE) for n in nodes]
-        if not any(t.strip() for t in texts):
-            return []
-        out = compress(query_bundle.query_str, texts, self.budget, scorers=self.scorers,
-                       segmenter=self.segmenter, **self.scorer_options)
-        kept = []
-        for n, text in zip(nodes, out.passage_texts(len(texts)), strict=True):
-            if text:
-                node = n.node.model_copy(deep=True)
-                node.set_content(text)
-                kept.append(NodeWithScore(node=node, score=n.score))
-        return kept
+        kept = compress_passages(
+            query_bundle.query_str,
+            [n.node.get_content(metadata_mode=MetadataMode.NONE) for n in nodes], self.budget,
+            scorers=self.scorers, segmenter=self.segmenter, **self.scorer_options)
+        out = []
+        for k in kept:
+            node = nodes[k.passage].node.model_copy(deep=True)
+            node.set_content(k.text)
+            out.append(NodeWithScore(node=node, score=nodes[k.passage].score))
+        return out

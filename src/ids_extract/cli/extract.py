@@ -108,7 +108,7 @@ def extract(
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
     pick_device(device)  # a device that is not there fails now, whichever scorers use it
     if extractor is not None:
-        given = {"--scorers": scorers or ("--fast" if fast else None), "--weights": weights,
+        given = {"--scorers": scorers, "--fast": fast or None, "--weights": weights,
                  "--fusion": fusion, "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
                  "--sbert-model": sbert_model, "--static-model": static_model,

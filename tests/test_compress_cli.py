@@ -90,6 +90,8 @@ def test_each_bad_request_is_one_located_error_and_the_others_are_answered(tmp_p
     assert "4 request(s) failed" in res.output
     res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25", "--budget", "tokens"])
     assert res.exit_code == 2 and res.stdout == ""  # a bad --budget: refused before any line
+    res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25,nope"])
+    assert res.exit_code == 2 and res.stdout == "" and "unknown scorer 'nope'" in res.output
 
 
 def test_fast_is_bm25_and_static_and_refuses_scorers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,8 +47,12 @@ def compress_cmd(
     from ..apps.compress import check_budget
     from ..select.segment import check_segmenter
 
+    from ..scorers import scorer_class
+
     names = scorer_names(scorers, fast)
-    check_budget(budget)  # a bad --budget fails every line: refused before any is read
+    for scorer in names:  # options that would fail every line are refused before any is read
+        scorer_class(scorer)
+    check_budget(budget)
     check_segmenter(segmenter)
     name = "<stdin>" if input == "-" else input
     source = sys.stdin if input == "-" else _open(input)

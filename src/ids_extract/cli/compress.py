@@ -45,9 +45,8 @@ def compress_cmd(
     """Keep the sentences that matter for each question, never over the budget; the models load
     once for all lines. Exit code 2 when any request failed (each is named on stderr)."""
     from ..apps.compress import check_budget
-    from ..select.segment import check_segmenter
-
     from ..scorers import scorer_class
+    from ..select.segment import check_segmenter
 
     names = scorer_names(scorers, fast)
     for scorer in names:  # options that would fail every line are refused before any is read

@@ -18,6 +18,7 @@ DEV = SHARED / "data" / "squad" / "dev-v1.1.json"
 TRAIN = SHARED / "data" / "squad" / "train-v1.1-subset44.json"
 REFERENCE = SHARED / "bench" / "reference_pipeline.py"
 RESULTS = ROOT / "bench" / "results"
+CLI = str(Path(sys.executable).with_name("ids-extract"))
 
 
 def timed(cmd: list[str], **kwargs: Any) -> tuple[float, str, int]:
@@ -61,3 +62,22 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
                **payload}
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def extract(name: str, source: Path, work: Path, *args: str) -> dict[str, Any]:
+    """One cold run of ``ids-extract extract`` into ``work/name`` (no cache), timed as a whole
+    process: seconds, questions/s, peak RSS and the manifest's top-1/2/3 sentence recall."""
+    import shutil
+
+    out = work / name
+    shutil.rmtree(out, ignore_errors=True)
+    seconds, _, rss = timed([CLI, "extract", str(source), "--out", str(out), "--quiet", *args])
+    manifest = json.loads((out / "manifest.json").read_text())
+    questions = manifest["input"]["questions"]
+    recall = manifest["ranking"]["top_k_recall_pct"]
+    row = {"seconds": round(seconds, 2), "questions": questions,
+           "questions_per_s": round(questions / seconds, 2), "peak_rss_mib": rss,
+           "top1": {k: v["top1"] for k, v in recall.items()}, "recall": recall}
+    print(f"{name:<28}{seconds:>8.1f} s{row['questions_per_s']:>9.1f} q/s{rss:>7} MiB  "
+          f"top1 {row['top1']}", flush=True)
+    return row

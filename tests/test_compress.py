@@ -86,7 +86,8 @@ def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
     src.write_text(json.dumps(rows[0]) + "\n{not json\n")
     bad = tmp_path / "bad.jsonl"
     res = runner.invoke(app, ["compress", str(src), "--scorers", "bm25", "--out", str(bad)])
-    assert res.exit_code == 2 and "line 2" in res.output and not bad.exists()
+    assert res.exit_code == 2 and "line 2" in res.output  # the good line is still answered
+    assert [("error" in json.loads(line)) for line in bad.read_text().splitlines()] == [False, True]
 
 
 def test_a_budget_that_allows_nothing_gives_nothing() -> None:

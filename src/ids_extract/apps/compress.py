@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import load_tokenizer
+from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.scoring import score_units
 from ..scorers import Scorer, build_scorer
 from ..select.budget import count_tokens, rooms
@@ -71,6 +71,41 @@ class Compression:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def passages_kept(self, passages: int) -> list[KeptPassage]:
+        """Per passage (``passages`` of them) that kept anything: its kept sentences joined (one
+        space where two were not adjacent and nothing stood between them, ends stripped) and
+        their best fused score. Joined by blank lines these texts hold the very tokens of
+        :attr:`text` (white space is no token for BERT-style tokenizers): what the RAG
+        integrations hand back as documents."""
+        texts, ends, best = [""] * passages, [-1] * passages, [-math.inf] * passages
+        for k in self.kept:
+            t = texts[k.passage]
+            gap = t and ends[k.passage] != k.start and not t[-1].isspace()
+            texts[k.passage] = t + (" " if gap and not k.text[:1].isspace() else "") + k.text
+            ends[k.passage], best[k.passage] = k.end, max(best[k.passage], k.score)
+        return [KeptPassage(i, t.strip(), best[i]) for i, t in enumerate(texts) if t.strip()]
+
+
+@dataclass(frozen=True)
+class KeptPassage:
+    """One input passage cut down to its kept sentences, and their best fused score."""
+
+    passage: int
+    text: str
+    score: float
+
+
+def compress_passages(question: str, passages: Sequence[str], budget: str, *,
+                      scorers: Sequence[str], segmenter: str = "pysbd",
+                      **scorer_options: Any) -> list[KeptPassage]:
+    """:func:`compress` of retrieved passages, handed back per passage (none when every passage
+    is empty): what the LangChain and LlamaIndex adapters return as documents."""
+    if not any(p.strip() for p in passages):
+        return []
+    out = compress(question, list(passages), budget, scorers=scorers, segmenter=segmenter,
+                   **scorer_options)
+    return out.passages_kept(len(passages))
+
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
              scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
@@ -79,7 +114,7 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     ``question``, within ``budget`` (see the module doc). ``weights``: fusion weights
     (``"bm25=1,sbert=2"``); ``scorer_options`` go to the scorers by name, e.g.
     ``sbert={"backend": "onnx", "precision": "int8"}``."""
-    level = _budget(budget)
+    level = check_budget(budget)
     passages = [context] if isinstance(context, str) else list(context)
     if not question.strip() or not any(p.strip() for p in passages):
         raise ConfigError("compress needs a non-empty question and text")
@@ -90,7 +125,9 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     scored = score_units(units, built, WeightedFusion(names, parse_weights(weights, names)),
                          quiet=True)
     [order] = scored.rankings([s.name for s in built])
-    tokenizer = load_tokenizer(level.tokenizer)
+    # Long inputs: the encoder is ~90 % of a default call; the top-K cascade of
+    # pipeline.scoring is the way to let sbert score only the best units of the cheap ones.
+    tokenizer = load_light_tokenizer(level.tokenizer)
     counted = Budget.counted(units, tokenizer)
     [lengths] = counted.lengths
     limit, room = _room(level, question, lengths, tokenizer)
@@ -105,7 +142,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
                        choice.cuts[0] is not None)
 
 
-def _budget(spec: str) -> Level:
+def check_budget(spec: str) -> Level:
+    """The budget's level; anything but ``tokens:L`` or ``ratio:R`` is a :class:`ConfigError`."""
     level = parse_level(spec)
     if level.kind not in ("tokens", "ratio"):
         raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or ratio:R")

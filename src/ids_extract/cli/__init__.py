@@ -10,6 +10,7 @@ from . import (
     extractor,  # noqa: F401  (train-extractor)
     reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)
     retriever,  # noqa: F401  (sentences, train-retriever)
+    static,  # noqa: F401  (train-static)
 )
 from .app import app
 

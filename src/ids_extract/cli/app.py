@@ -84,11 +84,28 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: ``--fast`` on extract and compress: static embeddings instead of MiniLM beside bm25 (measured
+#: in bench/results/static.json: several times faster, about a point lower top-1 on dev)
+FAST_SCORERS = "bm25,static"
+DEFAULT_SCORERS = "bm25,sbert"
+
+
+def scorer_names(scorers: str | None, fast: bool) -> list[str]:
+    """The scorers asked for: ``--scorers``, or the ``--fast`` profile, or the default; both
+    given is an error."""
+    from ..errors import ConfigError
+
+    if fast and scorers is not None:
+        raise ConfigError(f"--fast sets the scorers ({FAST_SCORERS}): leave out --scorers")
+    return csv_list(FAST_SCORERS if fast else scorers or DEFAULT_SCORERS)
+
+
 def csv_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
 # Options every trainer command takes, declared once (train-reader, train-classifier).
+TrainFile = Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")]
 Epochs = Annotated[float, typer.Option(help="Training epochs.")]
 MaxSteps = Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides --epochs; "
                                        "-1: off).")]

@@ -17,6 +17,7 @@ from ..pipeline.validate import read_manifest, validate_dir
 from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
 from .app import (
+    FAST_SCORERS,
     Quiet,
     ScorerOptions,
     app,
@@ -24,6 +25,7 @@ from .app import (
     err_console,
     handles_errors,
     merged,
+    scorer_names,
     scorer_options,
 )
 from .tables import print_stages, print_stats
@@ -45,6 +47,9 @@ def extract(
                                                 "(needs --dpr-model), ig and reader (need "
                                                 "--reader-model), cross (needs --cross-model) "
                                                 "[default: bm25,sbert].")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help=f"Scorers {FAST_SCORERS}: static "
+                                       "embeddings instead of MiniLM, several times faster at "
+                                       "about a point of top-1 (see the README).")] = False,
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or "
                                                 "'1,1' [default: all 1].")] = None,
     fusion: Annotated[str | None, typer.Option(help="weighted (z-scores, --weights) or learned "
@@ -72,6 +77,10 @@ def extract(
                                                   "pysbd].")] = None,
     sbert_model: Annotated[str | None, typer.Option(help="sentence-transformers folder or name "
                                                     "[default: all-MiniLM-L6-v2].")] = None,
+    static_model: Annotated[str | None, typer.Option(help="static scorer: a model2vec folder "
+                                                    "(e.g. from train-static) or a transformer "
+                                                    "to distil one from [default: distilled "
+                                                    "from all-MiniLM-L6-v2, cached].")] = None,
     dpr_model: Annotated[str | None, typer.Option(help="dpr scorer: folder with "
                                                   "question_encoder/ and ctx_encoder/ (from "
                                                   "train-retriever), or, with internet, "
@@ -112,10 +121,12 @@ def extract(
         raise ConfigError(f"--on-bad-answer {on_bad_answer!r}: choose error, repair or skip")
     pick_device(device)  # a device that is not there fails now, whichever scorers use it
     if extractor is not None:
-        given = {"--scorers": scorers, "--scorer-option": scorer_option, "--weights": weights,
+        given = {"--scorers": scorers, "--scorer-option": scorer_option, "--fast": fast or None,
+                 "--weights": weights,
                  "--fusion": fusion, "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
-                 "--sbert-model": sbert_model, "--segmenter": segmenter}
+                 "--sbert-model": sbert_model, "--static-model": static_model,
+                 "--segmenter": segmenter}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
             raise ConfigError(f"--extractor sets the scorers, models, fusion and segmenter: "
@@ -123,7 +134,7 @@ def extract(
         built = Extractor.from_pretrained(extractor, levels, device=device, split=split,
                                           lost=lost, quiet=quiet)
     else:
-        names = csv_list(scorers or "bm25,sbert")
+        names = scorer_names(scorers, fast)
         options: dict[str, dict[str, Any]] = {
             "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
                       "precision": precision, "backend": backend},
@@ -132,6 +143,7 @@ def extract(
             "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
                    "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
             "reader": {"model": reader_model, "device": device},
+            "static": {"model": static_model},
             "cross": {"model": cross_model, "device": device, "batch_size": batch_size or 64,
                       "precision": precision},
         }

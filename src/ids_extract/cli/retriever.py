@@ -10,7 +10,7 @@ import typer
 from ..errors import ConfigError
 from ..select.segment import SEGMENTERS
 from ..squad.read import load
-from .app import app, err_console, handles_errors
+from .app import TrainFile, app, err_console, handles_errors
 
 
 @app.command()
@@ -52,7 +52,7 @@ def sentences(
 @app.command("train-retriever")
 @handles_errors
 def train_retriever_cmd(
-    train_file: Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")],
+    train_file: TrainFile,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the DPR pair "
                                       "(question_encoder/, ctx_encoder/).")],
     backbone: Annotated[str | None, typer.Option(help="BERT or sentence-transformers folder to "

@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "ig": "ig:IGScorer",
     "reader": "reader:ReaderScorer",
     "cross": "cross:CrossScorer",
+    "static": "static:StaticScorer",
 }
 #: classification (no question): scorer name -> "module:Class"
 TEXT_REGISTRY: dict[str, str] = {

@@ -8,7 +8,9 @@ its most relevant part, at the finest grain that fits:
 1. **clauses**: the unit is split at clause punctuation (``, ; :`` and dashes and brackets); the
    run of consecutive clauses that fits and holds the most query words wins;
 2. **token window**: when no single clause fits, a window of at most ``room`` tokens, starting and
-   ending on word boundaries, that holds the most query words.
+   ending on word boundaries, that holds the most query words. A "word" (a run of tokens with no
+   space between them) longer than the room is cut between any two of its tokens, so text written
+   without spaces (Japanese, Chinese) fills the budget instead of keeping one token.
 
 Ties go to the longer piece, then to the earlier one (so without a query — classification — the
 head of the unit is kept). A span that must stay whole (a gold answer on a training split) is kept
@@ -26,7 +28,9 @@ import numpy as np
 
 from .segment import Span
 
-CLAUSE_BREAK = re.compile(r"(?<=[,;:)\]])\s+|\s+(?=[(\[])|\s+[-–—]+\s+")
+#: clause breaks: after , ; : and closing brackets, before opening ones, around dashes; and, for
+#: scripts written without spaces (Chinese, Japanese), right after their own punctuation
+CLAUSE_BREAK = re.compile(r"(?<=[,;:)\]])\s+|\s+(?=[(\[])|\s+[-–—]+\s+|(?<=[、，；：。！？）」』])(?=\S)")
 WORD = re.compile(r"\w+")
 #: function words left out of the relevance count (a question's "what/is/the" match anything)
 STOPWORDS = frozenset((
@@ -94,8 +98,7 @@ def _best_window(piece: str, offsets: Sequence[tuple[int, int]], room: int,
                  words: frozenset[str], keep: Span | None) -> Span:
     """The best window of at most ``room`` tokens on word boundaries (see the module doc)."""
     n = len(offsets)
-    word_start = [i == 0 or offsets[i][0] > offsets[i - 1][1] for i in range(n)]
-    word_end = [i == n - 1 or offsets[i + 1][0] > offsets[i][1] for i in range(n)]
+    word_start, word_end = _boundaries(offsets, room)
     hits = np.array([_token_hit(piece, o, words) for o in offsets], dtype=np.int64)
     prefix = np.concatenate([[0], np.cumsum(hits)])
     best: tuple[tuple[int, int, int], Span] | None = None
@@ -115,6 +118,19 @@ def _best_window(piece: str, offsets: Sequence[tuple[int, int]], room: int,
         last = min(first + room, n) - 1
         return offsets[first][0], offsets[last][1]
     return best[1]
+
+
+def _boundaries(offsets: Sequence[tuple[int, int]], room: int) -> tuple[list[bool], list[bool]]:
+    """Per token, whether a window may start / end there: at a space between tokens, and
+    anywhere inside a run without spaces longer than ``room`` tokens (see the module doc)."""
+    n = len(offsets)
+    start = [i == 0 or offsets[i][0] > offsets[i - 1][1] for i in range(n)]
+    firsts = [i for i in range(n) if start[i]] + [n]
+    for a, b in zip(firsts[:-1], firsts[1:], strict=True):
+        if b - a > room:  # a word the room cannot hold: its tokens are the boundaries
+            start[a:b] = [True] * (b - a)
+    end = [i == n - 1 or start[i + 1] for i in range(n)]
+    return start, end
 
 
 def _token_hit(piece: str, offset: tuple[int, int], words: frozenset[str]) -> int:

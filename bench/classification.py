@@ -67,7 +67,7 @@ from _common import ROOT, write_result  # noqa: E402
 from ids_extract.files import write_json  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "classification"
-SCORERS = ("ig", "alone", "alone_any", "label", "lead", "headtail")
+SCORERS = ("alone", "alone_any", "label", "lead", "headtail")  # ig: --scorers ig,... (costly)
 LABEL_FREE = ("alone_any", "label", "lead", "headtail")
 LENGTHS = {"imdb": [64, 128], "bbc": [64, 128], "emotion": [16, 32]}
 CEILING = {"imdb": 512, "bbc": 512, "emotion": 128}
@@ -222,7 +222,7 @@ def claims(rows: dict[str, Any], lengths: list[int], ceiling: int) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", default="imdb,bbc,emotion")
+    parser.add_argument("--datasets", default="bbc,emotion,imdb")
     parser.add_argument("--scorers", default=",".join(SCORERS))
     parser.add_argument("--max-steps", type=int, default=300, help="the same optimiser steps "
                         "for every row (0: use --epochs)")
@@ -238,8 +238,8 @@ def main() -> None:
                         "Spearman 0.999 with it on a smoke sample")
     parser.add_argument("--ig-train-sample", type=int, default=600, help="training texts IG "
                         "scores (spread over the file); the e_ig rows train on them")
-    parser.add_argument("--agreement-sample", type=int, default=40, help="dev texts on which "
-                        "the cheap signals are compared with 50-step IG (0: skip)")
+    parser.add_argument("--agreement-sample", type=int, default=0, help="dev texts on which "
+                        "the cheap signals are compared with 50-step IG (0: skip; ~6 s a text)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the d_full rows")
     parser.add_argument("--costs-only", action="store_true", help="run the cost cell, print the "
                         "plan, stop")
@@ -263,8 +263,9 @@ def main() -> None:
         return
     datasets = args.datasets.split(",")
     splits = prepare(Path(args.work), args.limit_train, args.limit_dev)
+    probed = list(dict.fromkeys([*args.scorers.split(","), "ig"]))  # IG's cost even when left out
     costs = run_costs(args, {d: LENGTHS[d] for d in datasets}, {d: CEILING[d] for d in datasets},
-                      args.scorers.split(","))
+                      probed)
     estimate = plan_of(costs, datasets, splits, args)
     write_result(args.result.replace(".json", "-costs.json"), {"costs": costs, "plan": estimate})
     print(json.dumps(estimate, indent=1), flush=True)

@@ -23,6 +23,7 @@ from ..progress import Meter, stage
 from ..scorers import Scorer, build_scorer
 from ..select import budget
 from ..select.budget import count_tokens
+from ..select.cascade import Cascade
 from ..select.fusion import Fusion, WeightedFusion, parse_weights
 from ..select.join import Joined, with_cut
 from ..select.learned import LearnedFusion
@@ -95,6 +96,7 @@ class Extractor:
         quiet: bool = False,
         fusion: str = "weighted",
         fusion_model: Any = None,
+        cascade: Cascade | None = None,
     ) -> None:
         self.split: Split = _choice(split, SPLITS, "split")  # type: ignore[assignment]
         self.lost: LostPolicy = _choice(  # type: ignore[assignment]
@@ -114,6 +116,7 @@ class Extractor:
             twice = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"scorer {', '.join(twice)} given twice: each scorer once")
         self.fuser = _fusion(fusion, fusion_model, weights, [s.name for s in self.scorers])
+        self.cascade = cascade.check(names) if cascade is not None else None
         self.stats_tokenizer = stats_tokenizer
         self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
         self.chunk_size = chunk_size
@@ -135,7 +138,8 @@ class Extractor:
         return cls(spec.scorer_names(), levels, segmenter=spec.segmenter,
                    scorer_options=spec.scorer_options(device),
                    fusion="learned" if learned is not None else "weighted",
-                   fusion_model=learned, weights=spec.fusion.get("weights"), **options)
+                   fusion_model=learned, weights=spec.fusion.get("weights"),
+                   cascade=Cascade.from_config(spec.cascade), **options)
 
     # ------------------------------------------------------------------ configuration
 
@@ -149,12 +153,14 @@ class Extractor:
             "fusion": self.fuser.config(),
             "levels": [str(lv) for lv in self.levels],
             "stats_tokenizer": self.stats_tokenizer or "default",
+            **({"cascade": self.cascade.config()} if self.cascade else {}),
         }
 
     def scoring_config(self) -> dict[str, Any]:
         """The part of the config the scores depend on (key of the score cache)."""
         cfg = self.config()
-        return {k: cfg[k] for k in ("split", "segmenter", "scorers", "fusion")}
+        return {k: cfg[k] for k in ("split", "segmenter", "scorers", "fusion", "cascade")
+                if k in cfg}
 
     # ------------------------------------------------------------------ pipeline stages
 
@@ -168,7 +174,7 @@ class Extractor:
         """Every scorer over the questions in batches of whole paragraphs, then fused (progress
         on ``meter`` when the caller has one)."""
         return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet, meter=meter)
+                           quiet=self.quiet, meter=meter, cascade=self.cascade)
 
     def select_all(self, dataset: SquadDataset, units: SquadUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> ExtractionResult:

@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..files import sha256_file, write_json
 from ..models.hub import content_hash, resolve_model
 from ..scorers import scorer_class, takes
+from ..select.cascade import Cascade
 from ..select.learned import LearnedFusion
 
 FILE = "extractor.json"
@@ -59,6 +60,8 @@ class ExtractorSpec:
     reader: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     folder: Path = field(default_factory=Path)
+    #: the retrieve-then-rerank cascade (:class:`ids_extract.select.cascade.Cascade` config)
+    cascade: dict[str, Any] | None = None
 
     def model_path(self, key: str) -> str:
         """Where model ``key`` is: a folder (relative paths start at the file's folder) or a
@@ -122,7 +125,8 @@ def save_spec(spec: ExtractorSpec, folder: str | Path) -> Path:
                "scorers": [{"name": s.name, **({"model": s.model} if s.model else {}),
                             **({"options": s.options} if s.options else {})}
                            for s in spec.scorers],
-               "fusion": fusion, "reader": spec.reader, "info": spec.info}
+               "fusion": fusion, "reader": spec.reader, "info": spec.info,
+               **({"cascade": spec.cascade} if spec.cascade else {})}
     write_json(payload, folder / FILE)
     return folder / FILE
 
@@ -143,7 +147,8 @@ def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
         spec = ExtractorSpec(scorers, dict(raw.get("models", {})),
                              dict(raw.get("fusion", {"method": "weighted"})),
                              raw.get("segmenter", "pysbd"), raw.get("reader"),
-                             dict(raw.get("info", {})), file.parent)
+                             dict(raw.get("info", {})), file.parent, raw.get("cascade"))
+        Cascade.from_config(spec.cascade)  # a malformed cascade is refused here
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ConfigError(f"{file}: not an extractor file ({err})") from None
     for s in spec.scorers:

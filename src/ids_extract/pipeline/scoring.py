@@ -8,7 +8,7 @@ without running a model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,8 @@ from ..errors import ScorerError
 from ..progress import Meter, stage
 from ..scorers.base import Scorer
 from ..select import fusion
+from ..select.cascade import Cascade, masked
+from ..select.cascade import candidates as cascade_candidates
 from ..select.fusion import Fusion
 from ..select.units import ScoringBatch, Units
 
@@ -59,23 +61,59 @@ def _flat(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def score_units(units: Units, scorers: Sequence[Scorer], fuser: Fusion, *,
-                chunk_size: int = 4096, quiet: bool = True, meter: Meter | None = None) -> Scored:
+                chunk_size: int = 4096, quiet: bool = True, meter: Meter | None = None,
+                cascade: Cascade | None = None,
+                candidates: Sequence[np.ndarray] | None = None) -> Scored:
     """Run every scorer over the items in batches of whole documents, then fuse. Progress is
-    counted in items × scorers, on ``meter`` when the caller has one (the engine's pass)."""
+    counted in items × scorers, on ``meter`` when the caller has one (the engine's pass).
+
+    With ``cascade``, the cheap scorers run first and the expensive ones read only each item's
+    top-k units of the cheap fusion (:mod:`ids_extract.select.cascade`); ``candidates`` (one
+    index array per item) gives those units directly, for scorers scored one at a time."""
     if meter is None:
         with Meter("scoring", len(units) * len(scorers), quiet) as own:
-            return score_units(units, scorers, fuser, chunk_size=chunk_size, meter=own)
+            return score_units(units, scorers, fuser, chunk_size=chunk_size, meter=own,
+                               cascade=cascade, candidates=candidates)
+    if cascade is not None:
+        cascade.check([s.name for s in scorers])
+        scorers = sorted(scorers, key=lambda s: s.name in cascade.expensive)  # cheap ones first
     per_scorer: dict[str, list[np.ndarray]] = {s.name: [] for s in scorers}
-    for _, batch in units.batches(chunk_size):
+    for items, batch in units.batches(chunk_size):
+        found: dict[str, list[np.ndarray]] = {}
         for scorer in scorers:
-            for part in _calls(batch, scorer.items_per_call):
-                with stage(f"score: {scorer.name}"):
-                    scores = scorer.score(part)
-                per_scorer[scorer.name].extend(checked(scorer, part, scores))
-                meter.advance(len(part.questions))
+            chosen = _chosen(scorer.name, cascade, found, candidates, items)
+            found[scorer.name] = _score(scorer, batch, chosen, meter)
+        for name, scores in found.items():
+            per_scorer[name].extend(scores)
     with stage("fuse"):
         fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
     return Scored(per_scorer, fused)
+
+
+def _chosen(name: str, cascade: Cascade | None, found: Mapping[str, list[np.ndarray]],
+            given: Sequence[np.ndarray] | None, items: range) -> list[np.ndarray] | None:
+    """The units scorer ``name`` reads per item of this batch (None: all of them)."""
+    if given is not None:
+        return [given[q] for q in items]
+    if cascade is None or name not in cascade.expensive:
+        return None
+    return cascade_candidates({n: v for n, v in found.items() if n not in cascade.expensive},
+                              cascade.k)
+
+
+def _score(scorer: Scorer, batch: ScoringBatch, chosen: list[np.ndarray] | None,
+           meter: Meter) -> list[np.ndarray]:
+    """One scorer over one batch, in its calls; with ``chosen``, the scorer is told the
+    candidate units and every other unit's score is replaced (:func:`cascade.masked`)."""
+    if chosen is not None:
+        batch = replace(batch, candidates=chosen)
+    out: list[np.ndarray] = []
+    for part in _calls(batch, scorer.items_per_call):
+        with stage(f"score: {scorer.name}"):
+            scores = scorer.score(part)
+        out.extend(checked(scorer, part, scores))
+        meter.advance(len(part.questions))
+    return out if chosen is None else [masked(s, c) for s, c in zip(out, chosen, strict=True)]
 
 
 def _calls(batch: ScoringBatch, size: int | None) -> list[ScoringBatch]:
@@ -83,8 +121,12 @@ def _calls(batch: ScoringBatch, size: int | None) -> list[ScoringBatch]:
     n = len(batch.questions)
     if size is None or n <= size:
         return [batch]
+
+    def part(xs: Sequence[Any] | None, i: int) -> Any:
+        return xs[i:i + size] if xs is not None else None
+
     return [ScoringBatch(batch.contexts, batch.questions[i:i + size], batch.owner[i:i + size],
-                         batch.labels[i:i + size] if batch.labels is not None else None)
+                         part(batch.labels, i), part(batch.candidates, i))
             for i in range(0, n, size)]
 
 

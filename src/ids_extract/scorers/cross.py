@@ -33,14 +33,16 @@ class CrossScorer(Scorer):
                 "after": fmt.after, "max_length": fmt.max_length, "precision": self.precision}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
-        """One logit per (question, sentence) of the batch; pairs are run in batches of similar
-        length, so little of each is padding."""
+        """One logit per (question, sentence) of the batch (only each question's candidate
+        sentences in a cascade; the others get 0, which the cascade replaces); pairs are run in
+        batches of similar length, so little of each is padding."""
         import torch
 
         sep = self.cross.tokenizer.sep_token
         texts = [[candidate_text(ctx, i, self.cross.fmt, sep) for i in range(len(ctx))]
                  for ctx in batch.contexts]
-        pairs = [(q, c, i) for q, c in enumerate(batch.owner) for i in range(len(texts[c]))]
+        read = batch.candidates or [range(len(texts[c])) for c in batch.owner]
+        pairs = [(q, c, int(i)) for q, c in enumerate(batch.owner) for i in read[q]]
         logits = np.zeros(len(pairs), dtype=np.float64)
         lengths = [len(batch.questions[q]) + len(texts[c][i]) for q, c, i in pairs]
         with torch.inference_mode(), autocast(self.cross.device, self.precision):
@@ -50,5 +52,7 @@ class CrossScorer(Scorer):
                              [texts[c][i] for _, c, i in chosen], self.cross.fmt)
                 out = self.cross.model(**enc.to(self.cross.device)).logits
                 logits[idx] = out.float().squeeze(-1).cpu().numpy()
-        offsets = np.cumsum([0] + [len(texts[c]) for c in batch.owner])
-        return [logits[offsets[q]:offsets[q + 1]] for q in range(len(batch.owner))]
+        out = [np.zeros(len(texts[c])) for c in batch.owner]
+        for (q, _, i), logit in zip(pairs, logits, strict=True):
+            out[q][i] = logit
+        return out

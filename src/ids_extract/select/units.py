@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .segment import Span
 
@@ -22,18 +22,25 @@ class ScoringBatch:
     ``questions[q]`` (``""`` when the task has no query) about ``contexts[owner[q]]``.
 
     ``labels[q]``, when given, is the class the item's text is known to have (classification on
-    a training split: a scorer may explain that class instead of the predicted one)."""
+    a training split: a scorer may explain that class instead of the predicted one).
+
+    ``candidates[q]``, when given (a cascade, :mod:`.cascade`), are the only units of item ``q``
+    whose scores are used: a costly scorer may score just those (the others' scores are
+    replaced)."""
 
     contexts: Sequence[Sequence[str]]
     questions: Sequence[str]
     owner: Sequence[int]
     labels: Sequence[str | None] | None = None
+    candidates: Sequence[Any] | None = None  # per item: an int array of unit indices
 
     def __post_init__(self) -> None:
         if len(self.questions) != len(self.owner):
             raise ValueError("questions and owner must have the same length")
         if self.labels is not None and len(self.labels) != len(self.owner):
             raise ValueError("labels and owner must have the same length")
+        if self.candidates is not None and len(self.candidates) != len(self.owner):
+            raise ValueError("candidates and owner must have the same length")
 
 
 @dataclass

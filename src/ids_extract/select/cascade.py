@@ -1,0 +1,84 @@
+"""The retrieve-then-rerank cascade: cheap signals rank every unit, and the expensive ones score
+only the top ``k`` units of that cheap ranking per item (the cross-encoder of the trained
+extractor, or sbert/dpr/reader behind bm25 and static embeddings on long inputs).
+
+The units an expensive scorer did not read get a score below every unit it did read (the lowest
+score it gave minus its spread, at least 1), the same for all of them. So for that signal the
+candidates come first, and among the rest no order is invented: a fusion then orders them by the
+cheap signals alone (they "keep their cheap rank"). Scores stay finite, so every fusion, cache and
+statistic works on them unchanged; a learned fusion is fitted on scores made the same way.
+
+``k`` costs recall: an answer unit outside the cheap top-``k`` cannot be lifted by the expensive
+signal; the top-k recall of the cheap fusion at ``k`` is that ceiling (``bench/extractor.py``
+reports it against ``k``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from .fusion import ranking, weighted
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """``expensive`` scorers read only the ``k`` best units of the equal-weight fusion of the
+    other (cheap) scorers, per item."""
+
+    k: int
+    expensive: tuple[str, ...]
+
+    def check(self, names: Sequence[str]) -> Cascade:
+        """A :class:`ConfigError` for a ``k`` below 1, an expensive scorer that is not used, or
+        no cheap scorer left to rank with."""
+        if self.k < 1:
+            raise ConfigError(f"cascade k {self.k}: give 1 or more units per item")
+        missing = [n for n in self.expensive if n not in names]
+        if missing:
+            raise ConfigError(f"cascade: {', '.join(missing)} not among the scorers "
+                              f"({', '.join(names)})")
+        if not [n for n in names if n not in self.expensive]:
+            raise ConfigError("cascade: every scorer is expensive; keep one cheap scorer to rank "
+                              "the units first")
+        return self
+
+    def config(self) -> dict[str, object]:
+        return {"k": self.k, "expensive": list(self.expensive)}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> Cascade | None:
+        """Back from :meth:`config` (None stays None: no cascade)."""
+        if not config:
+            return None
+        return cls(int(config["k"]), tuple(str(x) for x in config.get("expensive") or ()))
+
+
+def candidates(cheap: Mapping[str, Sequence[np.ndarray]], k: int) -> list[np.ndarray]:
+    """Per item, the (sorted) indices of its ``k`` best units by the equal-weight z-score fusion
+    of the ``cheap`` scores (ties by the scorers' own z-scores, then position)."""
+    names = list(cheap)
+    items = len(next(iter(cheap.values()))) if cheap else 0
+    out = []
+    for q in range(items):
+        per = {n: np.asarray(cheap[n][q], dtype=np.float64) for n in names}
+        order = ranking(weighted(per, dict.fromkeys(names, 1.0)), *per.values())
+        out.append(np.sort(order[:k]))
+    return out
+
+
+def masked(scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """``scores`` where ``chosen`` units keep theirs and every other unit gets one value below
+    them all (see the module doc)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(chosen) >= len(scores):
+        return scores
+    kept = scores[chosen]
+    floor = float(kept.min()) - max(float(kept.max() - kept.min()), 1.0)
+    out = np.full(len(scores), floor)
+    out[chosen] = kept
+    return out

@@ -20,8 +20,9 @@ import numpy as np
 from ..files import write_json
 from ..pipeline.fit_fusion import sentence_labels
 from ..pipeline.pretrained import ExtractorSpec
-from ..pipeline.robustness import cached_scores, compare, distractor_units, fused
+from ..pipeline.robustness import compare, distractor_units, fused, signal_scores
 from ..scorers import build_scorer
+from ..select.cascade import Cascade
 from ..select.fusion import WeightedFusion
 from ..select.learned import cross_fit, fit
 from ..squad.read import load
@@ -47,13 +48,12 @@ class HeldOut:
     @functools.cached_property
     def scores(self) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
         """(clean, stressed) scores per signal, from the cache when scored before."""
-        clean, stressed = {}, {}
         cache = self.out / "heldout" / "scores"
-        for name, options in self.spec.scorer_options(self.device).items():
-            scorer = build_scorer(name, **options)
-            clean[name] = cached_scores(self.clean, scorer, cache, self.quiet)
-            stressed[name] = cached_scores(self.stressed, scorer, cache, self.quiet)
-        return clean, stressed
+        scorers = [build_scorer(name, **options)
+                   for name, options in self.spec.scorer_options(self.device).items()]
+        cascade = Cascade.from_config(self.spec.cascade)
+        return (signal_scores(self.clean, scorers, cache, cascade, self.quiet),
+                signal_scores(self.stressed, scorers, cache, cascade, self.quiet))
 
     def titles(self, units: SquadUnits) -> list[str]:
         return [units.titles[p] for p in units.owner]

@@ -38,6 +38,11 @@ from ..models.qa.train import TrainConfig as ReaderTrainConfig
 from ..models.qa.train import train_reader
 from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
+from ..pipeline.robustness import distractor_units
+from ..pipeline.scoring import score_units
+from ..scorers import build_scorer
+from ..select.cascade import Cascade
+from ..select.fusion import WeightedFusion
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
 from ..squad.read import load
@@ -71,7 +76,11 @@ class ExtractorTrainConfig:
     reader_batch_size: int = 16
     reader_learning_rate: float = 1e-4
     cross_epochs: float = 1.0
-    cross_context: int = 1
+    cross_context: int = 0
+    cross_candidates: int = 4
+    cross_max_length: int = 128
+    cross_init_layers: int | None = None
+    cascade_k: int = 4
     ig_steps: int = 8
     fusion_c: float = 1.0
     seed: int = 42
@@ -88,6 +97,8 @@ class ExtractorTrainConfig:
             raise ConfigError("--stages: ig explains the trained reader; add reader")
         if not 0.0 <= self.distractor_rate <= 1.0:
             raise ConfigError(f"--distractor-rate {self.distractor_rate}: give a share in [0, 1]")
+        if self.cascade_k < 1 or self.cross_candidates < 2:
+            raise ConfigError("--cascade-k must be >= 1 and --cross-candidates >= 2")
         if self.heldout < 1:
             raise ConfigError("--heldout: at least 1 question (the fusion is fitted there)")
         if Path(self.train_file).name.lower().startswith("dev"):
@@ -124,12 +135,14 @@ class Pipeline:
                                        "batch": c.reader_batch_size, "lr": c.reader_learning_rate},
                             self.reader, ["split"], ["reader"]),
             "cross": Stage("cross", {**hard, "backbone": backbone, "epochs": c.cross_epochs,
-                                     "context": c.cross_context}, self.cross, ["split"], ["cross"]),
+                                     "context": c.cross_context, "candidates": c.cross_candidates,
+                                     "length": c.cross_max_length, "layers": c.cross_init_layers},
+                           self.cross, ["split"], ["cross"]),
         }
         chosen_trainers = [trainers[s] for s in TRAINED if s in c.signals]
         score = Stage("score", {"signals": list(c.signals), "sbert": c.sbert_model,
                                 "ig_steps": c.ig_steps, "seed": c.seed,
-                                "precision": c.precision},
+                                "precision": c.precision, "cascade": self.cascade_config()},
                       self.score, ["split", *[t.name for t in chosen_trainers]])
         fuse = Stage("fuse", {"C": c.fusion_c}, self.fuse, ["score"], ["fusion.json"])
         card = Stage("card", {}, self.card, ["fuse"], ["extractor.json", "README.md"])
@@ -201,20 +214,35 @@ class Pipeline:
                 "with_distractor": len(ids), "resumed_from": summary.resumed_from}
 
     def cross(self) -> dict[str, Any]:
-        """The cross-encoder on the training part's units; the chosen questions have their
-        distractor among the candidates."""
+        """The cross-encoder on the training part's units, as the cascade will use it: each
+        question scored on a few candidates (its answer unit, its distractor when it was chosen
+        for one, then bm25's best others), each read as (question, sentence)."""
         c = self.config
         stress, ids = self.hard
         units = segment(mixed(self.train_data, stress, ids), "train", c.segmenter, quiet=self.quiet)
-        groups = cross_groups(units, CrossConfig.max_candidates, c.seed)
+        bm25 = build_scorer("bm25")
+        scored = score_units(units, [bm25], WeightedFusion([bm25.name]), quiet=self.quiet)
+        ranked = scored.rankings([bm25.name])
+        must = [u if qa.id in ids else None
+                for u, qa in zip(distractor_units(units, stress), units.qas, strict=True)]
+        groups = cross_groups(units, c.cross_candidates, c.seed, ranked, must)
         config = CrossConfig(epochs=c.cross_epochs, seed=c.seed, precision=c.precision,
-                             device=self.device)
-        fmt = InputFormat(before=c.cross_context, after=c.cross_context)
+                             device=self.device, max_candidates=c.cross_candidates,
+                             init_layers=c.cross_init_layers)
+        fmt = InputFormat(before=c.cross_context, after=c.cross_context,
+                          max_length=c.cross_max_length)
         summary = train_cross(groups, self.out / "cross", backbone=c.backbone, fmt=fmt,
                               config=config, overwrite=self.overwrite, quiet=self.quiet,
                               keep_checkpoints=self.keep_checkpoints)
         return {"steps": summary.steps, "questions": summary.questions, "pairs": summary.pairs,
-                "with_distractor": len(ids), "resumed_from": summary.resumed_from}
+                "with_distractor": len(ids), "resumed_from": summary.resumed_from,
+                "seconds_per_step": round(summary.wall_s / max(summary.steps, 1), 3)}
+
+    def cascade_config(self) -> dict[str, Any] | None:
+        """The cross-encoder reads only the top ``cascade_k`` units of the other signals."""
+        if "cross" not in self.config.signals or len(self.config.signals) < 2:
+            return None
+        return Cascade(self.config.cascade_k, ("cross",)).config()
 
     # ------------------------------------------------------------------ held-out
 
@@ -237,7 +265,7 @@ class Pipeline:
         return ExtractorSpec(scorers, models, {"method": "learned", "file": "fusion.json"},
                              self.config.segmenter,
                              "reader" if "reader" in self.config.signals else None,
-                             folder=self.out)
+                             folder=self.out, cascade=self.cascade_config())
 
     def score(self) -> dict[str, Any]:
         return heldout.score(self.out, self.spec(), self.config.seed, self.config.train_file,

@@ -40,7 +40,17 @@ def train_extractor_cmd(
     cross_epochs: Annotated[float, typer.Option(help="Cross-encoder: passes over the "
                                                 "questions.")] = 1.0,
     cross_context: Annotated[int, typer.Option(help="Cross-encoder: neighbouring sentences read "
-                                               "on each side of a candidate.")] = 1,
+                                               "on each side of a candidate.")] = 0,
+    cross_candidates: Annotated[int, typer.Option(help="Cross-encoder training: candidates per "
+                                                  "question (answer, distractor, bm25's best "
+                                                  "others).")] = 4,
+    cross_max_length: Annotated[int, typer.Option(help="Cross-encoder: tokens of a (question, "
+                                                  "candidate) pair.")] = 128,
+    cross_init_layers: Annotated[int | None, typer.Option(help="Cross-encoder: keep the first K "
+                                                          "layers of the backbone [default: "
+                                                          "all].")] = None,
+    cascade_k: Annotated[int, typer.Option(help="Extraction: the cross-encoder reads only the "
+                                           "top K units of the other signals' fusion.")] = 4,
     ig_steps: Annotated[int, typer.Option(help="ig: integration steps.")] = IG_STEPS,
     seed: Annotated[int, typer.Option(help="Seed of every trainer and of the distractors.")] = 42,
     segmenter: Annotated[str, typer.Option(help=f"{' or '.join(SEGMENTERS)}.")] = "pysbd",
@@ -62,7 +72,9 @@ def train_extractor_cmd(
         backbone=backbone, reader_init=reader_init, sbert_model=sbert_model,
         distractor_rate=distractor_rate, dpr_epochs=dpr_epochs, reader_epochs=reader_epochs,
         reader_max_seq_length=reader_max_seq_length, cross_epochs=cross_epochs,
-        cross_context=cross_context, ig_steps=ig_steps, seed=seed, segmenter=segmenter,
+        cross_context=cross_context, cross_candidates=cross_candidates,
+        cross_max_length=cross_max_length, cross_init_layers=cross_init_layers,
+        cascade_k=cascade_k, ig_steps=ig_steps, seed=seed, segmenter=segmenter,
         precision=precision, limit=limit)
     check_out(out)
     with folder_lock(out):  # a second run into the same folder is refused

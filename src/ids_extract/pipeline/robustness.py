@@ -19,6 +19,7 @@ import numpy as np
 from ..files import config_key, write_bytes
 from ..progress import console
 from ..scorers.base import Scorer
+from ..select.cascade import Cascade, candidates
 from ..select.fusion import Fusion
 from ..select.stats import TOP_K
 from ..select.units import unit_of
@@ -34,13 +35,34 @@ def units_key(units: SquadUnits) -> str:
     return config_key([units.texts, units.spans, units.queries, units.owner])
 
 
+def signal_scores(units: SquadUnits, scorers: Sequence[Scorer], cache: Path | None,
+                  cascade: Cascade | None = None, quiet: bool = True) -> PerSignal:
+    """Every scorer over every item, each cached on its own (:func:`cached_scores`); with a
+    ``cascade``, the expensive ones read only the top-k units of the cheap ones, as
+    :func:`~.scoring.score_units` does in one pass."""
+    if cascade is not None:
+        cascade.check([s.name for s in scorers])
+    out: PerSignal = {}
+    for scorer in sorted(scorers, key=lambda s: cascade is not None and s.name in cascade.expensive):
+        chosen = None
+        if cascade is not None and scorer.name in cascade.expensive:
+            chosen = candidates({n: v for n, v in out.items() if n not in cascade.expensive},
+                                cascade.k)
+        out[scorer.name] = cached_scores(units, scorer, cache, quiet, chosen)
+    return {s.name: out[s.name] for s in scorers}
+
+
 def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
-                  quiet: bool = True) -> list[np.ndarray]:
-    """One scorer over every item; with ``cache``, read from or written to
-    ``cache/<name>-<key>.npz`` (key: the scorer's config and the units)."""
+                  quiet: bool = True, chosen: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """One scorer over every item (only the units ``chosen`` per item, when given: a cascade);
+    with ``cache``, read from or written to ``cache/<name>-<key>.npz`` (key: the scorer's config,
+    the units and the chosen units)."""
     path = None
     if cache is not None:
-        path = cache / f"{scorer.name}-{config_key([scorer.config(), units_key(units)])}.npz"
+        key: list[Any] = [scorer.config(), units_key(units)]
+        if chosen is not None:
+            key.append(config_key([c.tolist() for c in chosen]))
+        path = cache / f"{scorer.name}-{config_key(key)}.npz"
         if path.is_file():
             with np.load(path) as z:
                 flat, lengths = z["flat"], z["lengths"]
@@ -48,7 +70,8 @@ def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
             return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if not quiet:
         console.print(f"scoring {len(units)} questions with {scorer.name}")
-    scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet).per_scorer[scorer.name]
+    scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet,
+                         candidates=chosen).per_scorer[scorer.name]
     if path is not None:
         buffer = io.BytesIO()
         np.savez(buffer, flat=np.concatenate(scores) if scores else np.zeros(0),

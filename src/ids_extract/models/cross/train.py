@@ -24,7 +24,7 @@ from ...errors import ConfigError
 from ...squad.units import SquadUnits
 from .. import training as runs
 from ..hub import model_id, resolve_model, transformer_folder
-from ..runtime import pick_device, pick_precision, warmup_steps
+from ..runtime import keep_first_layers, pick_device, pick_precision, warmup_steps
 from .folder import (
     InputFormat,
     candidate_text,
@@ -54,7 +54,8 @@ class TrainConfig:
     epochs: float = 1.0
     max_steps: int = -1
     questions_per_step: int = 16
-    max_candidates: int = 8
+    max_candidates: int = 4
+    init_layers: int | None = None  # keep the first K layers of the backbone (L4: ~2/3 the cost)
     learning_rate: float = 5e-5
     warmup: float = 0.1
     weight_decay: float = 0.01
@@ -76,13 +77,17 @@ class TrainSummary:
     reused: bool = False
 
 
-def build_groups(units: SquadUnits, max_candidates: int, seed: int = 42) -> list[Group]:
+def build_groups(units: SquadUnits, max_candidates: int, seed: int = 42,
+                 ranked: Sequence[Any] | None = None,
+                 must: Sequence[int | None] | None = None) -> list[Group]:
     """One group per answerable question of ``units`` (a training split: answer-crossing units
-    merged); a context with more than ``max_candidates`` units gives the answer unit and a seeded
-    sample of the others, in context order."""
+    merged), scored on at most ``max_candidates`` of its context's units, in context order: the
+    answer unit, the unit ``must[q]`` when given (the question's distractor: the hard negative),
+    then the best others of the cheap ranking ``ranked[q]`` (what a cascade would hand the
+    cross-encoder at extraction), or a seeded sample of the others without a ranking."""
     rng = random.Random(seed)
     groups = []
-    for p, qa in zip(units.owner, units.qas, strict=True):
+    for q, (p, qa) in enumerate(zip(units.owner, units.qas, strict=True)):
         if qa.is_impossible or not qa.answers:
             continue
         start = qa.answers[0].answer_start
@@ -90,10 +95,15 @@ def build_groups(units: SquadUnits, max_candidates: int, seed: int = 42) -> list
         answer = next((i for i, (s, e) in enumerate(spans) if s <= start < e), None)
         if answer is None or len(spans) < 2:
             continue
-        others = [i for i in range(len(spans)) if i != answer]
-        if len(spans) > max_candidates:
-            others = rng.sample(others, max_candidates - 1)
-        candidates = sorted(others + [answer])
+        first = [i for i in (must[q] if must else None,) if i is not None and i != answer]
+        others = [i for i in (ranked[q] if ranked else range(len(spans)))
+                  if i != answer and i not in first]
+        room = max(max_candidates - 1 - len(first), 0)
+        if ranked:
+            others = [int(i) for i in others[:room]]
+        elif len(others) > room:
+            others = rng.sample(others, room)
+        candidates = sorted([answer, *first[:max_candidates - 1], *others])
         groups.append(Group(qa.question, units.unit_texts(p), candidates,
                             candidates.index(answer)))
     return groups
@@ -161,6 +171,7 @@ def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | Non
     set_seed(config.seed)  # before the model: the fresh head is drawn from the seeded RNG
     began = time.perf_counter()
     model, tokenizer = from_backbone(start_model)
+    keep_first_layers(model, config.init_layers)
     trainer = _trainer(model, Collator(tokenizer, fmt), list(groups), out, config, quiet)
     trainer.train(resume_from_checkpoint=plan.resume_from)
     summary = TrainSummary(

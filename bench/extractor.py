@@ -38,15 +38,17 @@ import numpy as np
 from _common import DEV, REFERENCE, ROOT, TRAIN, timed, write_result
 from ids_extract import Extractor, load
 from ids_extract.apps.stages import read_state
-from ids_extract.models.runtime import cpu_flags
-from ids_extract.pipeline.robustness import cached_scores, compare, distractor_units, fused
+from ids_extract.models.runtime import cpu_flags, cpu_has_native_bf16
+from ids_extract.pipeline.robustness import compare, distractor_units, fused, signal_scores
+from ids_extract.select.cascade import candidates
 from ids_extract.select.fusion import WeightedFusion
 from ids_extract.squad.model import SquadDataset
 from ids_extract.squad.stress import stress_set
 from ids_extract.squad.units import answer_units, segment
 
 CLI = str(Path(sys.executable).with_name("ids-extract"))
-ACCEPT = {"top1": 92.0, "top3": 99.0, "stress_loss": 3.0, "distractor_first": 5.0}
+ACCEPT = {"top1": 90.0, "top3": 98.5, "stress_loss": 3.0, "distractor_first": 10.0,
+          "training_minutes": 60.0}  # issue 20; an AVX2-only machine may take 2x the minutes
 
 
 def train(model: Path, extra: list[str]) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def train(model: Path, extra: list[str]) -> dict[str, Any]:
     return {"command": f"ids-extract train-extractor {TRAIN.name} --out {model} {' '.join(extra)}",
             "reused": reused, "this_run_wall_s": round(seconds, 1), "this_run_peak_rss_mib": rss,
             "stages": stages, "stage_wall_s_total": round(total, 1),
-            "within_100_min": total <= 6000}
+            "training_minutes": round(total / 60, 1)}
 
 
 def extraction(model: Path, work: Path, limit: list[str]) -> tuple[dict[str, Any], Path]:
@@ -100,6 +102,23 @@ def shard_scores(out: Path, names: list[str]) -> dict[str, list[np.ndarray]]:
     return per
 
 
+def cascade_recall(clean: dict[str, list[np.ndarray]], names: list[str], ex: Extractor,
+                   gold: list[set[int]]) -> dict[str, Any]:
+    """What the cascade's k costs: how often the answer unit is among the top-k units of the
+    cheap signals (the ceiling of what the expensive one can lift), for k = 1..8, on clean dev."""
+    if ex.cascade is None:
+        return {"cascade": None}
+    cheap = {n: clean[n] for n in names if n not in ex.cascade.expensive}
+    answerable = [q for q, g in enumerate(gold) if g]
+    recall = {}
+    for k in range(1, 9):
+        chosen = candidates(cheap, k)
+        hit = sum(1 for q in answerable if gold[q] & set(chosen[q].tolist()))
+        recall[f"k{k}"] = round(100 * hit / max(len(answerable), 1), 2)
+    print(f"cascade: answer unit among the cheap top-k: {recall}")
+    return {**ex.cascade.config(), "cheap_signals": list(cheap), "answer_in_cheap_top_k_pct": recall}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "extractor")
@@ -123,8 +142,8 @@ def main() -> None:
     print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
     stress_units = segment(stress.dataset, "eval", ex.segmenter)
     began = time.perf_counter()
-    stressed = {s.name: cached_scores(stress_units, s, args.work / "stress-scores", quiet=False)
-                for s in ex.scorers}
+    stressed = signal_scores(stress_units, ex.scorers, args.work / "stress-scores", ex.cascade,
+                             quiet=False)
     stress_s = time.perf_counter() - began
     for table in (clean, stressed):
         table["fused (extractor)"] = fused(table, ex.fuser)
@@ -135,10 +154,16 @@ def main() -> None:
         print(f"{name:<24} top-1 {row['top1']:6.2f}  top-3 {row['top3']:6.2f}  with distractor "
               f"{row['stress_top1']:6.2f}  distractor first {row['distractor_first']:5.2f} %")
     best = rows["fused (extractor)"]
+    singles = {n: rows[n]["stress_top1"] for n in names}
+    best_single = max(singles, key=lambda n: singles[n])
+    limit_min = ACCEPT["training_minutes"] * (1 if cpu_has_native_bf16() else 2)
     acceptance = {"top1": best["top1"] >= ACCEPT["top1"], "top3": best["top3"] >= ACCEPT["top3"],
                   "stress_loss": best["top1_loss"] <= ACCEPT["stress_loss"],
                   "distractor_first": best["distractor_first"] <= ACCEPT["distractor_first"],
-                  "training_within_100_min": training["within_100_min"]}
+                  f"fused_stress_top1 >= best single ({best_single})":
+                      best["stress_top1"] >= singles[best_single],
+                  f"training <= {limit_min:g} min": training["training_minutes"] <= limit_min}
+    cascade = cascade_recall(clean, names, ex, answer_units(clean_units))
     import torch
 
     path = write_result(args.result, {
@@ -147,6 +172,7 @@ def main() -> None:
                                          "coverage_pct": round(100 * stress.coverage, 2),
                                          "scoring_s": round(stress_s, 1)}},
         "targets": ACCEPT, "acceptance": acceptance, "training": training,
+        "cascade": cascade,
         "throughput": throughput, "extractor": json.loads((model / "extractor.json").read_text()),
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "cpu_flags": sorted(cpu_flags())})

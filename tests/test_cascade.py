@@ -111,3 +111,27 @@ def test_cross_groups_hold_the_answer_the_distractor_and_the_best_ranked(
         best_other = next(i for i in r if i not in (a, m))
         assert best_other in g.candidates
         assert len(g.candidates) <= 3
+
+
+def test_compress_lets_sbert_read_only_the_cascade_s_sentences(tiny_sbert_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    from ids_extract.apps.compress import compress
+    from ids_extract.scorers.sbert import SBERTScorer
+
+    read: list[int] = []
+    original = SBERTScorer.encode_passages
+
+    def counting(self: SBERTScorer, texts: list[str]) -> np.ndarray:
+        read.append(len(texts))
+        return original(self, texts)
+
+    monkeypatch.setattr(SBERTScorer, "encode_passages", counting)
+    text = " ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(40))
+    sbert = {"model": str(tiny_sbert_dir), "backend": "torch"}
+    full = compress("What about topic 3?", text, "tokens:64", cascade_k=None, sbert=sbert)
+    assert read[-1] == 40
+    wide = compress("What about topic 3?", text, "tokens:64", cascade_k=40, sbert=sbert)
+    assert wide.text == full.text  # k covering every sentence changes nothing
+    short = compress("What about topic 3?", text, "tokens:64", cascade_k=5, sbert=sbert)
+    assert read[-1] == 5 and short.tokens <= 64

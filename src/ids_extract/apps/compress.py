@@ -34,6 +34,7 @@ from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.scoring import score_units
 from ..scorers import Scorer, build_scorer
 from ..select.budget import count_tokens, rooms
+from ..select.cascade import DEFAULT_K, Cascade
 from ..select.fusion import WeightedFusion, parse_weights
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, check_segmenter, split_sentences
@@ -109,11 +110,14 @@ def compress_passages(question: str, passages: Sequence[str], budget: str, *,
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
              scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
-             weights: str | None = None, **scorer_options: Any) -> Compression:
+             weights: str | None = None, cascade_k: int | None = DEFAULT_K,
+             **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
     ``question``, within ``budget`` (see the module doc). ``weights``: fusion weights
-    (``"bm25=1,sbert=2"``); ``scorer_options`` go to the scorers by name, e.g.
-    ``sbert={"backend": "onnx", "precision": "int8"}``."""
+    (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers that are not cheap (sbert, …) read only
+    the ``cascade_k`` best sentences of the cheap ones (bm25, static), so a long text costs
+    them no more than a short one (None: every scorer reads every sentence); ``scorer_options``
+    go to the scorers by name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
     level = check_budget(budget)
     passages = [context] if isinstance(context, str) else list(context)
     if not question.strip() or not any(p.strip() for p in passages):
@@ -122,11 +126,10 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     built = _scorers(tuple(scorers), _frozen(scorer_options))
     units = Units([text], [spans], [0], [question])
     names = [s.name for s in built]
+    cascade = Cascade.over(cascade_k, names, [s.cheap for s in built])
     scored = score_units(units, built, WeightedFusion(names, parse_weights(weights, names)),
-                         quiet=True)
+                         quiet=True, cascade=cascade)
     [order] = scored.rankings([s.name for s in built])
-    # Long inputs: the encoder is ~90 % of a default call; the top-K cascade of
-    # pipeline.scoring is the way to let sbert score only the best units of the cheap ones.
     tokenizer = load_light_tokenizer(level.tokenizer)
     counted = Budget.counted(units, tokenizer)
     [lengths] = counted.lengths

@@ -20,6 +20,7 @@ import typer
 
 from ..errors import DataError, IdsExtractError
 from ..files import atomic_path, check_out
+from ..select.cascade import DEFAULT_K
 from .app import (
     EXIT_BAD_INPUT,
     FAST_SCORERS,
@@ -52,6 +53,9 @@ def compress_cmd(
     weights: Annotated[str | None, typer.Option(help="Fusion weights: 'bm25=1,sbert=1' or '1,1' "
                                                 "[default: all 1].")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    cascade_k: Annotated[int, typer.Option(help="The scorers that are not cheap (sbert, …) read "
+                                           "only the top K sentences of the cheap ones (bm25, "
+                                           "static); 0: every sentence.")] = DEFAULT_K,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the JSON Lines here "
                                              "(atomically) instead of stdout.")] = None,
     scorer_option: ScorerOptions = None,
@@ -78,7 +82,8 @@ def compress_cmd(
     failed = [0]
     lines = (json.dumps(result, ensure_ascii=False)
              for result in _answers(_rows(source, name), names, budget, segmenter, name, failed,
-                                    weights=weights, options=options))
+                                    weights=weights, options=options,
+                                    cascade_k=cascade_k or None))
     if out is None:
         for line in lines:
             typer.echo(line)
@@ -94,7 +99,7 @@ def compress_cmd(
 
 def _answers(rows: Iterator[tuple[int, str, dict[str, Any] | DataError]], names: list[str],
              budget: str, segmenter: str, name: str, failed: list[int], *,
-             weights: str | None = None,
+             weights: str | None = None, cascade_k: int | None = None,
              options: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     """Each request's result, or its located error (printed, and counted in ``failed``), in
     input order."""
@@ -107,7 +112,8 @@ def _answers(rows: Iterator[tuple[int, str, dict[str, Any] | DataError]], names:
         try:
             text = row["passages"] if "passages" in row else row["context"]
             result = compress(row["question"], text, row.get("budget", budget), scorers=names,
-                              segmenter=segmenter, weights=weights, **(options or {}))
+                              segmenter=segmenter, weights=weights, cascade_k=cascade_k,
+                              **(options or {}))
         except IdsExtractError as err:
             yield _failed(DataError(name, f"line {n} (id {rid})", str(err)), rid, failed)
             continue

@@ -68,6 +68,10 @@ def extract(
                                                    "; IG runs only where their top two "
                                                    "sentences are within --ig-margin.")] = None,
     ig_margin: Annotated[float, typer.Option(help="ig cascade margin (z-units).")] = 0.5,
+    cascade_k: Annotated[int | None, typer.Option(help="Cascade: the scorers that are not cheap "
+                                                  "(sbert, dpr, reader, ig, cross) read only "
+                                                  "the top K units of the cheap ones (bm25, "
+                                                  "static) per question [default: off].")] = None,
     split: Annotated[str, typer.Option(help="'train' lets gold answers guide segmentation and "
                                        "keep-gold; 'eval' never uses them.")] = "eval",
     lost: Annotated[str | None, typer.Option(help="What to do with an example whose answer "
@@ -126,6 +130,7 @@ def extract(
                  "--fusion": fusion, "--fusion-model": fusion_model, "--reader-model": reader_model,
                  "--cross-model": cross_model, "--dpr-model": dpr_model,
                  "--sbert-model": sbert_model, "--static-model": static_model,
+                 "--cascade-k": cascade_k,
                  "--segmenter": segmenter}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
@@ -153,6 +158,7 @@ def extract(
             scorer_options=merged({n: options.get(n, {}) for n in names},
                                   scorer_options(scorer_option, names)),
             quiet=quiet, fusion=fusion or "weighted", fusion_model=fusion_model,
+            cascade=cascade_k,
         )
     out_dir = out or Path(f"extract-{Path(input).stem or 'dataset'}")
     if out is None and not quiet:

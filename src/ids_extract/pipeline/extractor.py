@@ -96,7 +96,7 @@ class Extractor:
         quiet: bool = False,
         fusion: str = "weighted",
         fusion_model: Any = None,
-        cascade: Cascade | None = None,
+        cascade: Cascade | int | None = None,
     ) -> None:
         self.split: Split = _choice(split, SPLITS, "split")  # type: ignore[assignment]
         self.lost: LostPolicy = _choice(  # type: ignore[assignment]
@@ -116,7 +116,10 @@ class Extractor:
             twice = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"scorer {', '.join(twice)} given twice: each scorer once")
         self.fuser = _fusion(fusion, fusion_model, weights, [s.name for s in self.scorers])
-        self.cascade = cascade.check(names) if cascade is not None else None
+        # an int k: every scorer that is not cheap reads only the top k of the cheap ones
+        self.cascade = (Cascade.over(cascade, names, [s.cheap for s in self.scorers])
+                        if isinstance(cascade, int) else
+                        cascade.check(names) if cascade is not None else None)
         self.stats_tokenizer = stats_tokenizer
         self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
         self.chunk_size = chunk_size

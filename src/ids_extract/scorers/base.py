@@ -30,6 +30,9 @@ class Scorer(ABC):
     #: at most this many items per call (None: any number): slow scorers (IG) get small calls,
     #: so that progress is reported every few seconds rather than once a batch
     items_per_call: ClassVar[int | None] = None
+    #: cheap enough to rank every unit of a long input; in a cascade (:mod:`ids_extract.select.
+    #: cascade`) the other scorers read only the top units of the cheap ones
+    cheap: ClassVar[bool] = False
 
     @abstractmethod
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
@@ -66,11 +69,34 @@ class BiEncoderScorer(Scorer):
         return self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
+        """Dot products of each question with its context's sentences; in a cascade
+        (``batch.candidates``) only the sentences some question of the batch reads are encoded
+        (the others score 0: the cascade replaces them)."""
+        if batch.candidates is not None:
+            return self._score_candidates(batch)
         sent_emb = self.passage_embeddings(batch.contexts)
         q_unique, q_inverse = unique_texts(list(batch.questions))
         q_emb = self.encode_questions(q_unique)[q_inverse]
         offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
         return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
+
+    def _score_candidates(self, batch: ScoringBatch) -> list[np.ndarray]:
+        assert batch.candidates is not None
+        needed = {(c, int(i)) for q, c in enumerate(batch.owner) for i in batch.candidates[q]}
+        inputs = {c: self.passage_inputs(batch.contexts[c]) for c in {c for c, _ in needed}}
+        keys = sorted(needed)
+        unique, inverse = unique_texts([inputs[c][i] for c, i in keys])
+        emb = self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
+        row = {key: r for r, key in enumerate(keys)}
+        q_unique, q_inverse = unique_texts(list(batch.questions))
+        q_emb = self.encode_questions(q_unique)[q_inverse]
+        out = []
+        for q, c in enumerate(batch.owner):
+            scores = np.zeros(len(batch.contexts[c]))
+            for i in batch.candidates[q]:
+                scores[int(i)] = float(emb[row[(c, int(i))]] @ q_emb[q])
+            out.append(scores)
+        return out
 
 
 def unique_texts(texts: Sequence[T]) -> tuple[list[T], np.ndarray]:

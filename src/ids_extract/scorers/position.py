@@ -18,6 +18,7 @@ from .base import Scorer, ScoringBatch
 
 class LeadScorer(Scorer):
     name = "lead"
+    cheap = True
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         return [-np.arange(len(batch.contexts[c]), dtype=np.float64) for c in batch.owner]
@@ -25,6 +26,7 @@ class LeadScorer(Scorer):
 
 class HeadTailScorer(Scorer):
     name = "headtail"
+    cheap = True
 
     def __init__(self, head_ratio: float = 0.25) -> None:
         if not 0 <= head_ratio <= 1:

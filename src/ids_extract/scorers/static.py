@@ -19,6 +19,7 @@ from .base import BiEncoderScorer
 
 class StaticScorer(BiEncoderScorer):
     name = "static"
+    cheap = True
 
     def __init__(self, model: str | None = None, batch_size: int = 1024) -> None:
         self.source, _ = resolve_static(model)  # a missing folder fails now, not at scoring

@@ -24,6 +24,9 @@ import numpy as np
 from ..errors import ConfigError
 from .fusion import ranking, weighted
 
+#: compress's default k: sbert reads the 16 best sentences of bm25's (bench/results/compress.json)
+DEFAULT_K = 16
+
 
 @dataclass(frozen=True)
 class Cascade:
@@ -49,6 +52,15 @@ class Cascade:
 
     def config(self) -> dict[str, object]:
         return {"k": self.k, "expensive": list(self.expensive)}
+
+    @classmethod
+    def over(cls, k: int | None, names: Sequence[str], cheap: Sequence[bool]) -> Cascade | None:
+        """A cascade in which every scorer not marked ``cheap`` is expensive; None when ``k`` is
+        None or there is no cheap and expensive scorer to cascade."""
+        expensive = tuple(n for n, c in zip(names, cheap, strict=True) if not c)
+        if k is None or not expensive or len(expensive) == len(names):
+            return None
+        return cls(k, expensive).check(names)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Cascade | None:

@@ -121,3 +121,63 @@ def plan(costs: dict[str, Any], rows_of: dict[str, list[tuple[str, int, int]]],
     out["total_min"] = round(sum(v["train_min"] + v["scoring_min"] for v in out.values()), 1)
     out["steps_per_row"] = steps
     return out
+
+
+def pipeline_costs(ds: str, lengths: list[int], scorer_model: Path, names: list[str],
+                   fusion_of: dict[int, dict[str, float]], work: Path, tag: str,
+                   args: argparse.Namespace, texts: int = 200) -> dict[str, Any]:
+    """Milliseconds per dev text, measured on a quiet machine over ``texts`` dev texts (spread
+    over the file), of what a user runs: the windowed reading of the whole text (the a_head<L>
+    and c_windows<L> classifiers in windows), and extract-then-classify for every IDS row (score
+    the units, select tokens:L, then the row's classifier reads the short text). Cached in
+    ``work/costs/pipeline-<ds>-<tag>.json``."""
+    from _cls_parts import SplitScores, _scorer, select_texts, unit_of
+    from ids_extract.models.classifier.folder import load_classifier
+    from ids_extract.models.classifier.predict import predict
+    from ids_extract.pipeline.classify import TextExtractor
+    from ids_extract.textcls import load
+
+    path = work / "costs" / f"pipeline-{ds}-{tag}.json"
+    if path.exists():
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    dev = load(work / "data" / f"{ds}-dev.jsonl")
+    sample = dev.select([int(i * len(dev) / texts) for i in range(min(texts, len(dev)))])
+    rows = work / "rows" / tag / ds
+
+    def timed(run: Any) -> tuple[Any, float]:
+        run()  # warm-up (model load, first-call compilation)
+        start = time.perf_counter()
+        found = run()
+        return found, 1000 * (time.perf_counter() - start) / len(sample)
+
+    out: dict[str, Any] = {"texts": len(sample), "windows": {}, "ids": {}}
+    for n in lengths:
+        for row in (f"a_head{n}", f"c_windows{n}"):
+            clf = load_classifier(str(rows / row / "model"), "auto", args.precision)
+            _, ms = timed(lambda clf=clf: predict(clf, sample.texts, "windows", batch_size=64))
+            out["windows"][f"{row} (windows)"] = round(ms, 2)
+    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).segment(sample)
+    scored: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    batch = next(units.batches(10**9))[1]
+    for name in names:  # scoring the sample with each scorer (eval split: no gold)
+        scorer = _scorer(name, ds, scorer_model, args)
+        scored[name], seconds[name] = timed(lambda s=scorer: s.score(batch))
+    part = SplitScores("dev", sample, units, scored, {})
+    for n in lengths:
+        picks = {**{s: {s: 1.0} for s in names}, "fusion": fusion_of[n]}
+        for row, weights in picks.items():
+            used = [s for s, w in weights.items() if w]
+            start = time.perf_counter()
+            short = select_texts(part, weights, f"tokens:{n}").texts
+            select_ms = 1000 * (time.perf_counter() - start) / len(sample)
+            clf = load_classifier(str(rows / f"e_{row}{n}" / "model"), "auto", args.precision)
+            _, read_ms = timed(lambda clf=clf, short=short: predict(clf, short, "head",
+                                                                    batch_size=64))
+            score_ms = sum(seconds[s] for s in used)
+            out["ids"][f"e_{row}{n}"] = {"score_ms": round(score_ms, 2),
+                                         "select_ms": round(select_ms, 2),
+                                         "classify_ms": round(read_ms, 2),
+                                         "pipeline_ms": round(score_ms + select_ms + read_ms, 2)}
+    write_json(out, path)
+    return out

@@ -52,7 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cls_costs import one_cost, plan, run_costs  # noqa: E402
+from _cls_costs import one_cost, pipeline_costs, plan, run_costs  # noqa: E402
 from _cls_parts import (  # noqa: E402
     DATASETS,
     agreement,
@@ -153,6 +153,7 @@ def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     scorer_model = work / "rows" / tag / ds / f"a_head{scorer_length}" / "model"
     names = args.scorers.split(",")
     scores = scores_for(ds, names, scorer_model, work, args)
+    fusion_of: dict[int, dict[str, float]] = {}
     for n in lengths:
         for scorer in names:
             folder = f"ids/{tag}/{scorer}-{n}"  # the texts depend on the scorer's model
@@ -163,16 +164,20 @@ def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
         weights, tried = choose_fusion(ds, scores, n, work / "rows" / tag / ds / f"a_head{n}" /
                                        "model", free, args)
         chosen = "+".join(k for k, w in weights.items() if w)
+        fusion_of[n] = weights
         folder = f"ids/{tag}/fusion-{chosen}-{n}"
         stats = extract_level(ds, scores, weights, n, folder, work)
         rows[f"e_fusion{n}"] = {**ensure_row(ds, f"e_fusion{n}", ids_row(folder, n), args),
                                 "extraction": {**stats, "weights": weights, "tune": tried}}
     if not args.no_ceiling:
         rows[f"d_full{ceiling}"] = ensure_row(ds, f"d_full{ceiling}", top, args)
+    measured = (pipeline_costs(ds, lengths, scorer_model, names, fusion_of, work, tag, args)
+                if args.pipeline_costs else None)
     return {"profile": text_profile(ds, work), "scorer_model": str(scorer_model.relative_to(work)),
             "scoring_seconds": {f"{split}/{name}": round(sec, 1) for split, part in scores.items()
                                 for name, sec in part.seconds.items()},
-            "rows": rows, "claims": claims(rows, lengths, ceiling)}
+            "pipeline_costs": measured or "not measured: --pipeline-costs, on a quiet machine",
+            "rows": rows, "claims": claims(rows, lengths, ceiling, measured)}
 
 
 def _ms(row: dict[str, Any], key: str = "metrics") -> float:
@@ -187,9 +192,11 @@ def _pipeline_cost(row: dict[str, Any]) -> dict[str, float]:
     return {"extract_ms": ext, "classify_ms": _ms(row), "pipeline_ms": round(ext + _ms(row), 2)}
 
 
-def claims(rows: dict[str, Any], lengths: list[int], ceiling: int) -> dict[str, Any]:
+def claims(rows: dict[str, Any], lengths: list[int], ceiling: int,
+           measured: dict[str, Any] | None = None) -> dict[str, Any]:
     """The issue's question per L: does the best label-free IDS row beat head and head+tail at
-    equal steps, and what do extract-then-classify and the windowed reading cost per dev text?"""
+    equal steps, and what do extract-then-classify and the windowed reading cost per dev text
+    (the quiet ``measured`` cell when there is one, else the rows' own timings)?"""
     out: dict[str, Any] = {}
     for n in lengths:
         ids = {k: r for k, r in rows.items() if k.startswith("e_") and k.endswith(f"{n}")
@@ -212,12 +219,19 @@ def claims(rows: dict[str, Any], lengths: list[int], ceiling: int) -> dict[str, 
             "best_any_ids_row": best_any, "best_any_ids_acc": ids[best_any]["accuracy"],
             "windows_row_acc": windows["accuracy"],
             "head_classifier_in_windows_acc": head["windows_eval"]["accuracy"],
-            "cost_ms_per_dev_text": {
+            "cost_ms_per_dev_text": ({
+                "source": f"quiet cost cell over {measured['texts']} dev texts",
+                "best_label_free": measured["ids"][best_free],
+                "best_any": measured["ids"][best_any],
+                "windows_row_reading": measured["windows"][f"c_windows{n} (windows)"],
+                "head_classifier_reading_windows": measured["windows"][f"a_head{n} (windows)"]}
+                if measured else {
+                "source": "the rows' own timings (not on a quiet machine)",
                 "best_label_free": _pipeline_cost(ids[best_free]),
                 "best_any": _pipeline_cost(ids[best_any]),
                 "windows_row_reading": _ms(windows),
                 "head_classifier_reading_windows": _ms(head, "windows_eval"),
-                "head": _ms(head)},
+                "head": _ms(head)}),
             "gap_to_ceiling": (round(rows[f"d_full{ceiling}"]["accuracy"] - ids[best_any]["accuracy"],
                                      2) if f"d_full{ceiling}" in rows else "not run (--no-ceiling)")}
     return out
@@ -247,6 +261,9 @@ def main() -> None:
     parser.add_argument("--ceiling-steps", type=int, default=100, help="optimiser steps of the "
                         "512-token ceiling (~10 s a step on 2 cores: 300 would be 50 min a "
                         "dataset); the ceiling is then a lower bound")
+    parser.add_argument("--pipeline-costs", action="store_true", help="measure extract-then-"
+                        "classify against the windowed reading on 200 dev texts (run it on a "
+                        "quiet machine, after the rows)")
     parser.add_argument("--costs-only", action="store_true", help="run the cost cell, print the "
                         "plan, stop")
     parser.add_argument("--limit-train", type=int, default=None, help="smoke runs only")

@@ -71,3 +71,23 @@ def test_any_text_is_tiled(parts: list[str]) -> None:
     spans = split_sentences(text)
     assert_tiles(spans, text)
     assert "".join(text[s:e] for s, e in spans) == text
+
+
+def test_a_long_text_is_segmented_in_windows_nearly_as_in_one_call(monkeypatch) -> None:
+    """Windowing (for speed on long texts) gives nearly the spans of one pysbd call on the whole
+    text: they tile it, and all but a few boundaries are the same (pysbd's list-number rule
+    reads further than a window's last sentence, e.g. 'plan 99. Dr. …')."""
+    from ids_extract.select import segment as sg
+
+    text = " ".join(f"Dr. Smith met Mr. Jones in room {i}. They talked about the U.S. economy "
+                    f"for {i} hours! Was it useful? Yes, e.g. for plan {i}." for i in range(120))
+    assert len(text) > sg.LONG_TEXT
+    whole = sg._tile(sg._align(text, sg._pysbd()(text)), len(text))
+    monkeypatch.setattr(sg, "WINDOW", 700)
+    windowed = sg.split_sentences(text)
+    assert windowed[0][0] == 0 and windowed[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(windowed, windowed[1:], strict=False))
+    same = {s for s, _ in whole} & {s for s, _ in windowed}
+    assert len(same) >= 0.98 * len(whole) and abs(len(windowed) - len(whole)) <= 0.02 * len(whole)
+    assert sg.split_sentences(text[:5000]) == sg._tile(sg._align(text[:5000],
+                                                                 sg._pysbd()(text[:5000])), 5000)

@@ -55,11 +55,40 @@ def _blingfire() -> Callable[[str], list[str]]:
     return lambda text: str(blingfire.text_to_sentences(text)).split("\n")
 
 
+#: texts longer than this are segmented window by window (pysbd's time grows faster than the
+#: text: 1,000 words 0.05 s, 10,000 words 4.6 s, 50,000 words 53 s in one call on this machine)
+LONG_TEXT = 12_000
+WINDOW = 2_000
+
+
 def split_sentences(context: str, segmenter: str = "pysbd") -> list[Span]:
     """Sentence spans ``[(start, end), …]`` with ``spans[0][0] == 0``, ``spans[-1][1] == len``."""
     check_segmenter(segmenter)
-    pieces = (_pysbd() if segmenter == "pysbd" else _blingfire())(context)
-    return _tile(_align(context, pieces), len(context))
+    split = _pysbd() if segmenter == "pysbd" else _blingfire()
+    if len(context) > LONG_TEXT:
+        return _tile(_windowed(split, context), len(context))
+    return _tile(_align(context, split(context)), len(context))
+
+
+def _windowed(split: Callable[[str], list[str]], text: str) -> list[Span]:
+    """Sentence spans of a long text, segmenting ``WINDOW`` characters at a time: the last
+    sentence of a window may be cut by the window's end, so it is dropped and the next window
+    starts where it started. A boundary is decided from a few characters around it, so the
+    sentences are nearly always those of one call on the whole text (identical on 10,000 words
+    of SQuAD dev; pysbd's rule for numbered items can read further, so a rare boundary moves;
+    texts up to ``LONG_TEXT`` are never windowed), in linear time."""
+    spans: list[Span] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + WINDOW)
+        local = _align(text[start:end], split(text[start:end]))
+        if end == len(text) or len(local) < 2:  # the end, or one sentence longer than a window
+            spans += [(start + s, start + e) for s, e in local] or [(start, end)]
+            start = end
+            continue
+        spans += [(start + s, start + e) for s, e in local[:-1]]
+        start += local[-1][0]
+    return spans
 
 
 def _align(context: str, pieces: Sequence[str]) -> list[Span]:

@@ -29,10 +29,11 @@ def test_toy_scorer_from_every_command(toy: None, squad_file: Path, cls_file: Pa
                                        tmp_path: Path) -> None:
     res = runner.invoke(app, ["extract", str(squad_file), "--out", str(tmp_path / "qa"),
                               "--scorers", "toy", "--scorer-option", "toy.scale=2",
-                              "--levels", "top-k:1", "--quiet"])
+                              "--levels", "top-k:1", "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     manifest = json.loads((tmp_path / "qa" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["config"]["scorers"] == [{"name": "toy", "scale": 2}]
+    # --scorer-option set scale; --device reached it through its declaration (reads)
+    assert manifest["config"]["scorers"] == [{"name": "toy", "scale": 2, "device": "cpu"}]
     first = json.loads((tmp_path / "qa" / "D1-top-k1.json").read_text(encoding="utf-8"))
     assert first["data"][0]["paragraphs"][0]["context"].startswith("The Norman dynasty")
 
@@ -60,3 +61,22 @@ def test_a_toy_option_it_does_not_take_is_refused(toy: None, squad_file: Path,
     res = runner.invoke(app, ["extract", str(squad_file), "--out", str(tmp_path / "qa"),
                               "--scorers", "toy", "--scorer-option", "bm25.k1=1"])
     assert res.exit_code == 2 and "'bm25' is not among the scorers" in res.output
+
+
+def test_scorers_lists_every_declared_option(toy: None) -> None:
+    from ids_extract.scorers import describe, options_from
+
+    res = runner.invoke(app, ["scorers"])
+    assert res.exit_code == 0, res.output
+    for name in ("bm25", "sbert", "static", "dpr", "reader", "ig", "cross", "toy"):
+        assert name in res.output
+    assert "--sbert-model" in res.output and "how much later units are preferred" in res.output
+    rows = {r["option"]: r for r in describe("toy")}
+    assert rows["scale"]["default"] == 1.0 and rows["device"]["flag"] == "--device"
+    values = {"device": "cpu", "sbert_model": "m", "batch_size": None, "cross_model": "c"}
+    assert options_from(["toy", "sbert", "cross", "bm25"], values) == {
+        "toy": {"device": "cpu"}, "sbert": {"model": "m", "device": "cpu"},
+        "cross": {"model": "c", "device": "cpu"}, "bm25": {}}
+    res = runner.invoke(app, ["scorers", "--task", "text"])
+    assert res.exit_code == 0 and "--classifier-model" in res.output
+    assert runner.invoke(app, ["scorers", "--task", "nope"]).exit_code == 2

@@ -11,6 +11,7 @@ import typer
 
 from ..errors import ConfigError, DataError, check_limit
 from ..files import check_out, folder_lock
+from ..scorers import options_from
 from ..scorers.options import IG_STEPS
 from ..textcls.model import Columns
 from . import app as opt
@@ -111,18 +112,16 @@ def extract_texts(
     check_limit(limit, "texts")
     columns = Columns(text_column, label_column, id_column)
     data = read_input(input, split, columns, hf_split)
-    clf = {"model": classifier_model, "device": device, "target": target}
     described = descriptions(label_descriptions)
-    options: dict[str, dict[str, Any]] = {
-        "ig": {**clf, "n_steps": ig_steps, "mode": ig_mode,
-               "precision": "bf16" if precision == "bf16" else "fp32"},
-        "alone": {**clf, "precision": precision},
-        "label": {"labels": label_set(data, classifier_model, described), "model": sbert_model,
-                  "device": device, "precision": precision, "descriptions": described},
-    }
+    values = {"classifier_model": classifier_model, "device": device, "target": target,
+              "ig_steps": ig_steps, "ig_mode": ig_mode, "precision": precision,
+              "ig_precision": "bf16" if precision == "bf16" else "fp32",
+              "sbert_model": sbert_model, "label_descriptions": described,
+              "_labels": (label_set(data, classifier_model, described) if "label" in names
+                         else None)}
     extractor = TextExtractor(names, levels, split=split, weights=weights, unit=unit,
                               segmenter=segmenter, quiet=quiet, stats_tokenizer=classifier_model,
-                              scorer_options=opt.merged({n: options.get(n, {}) for n in names},
+                              scorer_options=opt.merged(options_from(names, values, "text"),
                                                         opt.scorer_options(scorer_option, names)))
     summary = extract_texts_to_dir(extractor, input, out, limit=limit, overwrite=overwrite,
                                    shard_size=shard_size, dataset=data)

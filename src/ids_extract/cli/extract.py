@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from ..models.runtime import pick_device
 from ..pipeline.engine import DEFAULT_SHARD_SIZE, extract_to_dir
 from ..pipeline.extractor import DEFAULT_LEVELS, LOST_POLICIES, Extractor
 from ..pipeline.validate import read_manifest, validate_dir
+from ..scorers import options_from
 from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
 from .app import (
@@ -140,22 +141,16 @@ def extract(
                                           lost=lost, quiet=quiet)
     else:
         names = scorer_names(scorers, fast)
-        options: dict[str, dict[str, Any]] = {
-            "sbert": {"model": sbert_model, "device": device, "batch_size": batch_size,
-                      "precision": precision, "backend": backend},
-            "dpr": {"model": dpr_model, "device": device, "batch_size": batch_size or 64,
-                    "precision": precision},
-            "ig": {"model": reader_model, "device": device, "n_steps": ig_steps, "mode": ig_mode,
-                   "target": ig_target, "cascade": ig_cascade, "cascade_margin": ig_margin},
-            "reader": {"model": reader_model, "device": device},
-            "static": {"model": static_model},
-            "cross": {"model": cross_model, "device": device, "batch_size": batch_size or 64,
-                      "precision": precision},
-        }
+        values = {"sbert_model": sbert_model, "dpr_model": dpr_model,
+                  "reader_model": reader_model, "cross_model": cross_model,
+                  "static_model": static_model, "device": device, "batch_size": batch_size,
+                  "precision": precision, "backend": backend, "ig_steps": ig_steps,
+                  "ig_mode": ig_mode, "ig_target": ig_target, "ig_cascade": ig_cascade,
+                  "ig_margin": ig_margin}
         built = Extractor(
             names, levels, split=split, lost=lost, weights=weights,  # type: ignore[arg-type]
             segmenter=segmenter or "pysbd",
-            scorer_options=merged({n: options.get(n, {}) for n in names},
+            scorer_options=merged(options_from(names, values),
                                   scorer_options(scorer_option, names)),
             quiet=quiet, fusion=fusion or "weighted", fusion_model=fusion_model,
             cascade=cascade_k,
@@ -200,3 +195,27 @@ def validate(directory: Annotated[Path, typer.Argument(help="An extract output f
         out.print(f"{mark} {c.level} {c.file}: {escape(c.message)}", highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
+
+
+@app.command("scorers")
+@handles_errors
+def scorers_cmd(
+    task: Annotated[str, typer.Option(help="qa (extract, compress) or text (extract-texts).")] = "qa",
+) -> None:
+    """List the scorers of a task and the options each declares: default, help, and the flag
+    that sets it (any option: --scorer-option NAME.OPTION=VALUE)."""
+    from rich.table import Table
+
+    from ..errors import ConfigError
+    from ..progress import console
+    from ..scorers import TASKS, describe
+
+    if task not in TASKS:
+        raise ConfigError(f"--task {task!r}: choose from {', '.join(TASKS)}")
+    for name in TASKS[task]:
+        table = Table(title=name, title_justify="left", show_edge=False)
+        for column in ("option", "default", "flag", "help"):
+            table.add_column(column)
+        for row in describe(name, task):
+            table.add_row(row["option"], repr(row["default"]), row["flag"] or "", row["help"])
+        console.print(table)

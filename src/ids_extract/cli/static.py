@@ -50,3 +50,4 @@ def train_static_cmd(
         err_console.print(f"wrote {out}: {summary['steps']} steps on {summary['examples']} "
                           f"questions in {summary['seconds']} s ({summary['s_per_step']} s/step, "
                           f"peak {summary['peak_rss_mib']} MiB)")
+

@@ -97,8 +97,12 @@ def _chosen(name: str, cascade: Cascade | None, found: Mapping[str, list[np.ndar
         return [given[q] for q in items]
     if cascade is None or name not in cascade.expensive:
         return None
-    return cascade_candidates({n: v for n, v in found.items() if n not in cascade.expensive},
-                              cascade.k)
+    cheap = {n: v for n, v in found.items() if n not in cascade.expensive}
+    chosen = cascade_candidates(cheap, cascade.k)
+    every = next(iter(cheap.values()))
+    if all(len(c) == len(s) for c, s in zip(chosen, every, strict=True)):
+        return None  # k covers every unit: the expensive scorers read all, as without a cascade
+    return chosen
 
 
 def _score(scorer: Scorer, batch: ScoringBatch, chosen: list[np.ndarray] | None,

@@ -8,7 +8,7 @@ classification: ``ig`` there explains a classifier's class logit, not a reader's
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
 from typing import Any
 
@@ -55,6 +55,41 @@ def takes(name: str, option: str, task: str = "qa") -> bool:
     """Whether scorer ``name``'s constructor has the option ``option`` (so a shared setting such
     as ``device`` goes to exactly the scorers that use it)."""
     return option in inspect.signature(scorer_class(name, task)).parameters
+
+
+def options_from(names: Sequence[str], values: Mapping[str, Any], task: str = "qa"
+                 ) -> dict[str, dict[str, Any]]:
+    """Per scorer in ``names``, the options it declares it reads (:attr:`Scorer.reads`) from a
+    command's ``values``; a value that is None (a flag not given) is left to the scorer's own
+    default."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        reads = scorer_class(name, task).reads  # type: ignore[attr-defined]
+        out[name] = {option: values[key] for option, key in reads.items()
+                     if values.get(key) is not None}
+    return out
+
+
+def describe(name: str, task: str = "qa") -> list[dict[str, Any]]:
+    """Every constructor option of scorer ``name``: its default, its help and the command flag
+    that sets it (a value whose name starts with ``_`` is worked out by the command, not a flag;
+    ``--scorer-option NAME.OPTION=VALUE`` sets any option)."""
+    cls = scorer_class(name, task)
+    helps, reads = cls.option_help, cls.reads  # type: ignore[attr-defined]
+    out = []
+    for option, param in inspect.signature(cls).parameters.items():
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        default = None if param.default is inspect.Parameter.empty else param.default
+        out.append({"option": option, "default": default, "help": helps.get(option, ""),
+                    "flag": _flag(reads.get(option))})
+    return out
+
+
+def _flag(key: str | None) -> str | None:
+    if key is None:
+        return None
+    return "(the command's)" if key.startswith("_") else "--" + key.replace("_", "-")
 
 
 def build_scorer(name: str, task: str = "qa", **options: Any) -> Scorer:

@@ -9,7 +9,7 @@ per question.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -33,6 +33,14 @@ class Scorer(ABC):
     #: cheap enough to rank every unit of a long input; in a cascade (:mod:`ids_extract.select.
     #: cascade`) the other scorers read only the top units of the cheap ones
     cheap: ClassVar[bool] = False
+    #: the options a command hands this scorer: constructor option -> the name of the command's
+    #: value it takes (a flag such as ``sbert_model``, or ``device``); a command passes every
+    #: value it has and each scorer takes the ones it declares (:func:`ids_extract.scorers.
+    #: options_from`), so a new scorer needs no change in any command
+    reads: ClassVar[Mapping[str, str]] = {}
+    #: one line of help per constructor option (``ids-extract scorers`` lists them with their
+    #: defaults)
+    option_help: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:

@@ -27,6 +27,8 @@ def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
 class BM25Scorer(Scorer):
     name = "bm25"
     cheap = True
+    option_help = {"k1": "term saturation", "b": "length normalisation",
+                   "stopwords": "None, or en"}
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene",
                  stopwords: str | None = None) -> None:

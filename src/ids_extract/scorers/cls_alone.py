@@ -20,6 +20,10 @@ from .cls_base import ClassifierScorer, log_odds
 
 class SentenceAloneScorer(ClassifierScorer):
     name = "alone"
+    reads = {"model": "classifier_model", "device": "device", "target": "target",
+             "precision": "precision"}
+    option_help = {"model": "classifier folder (required)",
+                   "target": "auto (gold on a training split), predicted, gold or any"}
     allowed_targets = ("auto", "predicted", "gold", "any")
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:

@@ -43,6 +43,10 @@ from .reader import context_bounds, fill_missing, per_sentence
 
 class ClassifierIGScorer(ClassifierScorer):
     name = "ig"
+    reads = {"model": "classifier_model", "device": "device", "target": "target",
+             "n_steps": "ig_steps", "mode": "ig_mode", "precision": "ig_precision"}
+    option_help = {"model": "classifier folder (required)", "n_steps": "integration steps",
+                   "target": "auto (gold on a training split), predicted or gold"}
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  mode: str = "ig", aggregation: str = "mean", internal_batch_size: int = 64,

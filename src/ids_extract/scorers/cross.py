@@ -20,6 +20,9 @@ from .base import Scorer, ScoringBatch
 
 class CrossScorer(Scorer):
     name = "cross"
+    reads = {"model": "cross_model", "device": "device", "batch_size": "batch_size",
+             "precision": "precision"}
+    option_help = {"model": "cross-encoder folder (train-extractor) or one-logit name"}
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
                  precision: str = "auto") -> None:

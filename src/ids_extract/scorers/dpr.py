@@ -29,6 +29,11 @@ from .base import BiEncoderScorer
 
 class DPRScorer(BiEncoderScorer):
     name = "dpr"
+    reads = {"model": "dpr_model", "device": "device", "batch_size": "batch_size",
+             "precision": "precision"}
+    option_help = {"model": "a train-retriever pair folder, or a facebook/dpr-* name",
+                   "question_model": "question encoder (with ctx_model, instead of model)",
+                   "ctx_model": "passage encoder (with question_model)"}
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,

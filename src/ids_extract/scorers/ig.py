@@ -80,6 +80,13 @@ def best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray,
 
 class IGScorer(Scorer):
     name = "ig"
+    reads = {"model": "reader_model", "device": "device", "n_steps": "ig_steps", "mode": "ig_mode",
+             "target": "ig_target", "cascade": "ig_cascade", "cascade_margin": "ig_margin"}
+    option_help = {"model": "extractive QA reader folder or name (required)",
+                   "n_steps": "integration steps", "mode": "ig, or gxi (one backward pass)",
+                   "target": "start, end, both or sum logit",
+                   "cascade": "scorers whose top units IG explains alone",
+                   "precision": "fp32 or bf16"}
     items_per_call = 8  # IG is slow: progress every few questions
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",

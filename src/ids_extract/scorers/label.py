@@ -41,6 +41,11 @@ def parse_descriptions(spec: str | Mapping[str, str | Sequence[str]] | None
 
 class LabelScorer(Scorer):
     name = "label"
+    reads = {"labels": "_labels", "model": "sbert_model", "device": "device",
+             "precision": "precision", "descriptions": "label_descriptions"}
+    option_help = {"labels": "the classes [the classifier's, the descriptions' or the data's]",
+                   "descriptions": "LABEL=TEXT|TEXT,…",
+                   "mode": "margin or max"}
 
     def __init__(self, labels: Sequence[str] | None = None,
                  descriptions: str | Mapping[str, str | Sequence[str]] | None = None,

@@ -102,6 +102,9 @@ class ReaderScorer(Scorer):
     """Start/end probability mass of a trained reader per sentence (one forward pass)."""
 
     name = "reader"
+    reads = {"model": "reader_model", "device": "device"}
+    option_help = {"model": "extractive QA reader folder or name (required)",
+                   "precision": "fp32, bf16 or auto"}
     items_per_call = 64
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 32,

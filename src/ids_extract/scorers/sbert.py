@@ -35,6 +35,12 @@ def pick_backend(backend: str, precision: str, device: str) -> str:
 
 class SBERTScorer(BiEncoderScorer):
     name = "sbert"
+    reads = {"model": "sbert_model", "device": "device", "batch_size": "batch_size",
+             "precision": "precision", "backend": "backend"}
+    option_help = {"model": "sentence-transformers folder or name [all-MiniLM-L6-v2]",
+                   "backend": "auto (ONNX int8 for the default model), torch or onnx",
+                   "precision": "auto, fp32, bf16 or int8 (onnx)",
+                   "max_seq_length": "tokens read of a sentence"}
 
     def __init__(self, model: str | None = None, device: str | None = None,
                  batch_size: int | None = None, max_seq_length: int | None = None,

@@ -20,6 +20,8 @@ from .base import BiEncoderScorer
 class StaticScorer(BiEncoderScorer):
     name = "static"
     cheap = True
+    reads = {"model": "static_model"}
+    option_help = {"model": "model2vec folder [distilled from all-MiniLM-L6-v2 on first use]"}
 
     def __init__(self, model: str | None = None, batch_size: int = 1024) -> None:
         self.source, _ = resolve_static(model)  # a missing folder fails now, not at scoring

@@ -212,3 +212,27 @@ def test_evaluate_says_windows_one_way(squad_file: Path, tmp_path: Path) -> None
     res = runner.invoke(app, [*base, "--truncate", "--mode", "window"])
     _refused(res, "give --mode only")
     assert "--truncate/--window is deprecated" in res.output
+
+
+def test_one_hf_split_rule_training_data_reads_train_the_rest_validation(tmp_path: Path) -> None:
+    """--hf-split defaults the same way in every command: train for training data, else
+    validation."""
+    import datasets
+
+    from ids_extract.cli.app import hf_split_or
+
+    assert hf_split_or(None, True) == "train" and hf_split_or(None, False) == "validation"
+    assert hf_split_or("test", True) == "test"
+    rows = {"train": [{"text": f"Train text {i}. More.", "label": "a" if i % 2 else "b"}
+                      for i in range(4)],
+            "validation": [{"text": f"Dev text {i}. More.", "label": "a"} for i in range(3)]}
+    folder = tmp_path / "hf"
+    datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in rows.items()}
+                         ).save_to_disk(str(folder))
+    for split, expected in (("eval", 3), ("train", 4)):
+        out = tmp_path / f"out-{split}"
+        res = runner.invoke(app, ["extract-texts", str(folder), "--out", str(out), "--scorers",
+                                  "lead", "--levels", "top-k:1", "--split", split, "--quiet"])
+        assert res.exit_code == 0, res.output
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["input"]["texts"] == expected

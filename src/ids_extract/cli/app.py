@@ -100,6 +100,18 @@ def scorer_names(scorers: str | None, fast: bool) -> list[str]:
     return csv_list(FAST_SCORERS if fast else scorers or DEFAULT_SCORERS)
 
 
+# One rule for --hf-split in every command: training data (train-*, split-texts, --split train)
+# reads the "train" split of a datasets folder or hub name, everything else "validation".
+HfSplit = Annotated[str | None, typer.Option(
+    help="Split of a datasets folder or hub name [default: train for training data (train-*, "
+         "split-texts, --split train), validation otherwise].")]
+
+
+def hf_split_or(value: str | None, training: bool) -> str:
+    """``--hf-split`` as given, else the split the rule above gives."""
+    return value or ("train" if training else "validation")
+
+
 def csv_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 

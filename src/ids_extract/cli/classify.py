@@ -22,7 +22,6 @@ TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
 LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
 IdColumn = Annotated[str | None, typer.Option(help="Column holding the id [default: 'id' when "
                                               "the file has it, else the row number].")]
-HfSplit = Annotated[str, typer.Option(help="Split of a datasets folder or hub name.")]
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")]
 Limit = Annotated[int | None, typer.Option(help="Only the first N texts.")]
@@ -40,7 +39,7 @@ def split_texts(
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
-    hf_split: HfSplit = "train",
+    hf_split: opt.HfSplit = None,
 ) -> None:
     """Hold out a development split: text i goes to dev when i % N == offset (fixed, spread over
     the file); both parts keep the input's format and columns."""
@@ -50,7 +49,8 @@ def split_texts(
     if every < 2 or not 0 <= offset < every:
         raise ConfigError("--every must be at least 2 and --offset between 0 and every - 1")
     check_out(out)
-    data = load(input, columns=Columns(text_column, label_column, id_column), hf_split=hf_split,
+    data = load(input, columns=Columns(text_column, label_column, id_column),
+                hf_split=opt.hf_split_or(hf_split, True),
                 labels="optional")
     for name, part in zip(("train", "dev"), data.split_every(every, offset), strict=True):
         path = write_like(part, part.texts, out / target_name(part, name))
@@ -90,7 +90,7 @@ def extract_texts(
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
-    hf_split: HfSplit = "train",
+    hf_split: opt.HfSplit = None,
     limit: Limit = None,
     shard_size: Annotated[int, typer.Option(help="Texts per score-cache shard (the unit of "
                                             "resume).")] = 512,
@@ -111,7 +111,7 @@ def extract_texts(
     check_out(out)
     check_limit(limit, "texts")
     columns = Columns(text_column, label_column, id_column)
-    data = read_input(input, split, columns, hf_split)
+    data = read_input(input, split, columns, opt.hf_split_or(hf_split, split == "train"))
     described = descriptions(label_descriptions)
     values = {"classifier_model": classifier_model, "device": device, "target": target,
               "ig_steps": ig_steps, "ig_mode": ig_mode, "precision": precision,
@@ -188,7 +188,7 @@ def train_classifier_cmd(
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
-    hf_split: HfSplit = "train",
+    hf_split: opt.HfSplit = None,
     limit: Limit = None,
     device: Device = "auto",
     precision: opt.TrainPrecision = "auto",
@@ -210,7 +210,8 @@ def train_classifier_cmd(
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                             learning_rate=learning_rate, seed=seed, device=device,
                             precision=precision, save_steps=save_steps)
-    data = load(train, columns=Columns(text_column, label_column, id_column), hf_split=hf_split)
+    data = load(train, columns=Columns(text_column, label_column, id_column),
+                hf_split=opt.hf_split_or(hf_split, True))
     with folder_lock(out):  # a second run into the same folder is refused
         summary = train_classifier(data.limit(limit), init, out, cfg, train_cfg,
                                    overwrite=overwrite, quiet=quiet,
@@ -237,7 +238,7 @@ def evaluate_classifier_cmd(
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     id_column: IdColumn = None,
-    hf_split: HfSplit = "train",
+    hf_split: opt.HfSplit = None,
     limit: Limit = None,
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 32,
     device: Device = "auto",
@@ -264,7 +265,7 @@ def evaluate_classifier_cmd(
     check_out(target)
     check_limit(limit, "texts")
     texts = load(data, columns=Columns(text_column, label_column, id_column),
-                 hf_split=hf_split).limit(limit)
+                 hf_split=opt.hf_split_or(hf_split, False)).limit(limit)
     clf = load_classifier(str(model), device, precision)
     metrics, summary = evaluate_to_dir(clf, texts, data, target, mode=mode,
                                        batch_size=batch_size, limit=limit, overwrite=overwrite,

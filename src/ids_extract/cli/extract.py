@@ -19,12 +19,14 @@ from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
 from .app import (
     FAST_SCORERS,
+    HfSplit,
     Quiet,
     ScorerOptions,
     app,
     csv_list,
     err_console,
     handles_errors,
+    hf_split_or,
     merged,
     scorer_names,
     scorer_options,
@@ -103,8 +105,7 @@ def extract(
                                         "(comma-separated).")] = "squad",
     on_bad_answer: Annotated[str, typer.Option(help="error, repair (move to the nearest "
                                                "occurrence) or skip.")] = "error",
-    hf_split: Annotated[str, typer.Option(help="Split to read from a datasets folder or hub "
-                                          "name.")] = "validation",
+    hf_split: HfSplit = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     engine: Annotated[str, typer.Option(help="local (streaming, one process) or ray (Ray Data "
                                         "actor pool; pip install 'ids-extract[ray]').")] = "local",
@@ -161,8 +162,8 @@ def extract(
     summary = extract_to_dir(
         built, input, out_dir, formats=tuple(csv_list(format)),
         on_bad_answer=on_bad_answer, limit=limit, overwrite=overwrite,  # type: ignore[arg-type]
-        hf_split=hf_split, engine=engine, shard_size=shard_size, ray_address=ray_address,
-        ray_actors=ray_actors,
+        hf_split=hf_split_or(hf_split, split == "train"), engine=engine, shard_size=shard_size,
+        ray_address=ray_address, ray_actors=ray_actors,
     )
     if profile:
         print_stages(summary.seconds)

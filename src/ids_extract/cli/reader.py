@@ -15,6 +15,7 @@ from ..squad.model import Article, Paragraph, SquadDataset
 from .app import (
     BatchSize,
     Epochs,
+    HfSplit,
     KeepCheckpoints,
     LearningRate,
     MaxSteps,
@@ -28,6 +29,7 @@ from .app import (
     deprecated,
     err_console,
     handles_errors,
+    hf_split_or,
     legacy_q,
 )
 
@@ -62,7 +64,7 @@ def train_reader_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     precision: TrainPrecision = "auto",
     save_steps: SaveSteps = 500,
-    hf_split: Annotated[str, typer.Option(help="Split of a datasets folder.")] = "train",
+    hf_split: HfSplit = None,
     keep_checkpoints: KeepCheckpoints = False,
     overwrite: Overwrite = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -73,7 +75,7 @@ def train_reader_cmd(
     from ..models.qa.train import TrainConfig, train_reader
 
     check_out(out)
-    dataset = squad_read.load(train, split=hf_split).limit(limit)
+    dataset = squad_read.load(train, split=hf_split_or(hf_split, True)).limit(limit)
     reader_cfg = ReaderConfig(max_seq_length=max_seq_length, doc_stride=doc_stride,
                               mode="truncate" if truncate else "window")
     train_cfg = TrainConfig(epochs=epochs, max_steps=max_steps, batch_size=batch_size,

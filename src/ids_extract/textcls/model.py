@@ -105,6 +105,6 @@ def _take(original: Any, indices: list[int]) -> Any:
         return None
     if isinstance(original, list):
         return [original[i] for i in indices]
-    if hasattr(original, "take"):  # pyarrow.Table
-        return original.take(indices)
-    return original.select(indices)  # datasets.Dataset
+    if hasattr(original, "features"):  # datasets.Dataset (whose take(n) is the first n rows)
+        return original.select(indices)
+    return original.take(indices)  # pyarrow.Table

@@ -277,9 +277,17 @@ def agreement(ds: str, model: Path, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def budget_tag(args: argparse.Namespace) -> str:
+def steps_of(args: argparse.Namespace, ds: str) -> int:
+    """The optimiser steps of every row of ``ds``: ``--max-steps``, or its ``--steps-of`` entry
+    (``emotion=300``: a cheap dataset may get more steps; all rows of a dataset get the same)."""
+    pairs = dict(x.split("=") for x in (args.steps_of or "").split(",") if x)
+    return int(pairs.get(ds, args.max_steps)) if args.max_steps else 0
+
+
+def budget_tag(args: argparse.Namespace, ds: str) -> str:
     """The name of a budget (``steps300``, ``epochs1``): rows of two budgets live apart."""
-    return f"steps{args.max_steps}" if args.max_steps else f"epochs{args.epochs:g}"
+    steps = steps_of(args, ds)
+    return f"steps{steps}" if steps else f"epochs{args.epochs:g}"
 
 
 def text_profile(ds: str, work: Path) -> dict[str, Any]:

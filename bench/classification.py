@@ -57,6 +57,7 @@ from _cls_parts import (  # noqa: E402
     DATASETS,
     agreement,
     budget_tag,
+    steps_of,
     choose_fusion,
     extract_level,
     prepare,
@@ -68,6 +69,7 @@ from ids_extract.files import write_json  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "classification"
 SCORERS = ("alone", "alone_any", "label", "lead", "headtail")  # ig: --scorers ig,... (costly)
+ROW_SCORERS = ("alone", "alone_any", "label", "lead", "ig")  # the rows the issue asks for
 LABEL_FREE = ("alone_any", "label", "lead", "headtail")
 LENGTHS = {"imdb": [64, 128], "bbc": [64, 128], "emotion": [16, 32]}
 CEILING = {"imdb": 512, "bbc": 512, "emotion": 128}
@@ -102,10 +104,10 @@ def run_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespace) 
 
     work = Path(args.work)
     data = work / "data" if spec["data"] == "original" else work / spec["data"]
-    folder = work / "rows" / budget_tag(args) / ds / name
+    folder = work / "rows" / budget_tag(args, ds) / ds / name
     cfg = ClassifierConfig(spec["L"], spec["mode"])
     steps = args.ceiling_steps if spec.get("steps") == "ceiling" and spec["L"] > 128 else \
-        args.max_steps
+        steps_of(args, ds)
     tcfg = TrainConfig(epochs=args.epochs, max_steps=steps or -1,
                        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                        precision=args.precision, save_steps=100_000, logging_steps=50)
@@ -131,7 +133,7 @@ def run_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespace) 
 
 
 def ensure_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    path = Path(args.work) / "rows" / budget_tag(args) / ds / name / "result.json"
+    path = Path(args.work) / "rows" / budget_tag(args, ds) / ds / name / "result.json"
     if not path.exists():
         start = time.perf_counter()
         subprocess.run([sys.executable, __file__, *sys.argv[1:], "--one-row",
@@ -146,7 +148,7 @@ def ensure_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespac
 def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     """Baselines, the scorer classifier's scores, the IDS texts and rows of one dataset."""
     lengths, ceiling, scorer_length = LENGTHS[ds], CEILING[ds], SCORER_LENGTH[ds]
-    work, tag = Path(args.work), budget_tag(args)
+    work, tag = Path(args.work), budget_tag(args, ds)
     base = base_rows(lengths, ceiling)
     top = base.pop(f"d_full{ceiling}")  # the slowest row runs last: a cut-short run has the claims
     rows = {n: ensure_row(ds, n, spec, args) for n, spec in base.items()}
@@ -155,7 +157,7 @@ def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     scores = scores_for(ds, names, scorer_model, work, args)
     fusion_of: dict[int, dict[str, float]] = {}
     for n in lengths:
-        for scorer in names:
+        for scorer in [x for x in names if x in args.row_scorers.split(",")]:
             folder = f"ids/{tag}/{scorer}-{n}"  # the texts depend on the scorer's model
             stats = extract_level(ds, scores, {scorer: 1.0}, n, folder, work)
             rows[f"e_{scorer}{n}"] = {**ensure_row(ds, f"e_{scorer}{n}", ids_row(folder, n), args),
@@ -241,8 +243,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default="bbc,emotion,imdb")
     parser.add_argument("--scorers", default=",".join(SCORERS))
+    parser.add_argument("--row-scorers", default=",".join(ROW_SCORERS), help="the scorers that "
+                        "get an IDS row of their own (the others only join the fusion: the "
+                        "headtail scorer's texts are close to the b_headtail baseline's)")
     parser.add_argument("--max-steps", type=int, default=300, help="the same optimiser steps "
                         "for every row (0: use --epochs)")
+    parser.add_argument("--steps-of", default="", help="per-dataset steps, e.g. emotion=300 "
+                        "(every row of that dataset gets them)")
     parser.add_argument("--epochs", type=float, default=None, help="one budget in epochs for "
                         "every row instead of --max-steps")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -298,7 +305,7 @@ def main() -> None:
     for ds in datasets:
         results[ds] = run_dataset(ds, args)
         if args.agreement_sample and ds != "emotion":
-            results[ds]["agreement"] = agreement(ds, Path(args.work) / "rows" / budget_tag(args)
+            results[ds]["agreement"] = agreement(ds, Path(args.work) / "rows" / budget_tag(args, ds)
                                                  / ds / f"a_head{SCORER_LENGTH[ds]}" / "model", args)
         write_result(args.result, payload(args, splits, costs, estimate, results))
     print(json.dumps({d: r.get("claims") for d, r in results.items()}, indent=1))
@@ -307,21 +314,23 @@ def main() -> None:
 def plan_of(costs: dict[str, Any], datasets: list[str], splits: dict[str, Any],
             args: argparse.Namespace) -> dict[str, Any]:
     """The estimate of the whole run from the cost cell (before any row)."""
-    n_rows = len(args.scorers.split(",")) + 4  # a, b, c, the IDS rows and the fusion per L
-    steps = args.max_steps or 300
-    rows = {ds: [(r, n, steps) for n in LENGTHS[ds] for r in range(n_rows)]
+    own = [x for x in args.scorers.split(",") if x in args.row_scorers.split(",")]
+    n_rows = len(own) + 4  # a, b, c, the IDS rows and the fusion per L
+    rows = {ds: [(r, n, steps_of(args, ds) or 300) for n in LENGTHS[ds] for r in range(n_rows)]
             + [("ceiling", CEILING[ds], 0 if args.no_ceiling else args.ceiling_steps)]
             for ds in datasets}
     texts = {ds: {s: (splits[f"{ds}-tune"]["texts"] + splits[f"{ds}-dev"]["texts"]
                       + (args.ig_train_sample if s == "ig" else splits[f"{ds}-train"]["texts"]))
                   for s in args.scorers.split(",")} for ds in datasets}
-    return plan(costs, rows, texts, steps)
+    return plan(costs, rows, texts, args.max_steps or 300)
 
 
 def payload(args: argparse.Namespace, splits: dict[str, Any], costs: dict[str, Any],
             estimate: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     return {
         "setup": {"budget": (f"{args.max_steps} optimiser steps x batch {args.batch_size} per row"
+                             + (f" ({args.steps_of} for every row of those)" if args.steps_of
+                                else "")
                              if args.max_steps else f"{args.epochs:g} epoch(s) per row"),
                   "batch_size": args.batch_size, "learning_rate": args.lr, "seed": args.seed,
                   "precision": args.precision, "model": args.model or "all-MiniLM-L6-v2 + fresh head",

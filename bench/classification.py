@@ -38,6 +38,12 @@ row a_head{S} (S = 128; 32 for emotion). Every row is one child process that wri
 result; a re-run skips finished rows (resumable cells).
 
     python bench/classification.py                                   # 300 steps x 16 per row
+    python bench/classification.py --max-steps 150 --no-ceiling      # what fits one session
+    python bench/classification.py --max-steps 150 --no-ceiling --pipeline-costs   # then, quiet
+
+The IDS rows are those of ``--row-scorers`` (alone, alone_any, label, lead; ig when scored); the
+``headtail`` scorer is scored for the fusion but gets no row (its texts are close to the
+b_headtail baseline's). ``--steps-of emotion=300`` gives one dataset's rows more steps.
 """
 
 from __future__ import annotations

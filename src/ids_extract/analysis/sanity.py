@@ -153,7 +153,7 @@ def run_sanity(scorer: Scorer, batch: ScoringBatch, schedules: Sequence[str] = S
             steps.append(_step(schedule, names[k], rho))
     finally:
         setattr(scorer, holder, trained)
-    return SanityResult(steps, len(batch.questions), threshold, scorer.config())
+    return SanityResult(steps, len(batch.queries), threshold, scorer.config())
 
 
 def plot(result: SanityResult, target: str | Path) -> Path:

@@ -51,7 +51,7 @@ def scorer_cost(ds: str, scorer_key: str, model: Path, work: Path,
 
     dev = load(work / "data" / f"{ds}-dev.jsonl")
     sample = dev.select([int(i * len(dev) / texts) for i in range(texts)])
-    units = TextExtractor(["lead"], "top-k:1", unit=_unit(ds), quiet=True).segment(sample)
+    units = TextExtractor(["lead"], "top-k:1", unit=_unit(ds), quiet=True).to_units(sample)
     scorer = _scorer(scorer_key, ds, model, args)
     batch = next(units.batches(10**9))[1]
     scorer.score(batch)  # warm-up: first call loads and compiles
@@ -156,7 +156,7 @@ def pipeline_costs(ds: str, lengths: list[int], scorer_model: Path, names: list[
             clf = load_classifier(str(rows / row / "model"), "auto", args.precision)
             _, ms = timed(lambda clf=clf: predict(clf, sample.texts, "windows", batch_size=64))
             out["windows"][f"{row} (windows)"] = round(ms, 2)
-    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).segment(sample)
+    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).to_units(sample)
     scored: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     batch = next(units.batches(10**9))[1]

@@ -129,7 +129,7 @@ def scores_for(ds: str, names: list[str], model: Path, work: Path,
         if split == "train_ig":
             data = _spread(data, args.ig_train_sample)
         units = TextExtractor(["lead"], "top-k:1", split=kind, unit=unit_of(ds),
-                              quiet=True).segment(data)
+                              quiet=True).to_units(data)
         found = SplitScores(split, data, units, {}, {})
         for name in scorer_names:
             scorer = _scorer(name, ds, model, args)
@@ -243,7 +243,7 @@ def agreement(ds: str, model: Path, args: argparse.Namespace) -> dict[str, Any]:
     data = load(work / "data" / f"{ds}-dev.jsonl")
     step = max(len(data) // args.agreement_sample, 1)
     sample = data.select(list(range(0, len(data), step))[: args.agreement_sample])
-    batch = next(TextExtractor(["lead"], "top-k:1", quiet=True).segment(sample).batches(10**9))[1]
+    batch = next(TextExtractor(["lead"], "top-k:1", quiet=True).to_units(sample).batches(10**9))[1]
     k = args.ig_steps
 
     def ig(**kw: Any) -> Scorer:
@@ -298,7 +298,7 @@ def text_profile(ds: str, work: Path) -> dict[str, Any]:
 
     dev = load(work / "data" / f"{ds}-dev.jsonl")
     lengths = count_tokens(dev.texts, load_tokenizer(None)) + 2
-    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).segment(dev)
+    units = TextExtractor(["lead"], "top-k:1", unit=unit_of(ds), quiet=True).to_units(dev)
     return {"dev_texts": len(dev), "unit": unit_of(ds),
             "tokens_with_specials": {"p50": float(np.percentile(lengths, 50)),
                                      "p90": float(np.percentile(lengths, 90)),

@@ -44,7 +44,7 @@ from ids_extract.select.cascade import candidates
 from ids_extract.select.fusion import WeightedFusion
 from ids_extract.squad.model import SquadDataset
 from ids_extract.squad.stress import stress_set
-from ids_extract.squad.units import answer_units, segment
+from ids_extract.squad.units import answer_units, squad_units
 
 CLI = str(Path(sys.executable).with_name("ids-extract"))
 ACCEPT = {"top1": 90.0, "top3": 98.5, "stress_loss": 3.0, "distractor_first": 10.0,
@@ -135,12 +135,12 @@ def main() -> None:
     ex = Extractor.from_pretrained(model, "top-k:1", quiet=True)
     names = [s.name for s in ex.scorers]
     dev: SquadDataset = load(DEV).limit(args.limit)
-    clean_units = segment(dev, "eval", ex.segmenter)
+    clean_units = squad_units(dev, "eval", ex.segmenter)
     clean = shard_scores(out, names)
     assert len(clean[names[0]]) == len(clean_units), "shard cache and dev questions differ"
     stress = stress_set(dev, seed=0, segmenter=ex.segmenter, source=load(DEV))  # pools: all dev
     print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
-    stress_units = segment(stress.dataset, "eval", ex.segmenter)
+    stress_units = squad_units(stress.dataset, "eval", ex.segmenter)
     began = time.perf_counter()
     stressed = signal_scores(stress_units, ex.scorers, args.work / "stress-scores", ex.cascade,
                              quiet=False)

@@ -40,7 +40,7 @@ PROBES: dict[str, dict[str, Any]] = {
 def probe(name: str, steps: int) -> dict[str, Any]:
     """Train ``steps`` steps of one probe; its seconds per step, steps per full epoch, peak RSS."""
     from ids_extract import load
-    from ids_extract.squad.units import segment
+    from ids_extract.squad.units import squad_units
 
     spec = PROBES[name]
     data = load(TRAIN)
@@ -70,7 +70,7 @@ def probe(name: str, steps: int) -> dict[str, Any]:
         from ids_extract.models.cross.folder import InputFormat
         from ids_extract.models.cross.train import TrainConfig, build_groups, train_cross
 
-        groups = build_groups(segment(sample, "train"), spec["candidates"])
+        groups = build_groups(squad_units(sample, "train"), spec["candidates"])
         s = train_cross(groups, out, fmt=InputFormat(spec["context"], spec["context"],
                                                      spec["length"]),
                         config=TrainConfig(max_steps=steps, max_candidates=spec["candidates"],

@@ -41,7 +41,7 @@ from ids_extract.select.learned import fit  # noqa: E402
 from ids_extract.select.stats import RankingStats  # noqa: E402
 from ids_extract.squad.model import Article, SquadDataset  # noqa: E402
 from ids_extract.squad.read import load  # noqa: E402
-from ids_extract.squad.units import SquadUnits, answer_units, segment  # noqa: E402
+from ids_extract.squad.units import SquadUnits, answer_units, squad_units  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "fusion"
 DPR_DEFAULT = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
@@ -141,7 +141,7 @@ def main() -> None:
     splits = {"train": (last_articles(train, args.heldout) if args.fit_on == "heldout"
                         else every_kth(train, args.train_sample)),
               "dev": every_kth(load(DEV), args.dev_sample or None)}
-    segs = {t: segment(d) for t, d in splits.items()}
+    segs = {t: squad_units(d) for t, d in splits.items()}
     prefix = {"train": "trainheldout" if args.fit_on == "heldout" else "train", "dev": "dev"}
     tags = {t: f"{prefix[t]}{splits[t].num_questions}" for t in splits}
     scores = {t: {n: scores_for(n, options[n], segs[t], tags[t], timings) for n in names}

@@ -32,7 +32,7 @@ from ids_extract.scorers import build_scorer  # noqa: E402
 from ids_extract.select.stats import RankingStats  # noqa: E402
 from ids_extract.select.units import ScoringBatch  # noqa: E402
 from ids_extract.squad.read import load  # noqa: E402
-from ids_extract.squad.units import answer_units, segment  # noqa: E402
+from ids_extract.squad.units import answer_units, squad_units  # noqa: E402
 
 REFERENCE: dict[str, Any] = {"n_steps": 50}
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -66,7 +66,7 @@ def run(name: str, options: dict[str, Any], parts: list[ScoringBatch], model: st
     start = time.perf_counter()
     for part in parts:
         scores.extend(scorer.score(part))
-        sent += scorer.last_ig_fraction * len(part.questions)  # type: ignore[attr-defined]
+        sent += scorer.last_ig_fraction * len(part.queries)  # type: ignore[attr-defined]
     seconds = time.perf_counter() - start
     print(f"{name}: {seconds:.1f} s", flush=True)
     return scores, seconds, sent / max(len(scores), 1)
@@ -83,7 +83,7 @@ def main() -> None:
     args = ap.parse_args()
 
     dataset = every_kth(load(args.data), args.sample)
-    seg = segment(dataset)
+    seg = squad_units(dataset)
     parts = batches(seg, 64)
     names = args.only.split(",") if args.only else list(SETTINGS)
     ref, ref_s, _ = run("reference", REFERENCE, parts, args.reader_model, args.batch_size)

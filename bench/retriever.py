@@ -77,7 +77,7 @@ def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float
     train, _ = split_heldout(groups, titles, config.heldout_questions)
     held = set(titles[len(train):])
     sub = SquadDataset(dataset.version, [a for a in dataset.articles if a.title in held])
-    seg = ex.segment(sub)
+    seg = ex.to_units(sub)
     per = ex.score(seg).per_scorer
     grid = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
     best: tuple[float, float] = (-1.0, -1.0)
@@ -133,7 +133,7 @@ def main() -> None:
     ex = Extractor(scorers, "top-k:1", split="eval", quiet=True)
     dataset = load(args.data).limit(args.limit)
     start = time.perf_counter()
-    seg = ex.segment(dataset)
+    seg = ex.to_units(dataset)
     scored = ex.score(seg)
     score_s = time.perf_counter() - start
 

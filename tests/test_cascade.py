@@ -19,7 +19,7 @@ from ids_extract.scorers import Scorer, ScoringBatch, build_scorer
 from ids_extract.select.cascade import Cascade, candidates, masked
 from ids_extract.select.fusion import WeightedFusion
 from ids_extract.select.units import Units
-from ids_extract.squad.units import segment
+from ids_extract.squad.units import squad_units
 
 
 class Position(Scorer):
@@ -91,14 +91,14 @@ def test_the_extractor_records_its_cascade_and_the_expensive_scorer_reads_less(
     assert ex.config()["cascade"] == {"k": 1, "expensive": ["recorder"]}
     assert "cascade" in ex.scoring_config()  # another k is another score cache
     data = load(squad_file)
-    ex.score(ex.segment(data))
+    ex.score(ex.to_units(data))
     assert rec.seen and all(len(c) == 1 for c in rec.seen)
     assert "cascade" not in Extractor(["bm25"], "top-k:1", quiet=True).config()
 
 
 def test_cross_groups_hold_the_answer_the_distractor_and_the_best_ranked(
         squad_file: Path) -> None:
-    u = segment(load(squad_file), "train")
+    u = squad_units(load(squad_file), "train")
     answers = [next(i for i, (s, e) in enumerate(u.spans[p]) if s <= qa.answers[0].answer_start < e)
                for p, qa in zip(u.owner, u.qas, strict=True)]
     ranked = [list(range(len(u.spans[p])))[::-1] for p in u.owner]  # last unit best

@@ -15,7 +15,7 @@ from ids_extract.errors import ConfigError, DataError
 from ids_extract.select.pieces import fillers, is_filler, split_text
 from ids_extract.textcls import Columns, load, write_like
 from ids_extract.textcls.metrics import classification_metrics, confusion_png
-from ids_extract.textcls.units import segment
+from ids_extract.textcls.units import text_units
 
 from .conftest import cls_rows, write_rows
 
@@ -208,7 +208,7 @@ def test_markup_units_and_clauses() -> None:
 
 def test_units_carry_gold_labels_only_on_train(cls_file: Path) -> None:
     data = load(cls_file)
-    train, evaluation = segment(data, "train"), segment(data, "eval")
+    train, evaluation = text_units(data, "train"), text_units(data, "eval")
     assert train.labels == data.gold and evaluation.labels is None
     assert train.queries == [""] * len(data) and train.owner == list(range(len(data)))
     assert any(any(f) for f in train.fillers)  # the <br /> text

@@ -3,6 +3,7 @@ exit 2 with one error line that names the place, and nothing written; or works a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ids_extract.cli import app
+from ids_extract.errors import ConfigError
 from ids_extract.files import folder_lock
 
 from .conftest import cls_rows, write_rows
@@ -191,6 +193,30 @@ def test_10_an_evaluation_is_not_replaced_silently(cls_file: Path, tmp_path: Pat
 def test_11_sanity_check_speaks_of_texts_for_a_classifier() -> None:
     res = runner.invoke(app, ["sanity-check", "--help"])
     assert "or texts (a classifier)" in " ".join(res.output.split())
+
+
+def test_11_sanity_check_does_less_work(tiny_classifier_dir: Path, cls_file: Path) -> None:
+    """The slow sanity check: the step both schedules share (the head alone) is attributed once,
+    IG runs in bf16 where that is native, and a classifier's windows do not overlap."""
+    from ids_extract.analysis.sanity import run_sanity, sample_text_batch
+    from ids_extract.cli.explain import _ig, ig_precision
+    from ids_extract.models.runtime import cpu_has_native_bf16
+    from ids_extract.textcls import load
+
+    assert ig_precision("auto", "cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert ig_precision("fp32", "cpu") == "fp32"
+    with pytest.raises(ConfigError, match="--precision 'fp16'"):
+        ig_precision("fp16", "cpu")
+    scorer = _ig(str(tiny_classifier_dir), 2, None, "cpu", precision="fp32", overlap=0)
+    assert scorer.windows.window_overlap == 0
+    calls = []
+    score = scorer.score
+    scorer.score = lambda batch: calls.append(1) or score(batch)  # type: ignore[method-assign]
+    result = run_sanity(scorer, sample_text_batch(load(cls_file, labels="optional"), 2))
+    per_schedule = len(result.steps) // 2
+    assert len(calls) == 1 + 2 * per_schedule - 1  # the trained pass, then all but one step
+    assert result.steps[0] == dataclasses.replace(result.steps[per_schedule],
+                                                  schedule="cascading")
 
 
 def test_deprecated_spellings_warn_and_work(cls_file: Path, tmp_path: Path,

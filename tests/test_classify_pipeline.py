@@ -39,7 +39,7 @@ def test_levels_on_texts(cls_file: Path, tiny_tokenizer_dir: Path) -> None:
     ex = TextExtractor(["lead"], f"tokens:24@{tiny_tokenizer_dir},top-k:1,ratio:1",
                        stats_tokenizer=str(tiny_tokenizer_dir), quiet=True)
     tokens, top1, whole = ex.run(data)
-    units = ex.segment(data)
+    units = ex.to_units(data)
     for q, kept in enumerate(tokens.kept):
         assert kept == sorted(kept)
         assert not any(units.fillers[q][i] for i in kept)  # markup never kept in a cut text
@@ -54,7 +54,7 @@ def test_levels_on_texts(cls_file: Path, tiny_tokenizer_dir: Path) -> None:
 def test_fillers_rank_last_and_threshold_skips_them(cls_file: Path) -> None:
     data = load(cls_file)
     ex = TextExtractor(["headtail"], "threshold:0.0,top-k:3", quiet=True)
-    units = ex.segment(data)
+    units = ex.to_units(data)
     q = next(i for i, f in enumerate(units.fillers) if any(f))
     everything, three = ex.run(data)
     assert everything.texts[q] == data.texts[q]  # all kept: the markup stays in place

@@ -20,7 +20,7 @@ from ids_extract.models.cross.folder import (
 )
 from ids_extract.models.cross.train import TrainConfig, build_groups, listwise_loss, train_cross
 from ids_extract.scorers import ScoringBatch, build_scorer
-from ids_extract.squad.units import segment
+from ids_extract.squad.units import squad_units
 
 SENTENCES = ["Paris is the capital of France. ", "It has 2 million people. ",
              "The Seine flows through Paris. ", "X marks the spot."]
@@ -39,7 +39,7 @@ def test_candidate_text_puts_the_sentence_first_then_its_neighbours() -> None:
 
 
 def test_groups_point_at_the_answer_unit(squad_file: Path) -> None:
-    units = segment(load(squad_file), "train")
+    units = squad_units(load(squad_file), "train")
     groups = build_groups(units, max_candidates=8)
     assert len(groups) == 6
     for g, qa in zip(groups, units.qas, strict=True):
@@ -68,7 +68,7 @@ def trained_cross(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFacto
 
     path = tmp_path_factory.mktemp("cross-data") / "tiny.json"
     path.write_text(json.dumps(squad_dict()), encoding="utf-8")
-    groups = build_groups(segment(load(path), "train"), 8)
+    groups = build_groups(squad_units(load(path), "train"), 8)
     out = tmp_path_factory.mktemp("cross") / "model"
     train_cross(groups, out, backbone=str(tiny_encoder_dir), fmt=InputFormat(1, 1, 64),
                 config=TrainConfig(max_steps=3, questions_per_step=2, device="cpu",
@@ -87,7 +87,7 @@ def test_trained_cross_encoder_is_saved_and_reloaded(trained_cross: Path) -> Non
 
 def test_same_run_is_reused_and_another_is_refused(trained_cross: Path, tiny_encoder_dir: Path,
                                                    squad_file: Path) -> None:
-    groups = build_groups(segment(load(squad_file), "train"), 8)
+    groups = build_groups(squad_units(load(squad_file), "train"), 8)
     config = TrainConfig(max_steps=3, questions_per_step=2, device="cpu", precision="fp32")
     again = train_cross(groups, trained_cross, backbone=str(tiny_encoder_dir),
                         fmt=InputFormat(1, 1, 64), config=config, quiet=True)

@@ -12,7 +12,7 @@ from ids_extract.squad.declarative import Words, declarative, restate, tokenize
 from ids_extract.squad.distractors import DistractorMaker, looks_broken, question_type
 from ids_extract.squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ids_extract.squad.stress import chosen, insert, mixed, stress_set
-from ids_extract.squad.units import segment
+from ids_extract.squad.units import squad_units
 
 from .conftest import people_dataset
 
@@ -218,7 +218,7 @@ def test_stress_set_puts_each_distractor_in_its_own_unit(people: SquadDataset, k
     assert stress.coverage > 0.8
     made = {d.distractor.kind for d in stress.inserted.values()}
     assert made == ({"question", "answer-sentence"} if kind == "mixed" else {kind})
-    units = segment(stress.dataset, "eval")
+    units = squad_units(stress.dataset, "eval")
     starts = {units.qas[q].id: units.spans[p] for q, p in enumerate(units.owner)}
     for _, p, qa in stress.dataset.iter_qas():
         for a in qa.answers:

@@ -16,7 +16,7 @@ from ids_extract.pipeline.extractor import Extractor
 from ids_extract.pipeline.fit_fusion import fit_on_dataset, sentence_labels
 from ids_extract.select.learned import LearnedFusion, features, fit
 from ids_extract.squad.read import load
-from ids_extract.squad.units import segment
+from ids_extract.squad.units import squad_units
 
 runner = CliRunner()
 
@@ -72,7 +72,7 @@ def test_save_load_by_path_and_name(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_labels_mark_the_answer_sentence(squad_file: Path) -> None:
     dataset = load(squad_file)
-    labels = sentence_labels(segment(dataset, "eval"))
+    labels = sentence_labels(squad_units(dataset, "eval"))
     assert len(labels) == dataset.num_questions
     assert all(y.sum() == 1 for y in labels)
     assert int(np.argmax(labels[0])) == 1  # "Rollo" is in the second sentence
@@ -89,7 +89,7 @@ def test_extractor_with_learned_fusion(squad_file: Path, tmp_path: Path) -> None
     assert learned.config()["fusion"]["method"] == "learned"
     assert learned.config()["fusion"]["coef"] == pytest.approx(model.coef, abs=1e-6)
     assert learned.scoring_config() != weighted.scoring_config()
-    seg = learned.segment(dataset)
+    seg = learned.to_units(dataset)
     scored = learned.score(seg)
     for q, fused in enumerate(scored.fused):  # the fused scores are the model's, not z-sums
         assert np.allclose(fused, model.score({"bm25": scored.per_scorer["bm25"][q]}))

@@ -72,7 +72,7 @@ def test_scoring_split_over_many_chunks_gives_the_same_scores(squad_file: Path,
     def scored(chunk_size: int) -> Any:
         ex = Extractor(["bm25", "sbert"], "top-k:1", scorer_options=sbert(tiny_sbert_dir),
                        chunk_size=chunk_size, quiet=True)
-        units = ex.segment(dataset)
+        units = ex.to_units(dataset)
         assert len(list(units.batches(chunk_size))) == (1 if chunk_size > 100 else 2)
         return ex.score(units)
 
@@ -117,7 +117,7 @@ def test_weights_end_to_end(squad_file: Path, tmp_path: Path, tiny_sbert_dir: Pa
     assert manifest["config"]["fusion"] == {"method": "weighted",
                                             "weights": {"bm25": 1.0, "sbert": 1e-9}}
     ex = Extractor([BM25Scorer()], "top-k:1", quiet=True)
-    units = ex.segment(load(squad_file))
+    units = ex.to_units(load(squad_file))
     scores = ex.score(units).per_scorer["bm25"]
     kept = {qa.id: p.context for _, p, qa in load(out / "D1-top-k1.json").iter_qas()}
     checked = 0
@@ -146,7 +146,7 @@ def test_unknown_segmenter_fails_before_any_work(tmp_path: Path) -> None:
 def test_a_level_reports_the_kept_sentences_of_every_question(squad_file: Path) -> None:
     dataset = load(squad_file)
     ex = Extractor(["bm25"], "top-k:2,tokens:24", quiet=True)
-    units = ex.segment(dataset)
+    units = ex.to_units(dataset)
     result = ex.select_all(dataset, units, ex.score(units))
     for level in result.levels:
         contexts = [p.context for p in level.dataset.paragraphs()]

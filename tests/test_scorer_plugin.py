@@ -80,3 +80,20 @@ def test_scorers_lists_every_declared_option(toy: None) -> None:
     res = runner.invoke(app, ["scorers", "--task", "text"])
     assert res.exit_code == 0 and "--classifier-model" in res.output
     assert runner.invoke(app, ["scorers", "--task", "nope"]).exit_code == 2
+
+
+def test_old_names_still_work_with_a_warning(squad_file: Path) -> None:
+    """``ScoringBatch.questions`` became ``queries`` (it holds ``""`` for classification) and
+    ``Extractor.segment`` became ``to_units`` (``segment`` is the sentence splitter's module):
+    scorers and callers written against the old names keep working for a release, warned."""
+    from ids_extract import Extractor
+    from ids_extract.select.units import ScoringBatch
+    from ids_extract.squad.read import load
+
+    batch = ScoringBatch([["a.", "b."]], ["why?"], [0])
+    with pytest.warns(DeprecationWarning, match="queries"):
+        assert list(batch.questions) == ["why?"]
+    ex, data = Extractor(["bm25"], "top-k:1", quiet=True), load(squad_file)
+    with pytest.warns(DeprecationWarning, match="to_units"):
+        old = ex.segment(data)
+    assert old.spans == ex.to_units(data).spans

@@ -111,6 +111,19 @@ def reinitialise(module: Any, std: float, seed: int) -> None:
                 param.zero_()
 
 
+def _randomised_rho(scorer: Scorer, holder: str, trained: Any, batch: ScoringBatch,
+                    reference: Sequence[np.ndarray], which: tuple[int, ...], std: float,
+                    seed: int) -> np.ndarray:
+    """Spearman per item between the trained scores and those of a copy of the model whose
+    blocks ``which`` are re-initialised (block ``i`` with seed ``seed + its place``)."""
+    model = copy.deepcopy(trained.model)
+    found = blocks(model)
+    for offset, k in enumerate(which):
+        reinitialise(found[k][1], std, seed + offset)
+    setattr(scorer, holder, dataclasses.replace(trained, model=model.eval()))
+    return spearman_per_question(reference, scorer.score(batch))
+
+
 def spearman_per_question(reference: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> np.ndarray:
     """Spearman rank correlation per question (NaN where it is undefined: one sentence or
     constant scores)."""
@@ -142,18 +155,17 @@ def run_sanity(scorer: Scorer, batch: ScoringBatch, schedules: Sequence[str] = S
     names = [name for name, _ in blocks(trained.model)]
     plan = [(s, k) for s in schedules for k in range(len(names))]
     steps: list[Step] = []
+    seen: dict[tuple[int, ...], np.ndarray] = {}  # the same random blocks give the same scores
     try:
         for schedule, k in track(plan, "randomising", len(plan), quiet):
-            model = copy.deepcopy(trained.model)
-            chosen = blocks(model)[: k + 1] if schedule == "cascading" else [blocks(model)[k]]
-            for offset, (_, module) in enumerate(chosen):
-                reinitialise(module, std, seed + offset)
-            setattr(scorer, holder, dataclasses.replace(trained, model=model.eval()))
-            rho = spearman_per_question(reference, scorer.score(batch))
-            steps.append(_step(schedule, names[k], rho))
+            which = tuple(range(k + 1)) if schedule == "cascading" else (k,)
+            if which not in seen:  # independent step 0 is cascading step 0 (the head alone)
+                seen[which] = _randomised_rho(scorer, holder, trained, batch, reference,
+                                              which, std, seed)
+            steps.append(_step(schedule, names[k], seen[which]))
     finally:
         setattr(scorer, holder, trained)
-    return SanityResult(steps, len(batch.questions), threshold, scorer.config())
+    return SanityResult(steps, len(batch.queries), threshold, scorer.config())
 
 
 def plot(result: SanityResult, target: str | Path) -> Path:

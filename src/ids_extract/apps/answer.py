@@ -114,7 +114,7 @@ class ExtractThenRead:
                     for q, p in zip(items, preds, strict=True)]
         dataset = SquadDataset("1.1", [Article("", [Paragraph(q.context, [QA(q.id, q.question, [])])
                                                     for q in items])], source="<questions>")
-        units = self.extractor.segment(dataset)
+        units = self.extractor.to_units(dataset)
         scored = self.extractor.score(units)
         level = self.extractor.select_all(dataset, units, scored).levels[0]
         comps = [join(q.context, level.spans(units, n), level.kept[n])

@@ -27,7 +27,7 @@ from ..select.fusion import WeightedFusion
 from ..select.learned import cross_fit, fit
 from ..squad.read import load
 from ..squad.stress import StressSet, stress_set
-from ..squad.units import SquadUnits, answer_units, segment
+from ..squad.units import SquadUnits, answer_units, squad_units
 
 REPORT = "heldout/report.json"
 FOLDS = 4
@@ -42,8 +42,8 @@ class HeldOut:
         self.data = load(out / "data" / "heldout.json")
         self.stress: StressSet = stress_set(self.data, seed=seed, segmenter=spec.segmenter,
                                             source=load(train_file))
-        self.clean = segment(self.data, "eval", spec.segmenter)
-        self.stressed = segment(self.stress.dataset, "eval", spec.segmenter)
+        self.clean = squad_units(self.data, "eval", spec.segmenter)
+        self.stressed = squad_units(self.stress.dataset, "eval", spec.segmenter)
 
     @functools.cached_property
     def scores(self) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:

@@ -48,7 +48,7 @@ from ..squad.model import SquadDataset
 from ..squad.read import load
 from ..squad.split import hold_out_articles
 from ..squad.stress import StressSet, chosen, mixed, stress_set
-from ..squad.units import segment
+from ..squad.units import squad_units
 from ..squad.write import write_squad
 from . import heldout
 from .extractor_card import write_card
@@ -219,7 +219,8 @@ class Pipeline:
         for one, then bm25's best others), each read as (question, sentence)."""
         c = self.config
         stress, ids = self.hard
-        units = segment(mixed(self.train_data, stress, ids), "train", c.segmenter, quiet=self.quiet)
+        units = squad_units(mixed(self.train_data, stress, ids), "train", c.segmenter,
+                            quiet=self.quiet)
         bm25 = build_scorer("bm25")
         scored = score_units(units, [bm25], WeightedFusion([bm25.name]), quiet=self.quiet)
         ranked = scored.rankings([bm25.name])

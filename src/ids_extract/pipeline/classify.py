@@ -30,7 +30,7 @@ from ..select.pieces import check_unit
 from ..select.segment import Span, check_segmenter
 from ..select.step import Budget, Choice, Rules, choose
 from ..textcls.model import TextDataset
-from ..textcls.units import SPLITS, TextUnits, segment
+from ..textcls.units import SPLITS, TextUnits, text_units
 from .scoring import Scored, score_units
 
 DEFAULT_TEXT_LEVELS = "tokens:128,tokens:64"
@@ -100,10 +100,10 @@ class TextExtractor:
 
     # ------------------------------------------------------------------ stages
 
-    def segment(self, dataset: TextDataset,
-                spans_given: Sequence[list[Span]] | None = None) -> TextUnits:
-        return segment(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
-                       quiet=self.quiet)
+    def to_units(self, dataset: TextDataset,
+                 spans_given: Sequence[list[Span]] | None = None) -> TextUnits:
+        return text_units(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
+                          quiet=self.quiet)
 
     def score(self, units: TextUnits, meter: Meter | None = None) -> Scored:
         return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
@@ -123,7 +123,7 @@ class TextExtractor:
         return out
 
     def run(self, dataset: TextDataset) -> list[TextLevelResult]:
-        units = self.segment(dataset)
+        units = self.to_units(dataset)
         return self.select_all(units, self.score(units))
 
     # ------------------------------------------------------------------ one level

@@ -106,13 +106,13 @@ def _scores(extractor: TextExtractor, dataset: TextDataset, cache: ShardCache,
     quiet = extractor.quiet
     with silenced(extractor):
         for k in track(missing, "scoring shards", len(missing), quiet):
-            cache.save(k, score_segmented(extractor, extractor.segment(dataset.select(bounds[k]))))
+            cache.save(k, score_segmented(extractor, extractor.to_units(dataset.select(bounds[k]))))
         spans, parts = [], []
         for k in range(n_shards):
             shard_spans, scored = cache.read(k)
             spans += shard_spans
             parts.append(scored)
-        units = extractor.segment(dataset, spans_given=spans)
+        units = extractor.to_units(dataset, spans_given=spans)
     merged = Scored({n: [a for p in parts for a in p.per_scorer[n]] for n in parts[0].per_scorer},
                     [a for p in parts for a in p.fused])
     return units, merged

@@ -10,6 +10,7 @@ guiding segmentation on a training split), the lost-answer policy, and moving an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from ..select.segment import Span, check_segmenter, span_of
 from ..select.stats import LevelStats, RankingStats
 from ..select.step import Budget, Choice, Rules, choose
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
-from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, segment
+from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, squad_units
 from ..squad.write import output_version
 from .scoring import Scored, score_units
 
@@ -167,11 +168,18 @@ class Extractor:
 
     # ------------------------------------------------------------------ pipeline stages
 
+    def to_units(self, dataset: SquadDataset,
+                 spans_given: Sequence[list[Span]] | None = None) -> SquadUnits:
+        """Units of every paragraph (see :func:`ids_extract.squad.units.squad_units`)."""
+        return squad_units(dataset, self.split, self.segmenter, spans_given=spans_given,
+                           quiet=self.quiet)
+
     def segment(self, dataset: SquadDataset,
                 spans_given: Sequence[list[Span]] | None = None) -> SquadUnits:
-        """Units of every paragraph (see :func:`ids_extract.squad.units.segment`)."""
-        return segment(dataset, self.split, self.segmenter, spans_given=spans_given,
-                       quiet=self.quiet)
+        """Deprecated name of :meth:`to_units` (``segment`` is the sentence splitter's module)."""
+        warnings.warn("Extractor.segment is deprecated: use Extractor.to_units",
+                      DeprecationWarning, stacklevel=2)
+        return self.to_units(dataset, spans_given)
 
     def score(self, units: SquadUnits, meter: Meter | None = None) -> Scored:
         """Every scorer over the questions in batches of whole paragraphs, then fused (progress
@@ -202,7 +210,7 @@ class Extractor:
         """Every level of a dataset held in memory (:func:`.engine.extract_to_dir` streams a
         file to disk instead)."""
         self.check_questions([(qa.id, qa.question) for _, _, qa in dataset.iter_qas()])
-        units = self.segment(dataset)
+        units = self.to_units(dataset)
         return self.select_all(dataset, units, self.score(units))
 
     # ------------------------------------------------------------------ one level

@@ -16,7 +16,7 @@ from ..select.fusion import WeightedFusion
 from ..select.learned import LearnedFusion, fit
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
-from ..squad.units import SquadUnits, segment
+from ..squad.units import SquadUnits, squad_units
 from .scoring import score_units
 from .sentences import unit_rows
 
@@ -38,7 +38,7 @@ def fit_on_dataset(dataset: SquadDataset, scorers: Sequence[str],
                    segmenter: str = "pysbd", C: float = 1.0, source: str | None = None,
                    quiet: bool = True) -> LearnedFusion:
     """Score a training file with every scorer (evaluation-split units) and fit the fusion."""
-    units = segment(dataset, "eval", check_segmenter(segmenter), quiet=quiet)
+    units = squad_units(dataset, "eval", check_segmenter(segmenter), quiet=quiet)
     built = [build_scorer(n, **(scorer_options or {}).get(n, {})) for n in scorers]
     scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=quiet)
     info = {"source": source or dataset.source, "segmenter": segmenter,

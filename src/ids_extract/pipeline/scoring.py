@@ -116,20 +116,20 @@ def _score(scorer: Scorer, batch: ScoringBatch, chosen: list[np.ndarray] | None,
         with stage(f"score: {scorer.name}"):
             scores = scorer.score(part)
         out.extend(checked(scorer, part, scores))
-        meter.advance(len(part.questions))
+        meter.advance(len(part.queries))
     return out if chosen is None else [masked(s, c) for s, c in zip(out, chosen, strict=True)]
 
 
 def _calls(batch: ScoringBatch, size: int | None) -> list[ScoringBatch]:
     """The batch, or its items in groups of ``size`` (same documents), for a slow scorer."""
-    n = len(batch.questions)
+    n = len(batch.queries)
     if size is None or n <= size:
         return [batch]
 
     def part(xs: Sequence[Any] | None, i: int) -> Any:
         return xs[i:i + size] if xs is not None else None
 
-    return [ScoringBatch(batch.contexts, batch.questions[i:i + size], batch.owner[i:i + size],
+    return [ScoringBatch(batch.contexts, batch.queries[i:i + size], batch.owner[i:i + size],
                          part(batch.labels, i), part(batch.candidates, i))
             for i in range(0, n, size)]
 
@@ -138,15 +138,15 @@ def checked(scorer: Scorer, batch: ScoringBatch, scores: Any) -> list[np.ndarray
     """The scorer's output if it is one finite score per unit for every item of the batch; a
     :class:`ScorerError` naming the scorer and the item otherwise (a custom scorer that returns
     too few scores or NaN would otherwise be used silently, or fail far away)."""
-    if not isinstance(scores, list | tuple) or len(scores) != len(batch.questions):
+    if not isinstance(scores, list | tuple) or len(scores) != len(batch.queries):
         count = len(scores) if isinstance(scores, list | tuple) else type(scores).__name__
         raise ScorerError(f"scorer {scorer.name!r} returned {count} score arrays for a batch of "
-                          f"{len(batch.questions)} items (one array per item is needed)")
+                          f"{len(batch.queries)} items (one array per item is needed)")
     out = []
     for q, item in enumerate(scores):
         arr = np.asarray(item, dtype=np.float64)
         units = len(batch.contexts[batch.owner[q]])
-        where = f"item {q} of the batch ({batch.questions[q][:50]!r})"
+        where = f"item {q} of the batch ({batch.queries[q][:50]!r})"
         if arr.shape != (units,):
             raise ScorerError(f"scorer {scorer.name!r} returned scores of shape {arr.shape} for "
                               f"{where}, whose text has {units} units")

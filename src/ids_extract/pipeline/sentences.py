@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ..errors import ConfigError
 from ..files import atomic_path, write_jsonl
 from ..squad.model import SquadDataset
-from ..squad.units import SquadUnits, segment
+from ..squad.units import SquadUnits, squad_units
 
 Balance = Literal["none", "drop-empty"]
 BALANCES: tuple[str, ...] = ("none", "drop-empty")
@@ -31,7 +31,7 @@ FORMATS: dict[str, str] = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": 
 def sentence_rows(dataset: SquadDataset, *, split: str = "train", segmenter: str = "pysbd",
                   quiet: bool = True) -> Iterator[dict[str, Any]]:
     """All (question, sentence) rows of a dataset, in file order (see :func:`unit_rows`)."""
-    return unit_rows(segment(dataset, split, segmenter, quiet=quiet))
+    return unit_rows(squad_units(dataset, split, segmenter, quiet=quiet))
 
 
 def unit_rows(units: SquadUnits) -> Iterator[dict[str, Any]]:

@@ -24,7 +24,7 @@ from ..progress import Meter, add_stage, stage
 from ..select.segment import Span
 from ..select.units import Units
 from ..squad.model import SquadDataset
-from ..squad.units import SquadUnits, segment
+from ..squad.units import SquadUnits, squad_units
 from .extractor import Extractor
 from .folder import CACHE
 from .scoring import Scored
@@ -46,7 +46,7 @@ def score_shard(extractor: Extractor, shard: SquadDataset,
     """Segment and score one shard; the arrays that the cache file holds."""
     with silenced(extractor):
         with stage("segment"):
-            units = extractor.segment(shard)
+            units = extractor.to_units(shard)
         return score_segmented(extractor, units, meter)
 
 
@@ -61,7 +61,7 @@ def score_segmented(extractor: Any, units: Units, meter: Meter | None = None) ->
 def _segment_timed(split: str, segmenter: str, shard: SquadDataset) -> tuple[SquadUnits, float]:
     """What the worker process runs: :func:`~ids_extract.squad.units.segment`, timed there."""
     start = time.perf_counter()
-    units = segment(shard, split, segmenter, quiet=True)
+    units = squad_units(shard, split, segmenter, quiet=True)
     return units, time.perf_counter() - start
 
 
@@ -139,7 +139,7 @@ def unpack_shard(extractor: Extractor, shard: SquadDataset,
     the units are exactly those that were scored)."""
     spans, scored = read_shard(path)
     with silenced(extractor):
-        units = extractor.segment(shard, spans_given=spans)
+        units = extractor.to_units(shard, spans_given=spans)
     return units, scored
 
 

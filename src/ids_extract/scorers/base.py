@@ -83,7 +83,7 @@ class BiEncoderScorer(Scorer):
         if batch.candidates is not None:
             return self._score_candidates(batch)
         sent_emb = self.passage_embeddings(batch.contexts)
-        q_unique, q_inverse = unique_texts(list(batch.questions))
+        q_unique, q_inverse = unique_texts(list(batch.queries))
         q_emb = self.encode_questions(q_unique)[q_inverse]
         offsets = np.cumsum([0] + [len(ctx) for ctx in batch.contexts])
         return [sent_emb[offsets[c]: offsets[c + 1]] @ q_emb[q] for q, c in enumerate(batch.owner)]
@@ -96,7 +96,7 @@ class BiEncoderScorer(Scorer):
         unique, inverse = unique_texts([inputs[c][i] for c, i in keys])
         emb = self.encode_passages(unique)[inverse] if unique else np.zeros((0, 1), np.float32)
         row = {key: r for r, key in enumerate(keys)}
-        q_unique, q_inverse = unique_texts(list(batch.questions))
+        q_unique, q_inverse = unique_texts(list(batch.queries))
         q_emb = self.encode_questions(q_unique)[q_inverse]
         out = []
         for q, c in enumerate(batch.owner):

@@ -46,11 +46,11 @@ class BM25Scorer(Scorer):
         by_context: dict[int, list[int]] = {}
         for q, c in enumerate(batch.owner):
             by_context.setdefault(c, []).append(q)
-        out: list[np.ndarray] = [np.empty(0)] * len(batch.questions)
+        out: list[np.ndarray] = [np.empty(0)] * len(batch.queries)
         for c, questions in by_context.items():
             index = self._index(batch.contexts[c])
             for q in questions:
-                out[q] = self._query(index, batch.questions[q], len(batch.contexts[c]))
+                out[q] = self._query(index, batch.queries[q], len(batch.contexts[c]))
         return out
 
     def _index(self, sentences: Sequence[str]) -> bm25s.BM25 | None:

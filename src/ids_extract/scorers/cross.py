@@ -47,11 +47,11 @@ class CrossScorer(Scorer):
         read = batch.candidates or [range(len(texts[c])) for c in batch.owner]
         pairs = [(q, c, int(i)) for q, c in enumerate(batch.owner) for i in read[q]]
         logits = np.zeros(len(pairs), dtype=np.float64)
-        lengths = [len(batch.questions[q]) + len(texts[c][i]) for q, c, i in pairs]
+        lengths = [len(batch.queries[q]) + len(texts[c][i]) for q, c, i in pairs]
         with torch.inference_mode(), autocast(self.cross.device, self.precision):
             for idx in length_batches(lengths, self.batch_size):
                 chosen = [pairs[j] for j in idx]
-                enc = encode(self.cross.tokenizer, [batch.questions[q] for q, _, _ in chosen],
+                enc = encode(self.cross.tokenizer, [batch.queries[q] for q, _, _ in chosen],
                              [texts[c][i] for _, c, i in chosen], self.cross.fmt)
                 out = self.cross.model(**enc.to(self.cross.device)).logits
                 logits[idx] = out.float().squeeze(-1).cpu().numpy()

@@ -144,13 +144,13 @@ class IGScorer(Scorer):
         """IG only where the cheap scorers' fused top two sentences are within the margin."""
         cheap = [s.score(batch) for s in self._cheap or []]
         fused = [fusion.weighted({str(i): c[q] for i, c in enumerate(cheap)}, {})
-                 for q in range(len(batch.questions))]
+                 for q in range(len(batch.queries))]
         unsure = [q for q, f in enumerate(fused) if f.size > 1 and
                   float(np.diff(np.sort(f)[-2:])[0]) < self.cascade_margin]
-        self.last_ig_fraction = len(unsure) / max(len(batch.questions), 1)
+        self.last_ig_fraction = len(unsure) / max(len(batch.queries), 1)
         out = list(fused)
         if unsure:
-            sub = ScoringBatch(batch.contexts, [batch.questions[q] for q in unsure],
+            sub = ScoringBatch(batch.contexts, [batch.queries[q] for q in unsure],
                                [batch.owner[q] for q in unsure])
             for q, scores in zip(unsure, self._ig_scores(sub), strict=True):
                 out[q] = scores
@@ -159,7 +159,7 @@ class IGScorer(Scorer):
     def _ig_scores(self, batch: ScoringBatch) -> list[np.ndarray]:
         win = windows(self.qa, batch, self.stride)
         per_window = self.attribute_windows(win.inputs, [s >= 0 for s in win.sentence_of])
-        found: list[list[np.ndarray]] = [[] for _ in batch.questions]
+        found: list[list[np.ndarray]] = [[] for _ in batch.queries]
         for f, att in enumerate(per_window):
             q = win.question[f]
             n = len(batch.contexts[batch.owner[q]])

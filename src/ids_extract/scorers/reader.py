@@ -49,7 +49,7 @@ def windows(qa: QAModel, batch: ScoringBatch, stride: int | None = None) -> Wind
     """Encode every question with its whole context in overlapping windows of the model's
     length (one window when it fits)."""
     cfg = ReaderConfig(max_seq_length=qa.max_seq_length, doc_stride=stride)
-    examples = [Example(str(q), batch.questions[q], "".join(batch.contexts[c]))
+    examples = [Example(str(q), batch.queries[q], "".join(batch.contexts[c]))
                 for q, c in enumerate(batch.owner)]
     feats = eval_features(qa.tokenizer, examples, cfg)
     sentence_of = []

@@ -9,6 +9,7 @@ questions, building one BM25 index) is done once.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -19,7 +20,8 @@ from .segment import Span
 @dataclass(frozen=True)
 class ScoringBatch:
     """``contexts[c]`` is the list of unit texts of document ``c``; item ``q`` asks
-    ``questions[q]`` (``""`` when the task has no query) about ``contexts[owner[q]]``.
+    ``queries[q]`` about ``contexts[owner[q]]``: a question in QA, ``""`` for a task that asks no
+    query (classification), as in :class:`Units`.
 
     ``labels[q]``, when given, is the class the item's text is known to have (classification on
     a training split: a scorer may explain that class instead of the predicted one).
@@ -29,18 +31,25 @@ class ScoringBatch:
     replaced)."""
 
     contexts: Sequence[Sequence[str]]
-    questions: Sequence[str]
+    queries: Sequence[str]
     owner: Sequence[int]
     labels: Sequence[str | None] | None = None
     candidates: Sequence[Any] | None = None  # per item: an int array of unit indices
 
     def __post_init__(self) -> None:
-        if len(self.questions) != len(self.owner):
-            raise ValueError("questions and owner must have the same length")
+        if len(self.queries) != len(self.owner):
+            raise ValueError("queries and owner must have the same length")
         if self.labels is not None and len(self.labels) != len(self.owner):
             raise ValueError("labels and owner must have the same length")
         if self.candidates is not None and len(self.candidates) != len(self.owner):
             raise ValueError("candidates and owner must have the same length")
+
+    @property
+    def questions(self) -> Sequence[str]:
+        """Deprecated name of :attr:`queries` (scorers written before 0.4 read it)."""
+        warnings.warn("ScoringBatch.questions is deprecated: read ScoringBatch.queries",
+                      DeprecationWarning, stacklevel=2)
+        return self.queries
 
 
 @dataclass

@@ -6,17 +6,14 @@ works on word tokens with a few word lists and heuristics, in the spirit of the 
 
 - a question that starts with a wh-phrase followed by ``did/does/do`` puts its subject first and
   inflects the verb (``When did William invade England?`` → ``William invaded England in X.``);
-- followed by another auxiliary (``was``, ``has``, ``can``, …) and a participle later on, the
-  auxiliary moves after the subject (``When was the treaty signed?`` → ``The treaty was signed in
-  X.``);
-- otherwise the wh-phrase is the subject and the answer takes its place (``Who led the raiders?``
-  → ``X led the raiders.``);
+- followed by another auxiliary and a participle, the auxiliary moves after the subject
+  (``When was the treaty signed?`` → ``The treaty was signed in X.``);
+- otherwise the wh-phrase is the subject: ``Who led them?`` → ``X led them.``;
 - a wh-word inside the question (``The Normans were led by whom?``) is replaced where it stands.
 
-Where the answer goes depends on the wh-phrase: ``in X`` for time and place, ``because of X`` for
-why, ``by X`` for how, the object position otherwise. The subject of an inverted question is
-found by a heuristic (a determiner, then capitalised words, nouns of the lexicon, ``of``, a
-possessive); the result is meant to read like a plausible sentence, not to be always grammatical.
+The answer goes ``in X`` for time and place, ``because of X`` for why, ``by X`` for how, in the
+object position otherwise. An inverted question's subject is found by a heuristic (determiner,
+capitals, lexicon nouns, ``of``, possessive): plausible sentences, not always grammatical ones.
 """
 
 from __future__ import annotations

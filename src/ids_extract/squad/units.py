@@ -29,7 +29,7 @@ class SquadUnits(Units):
     titles: list[str] = field(default_factory=list)
 
 
-def segment(dataset: SquadDataset, split: str = "eval", segmenter: str = "pysbd", *,
+def squad_units(dataset: SquadDataset, split: str = "eval", segmenter: str = "pysbd", *,
             spans_given: Sequence[list[Span]] | None = None, quiet: bool = True) -> SquadUnits:
     """Split every paragraph once (a context repeated in the file is split once).
 

@@ -30,7 +30,7 @@ class TextUnits(Units):
     has_queries: ClassVar[bool] = False
 
 
-def segment(dataset: TextDataset, split: str = "eval", unit: str = "sentence",
+def text_units(dataset: TextDataset, split: str = "eval", unit: str = "sentence",
             segmenter: str = "pysbd", *, spans_given: Sequence[list[Span]] | None = None,
             quiet: bool = True) -> TextUnits:
     """Cut every text into units (``spans_given``, one list per text as a previous call returned

@@ -30,7 +30,7 @@ from ...files import fingerprint
 from ...progress import console
 from ...squad.model import SquadDataset
 from ...squad.read import load
-from ...squad.units import segment
+from ...squad.units import squad_units
 from .. import training
 from ..hub import default_sbert_model, model_id, resolve_model, transformer_folder
 from ..runtime import autocast, pick_device, pick_precision, warmup_steps
@@ -112,7 +112,7 @@ def build_groups(dataset: SquadDataset, segmenter: str = "pysbd", quiet: bool = 
     article come back alongside (for holding out whole articles). ``negatives`` (question id →
     sentences, e.g. distractors) are added to the question's group as sentences no question
     answers from: hard negatives for every question of the step."""
-    units = segment(dataset, "train", segmenter, quiet=quiet)
+    units = squad_units(dataset, "train", segmenter, quiet=quiet)
     groups: dict[int, Group] = {}
     for p, qa in zip(units.owner, units.qas, strict=True):
         if qa.is_impossible or not qa.answers:

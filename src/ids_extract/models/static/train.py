@@ -27,7 +27,7 @@ from ...errors import ConfigError
 from ...files import write_json
 from ...squad.model import SquadDataset
 from ...squad.stress import stress_set
-from ...squad.units import answer_start_units, segment
+from ...squad.units import answer_start_units, squad_units
 from .folder import load_static, save_static, static_folder
 
 META_FILE = "ids_extract_static.json"
@@ -59,7 +59,7 @@ class Example:
 def examples(dataset: SquadDataset, config: StaticTrainConfig, quiet: bool = True) -> list[Example]:
     """One example per answerable question whose answer starts in one unit (see the module
     doc); negatives drawn per question from the seed, so a run is reproducible."""
-    units = segment(dataset, split="train", segmenter=config.segmenter, quiet=quiet)
+    units = squad_units(dataset, split="train", segmenter=config.segmenter, quiet=quiet)
     distractors = (stress_set(dataset, seed=config.seed, segmenter=config.segmenter,
                               quiet=quiet).inserted if config.distractors else {})
     out = []

@@ -63,11 +63,11 @@ from _cls_parts import (  # noqa: E402
     DATASETS,
     agreement,
     budget_tag,
-    steps_of,
     choose_fusion,
     extract_level,
     prepare,
     scores_for,
+    steps_of,
     text_profile,
 )
 from _common import ROOT, write_result  # noqa: E402

@@ -165,7 +165,7 @@ def pipeline_costs(ds: str, lengths: list[int], scorer_model: Path, names: list[
         scored[name], seconds[name] = timed(lambda s=scorer: s.score(batch))
     part = SplitScores("dev", sample, units, scored, {})
     for n in lengths:
-        own = [s for s in names if (rows / f"e_{s}{n}" / "model").is_dir()]  # --row-scorers
+        own = [s for s in names if s in args.row_scorers.split(",")]
         picks = {**{s: {s: 1.0} for s in own}, "fusion": fusion_of[n]}
         for row, weights in picks.items():
             used = [s for s, w in weights.items() if w]

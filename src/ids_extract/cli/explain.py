@@ -38,13 +38,12 @@ Precision = Annotated[str, typer.Option(help="IG arithmetic: auto (bf16 on a CPU
 def ig_precision(precision: str, device: str) -> str:
     """``auto`` -> bf16 where it is native (Spearman 0.999 with fp32 on IG sentence ranks,
     bench/results/ig.json; the sanity check ran 1.6x faster), else fp32."""
-    from ..models.runtime import cpu_has_native_bf16, pick_device
+    from ..models.runtime import pick_device, pick_precision
 
     if precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"--precision {precision!r}: choose auto, fp32 or bf16")
-    if precision != "auto":
-        return precision
-    return "bf16" if pick_device(device).startswith("cuda") or cpu_has_native_bf16() else "fp32"
+    chosen = pick_precision(precision, pick_device(device))
+    return "bf16" if chosen == "fp16" else chosen  # the IG scorers run fp32 or bf16 only
 
 
 def _ig(model: str, steps: int, target: str | None, device: str, mode: str = "ig",

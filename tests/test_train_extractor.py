@@ -26,14 +26,16 @@ from ids_extract.pipeline.pretrained import load_spec
 
 from .conftest import CONTEXT, people_dataset
 
-STAGES = ["split", "dpr", "reader", "cross", "score", "fuse", "card"]
+STAGES = ["split", "static", "dpr", "reader", "cross", "cross-small", "score", "fuse", "profiles",
+          "card"]
+SIGNALS = ["bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small"]
 
 
 def options(tiny_encoder_dir: Path, tiny_sbert_dir: Path) -> list[str]:
     """CLI options of a tiny run: one held-out article, tiny models, a few steps each."""
     return ["--heldout", "6", "--backbone", str(tiny_encoder_dir), "--sbert-model",
             str(tiny_sbert_dir), "--reader-max-seq-length", "64", "--device", "cpu",
-            "--precision", "fp32", "--quiet"]
+            "--precision", "fp32", "--stages", ",".join(SIGNALS), "--quiet"]
 
 
 def config(train: Path, tiny_encoder_dir: Path, tiny_sbert_dir: Path,
@@ -75,7 +77,7 @@ def test_every_stage_runs_and_the_folder_is_complete(extractor_dir: Path) -> Non
 
 def test_spec_round_trip_names_models_by_path_and_hash(extractor_dir: Path) -> None:
     spec = load_spec(extractor_dir)
-    assert spec.scorer_names() == ["bm25", "sbert", "dpr", "reader", "cross"]
+    assert spec.scorer_names() == SIGNALS
     assert spec.models["reader"]["path"] == "reader" and len(spec.models["reader"]["sha256"]) == 64
     assert spec.reader_path() == str((extractor_dir / "reader").resolve())
     ex = Extractor.from_pretrained(extractor_dir, "top-k:1", device="cpu", quiet=True)
@@ -107,7 +109,8 @@ def test_rerun_skips_every_stage_and_other_settings_are_refused(
     train = extractor_dir.parent / "people.json"
     before = (extractor_dir / "stages.json").read_text()
     for stage in STAGES:
-        monkeypatch.setattr(Pipeline, stage, lambda self, s=stage: pytest.fail(f"{s} ran again"))
+        monkeypatch.setattr(Pipeline, stage.replace("-", "_"),
+                            lambda self, s=stage: pytest.fail(f"{s} ran again"))
     Pipeline(config(train, tiny_encoder_dir, tiny_sbert_dir), extractor_dir, device="cpu",
              quiet=True).run()
     assert (extractor_dir / "stages.json").read_text() == before
@@ -149,8 +152,7 @@ def test_cli_extract_with_extractor(extractor_dir: Path, squad_file: Path, tmp_p
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["fusion"]["method"] == "learned"
-    assert set(manifest["ranking"]["top_k_recall_pct"]) == {"bm25", "sbert", "dpr", "reader",
-                                                            "cross", "fused"}
+    assert set(manifest["ranking"]["top_k_recall_pct"]) == {*SIGNALS, "fused"}
     clash = CliRunner().invoke(app, ["extract", str(squad_file), "--extractor",
                                      str(extractor_dir), "--scorers", "bm25", "--out",
                                      str(tmp_path / "x")])
@@ -218,3 +220,29 @@ def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -
     shutil.copy(people_file, dev)
     result = CliRunner().invoke(app, ["train-extractor", str(dev), "--out", str(tmp_path / "y")])
     assert result.exit_code == 2 and "never on dev" in result.output
+
+
+def test_profiles_are_chosen_from_the_frontier_and_load_by_name(extractor_dir: Path,
+                                                                tmp_path: Path) -> None:
+    from ids_extract.pipeline.pretrained import save_spec
+
+    frontier = json.loads((extractor_dir / "heldout" / "frontier.json").read_text())
+    assert len(frontier["candidates"]) == 2 ** len(SIGNALS) - 1
+    assert set(frontier["timings"]) == set(SIGNALS) and frontier["reference"] == ["bm25", "sbert"]
+    by_signals = {tuple(c["signals"]): c for c in frontier["candidates"]}
+    assert by_signals[("bm25", "cross")]["cascade"] == {"k": 4, "expensive": ["cross"]}
+    assert by_signals[("cross",)]["cascade"] is None  # nothing cheap to rank with first
+    spec = load_spec(extractor_dir)
+    assert set(spec.profiles) == set(frontier["chosen"])
+    copy = tmp_path / "ex"
+    shutil.copytree(extractor_dir, copy)
+    spec = load_spec(copy)
+    spec.profiles["mine"] = {"scorers": ["bm25", "cross-small"], "fusion": {"method": "weighted"},
+                             "cascade": {"k": 2, "expensive": ["cross-small"]}}
+    save_spec(spec, copy)
+    ex = Extractor.from_pretrained(copy, "top-k:1", device="cpu", quiet=True, profile="mine")
+    assert [s.name for s in ex.scorers] == ["bm25", "cross-small"]
+    assert ex.cascade is not None and ex.cascade.k == 2
+    assert ex.run(load(copy / "data" / "heldout.json")).levels[0].stats.summary["questions"] == 6
+    with pytest.raises(ConfigError, match="no profile 'nope'.*mine"):
+        Extractor.from_pretrained(copy, profile="nope")

@@ -32,6 +32,7 @@ def write_card(out: Path, config: Any) -> Path:
         "Trained by `ids-extract train-extractor`.", "",
         "## Use it", "", "```bash",
         f"ids-extract extract dev.json --extractor {out} --out runs/dev",
+        f"ids-extract extract dev.json --extractor {out} --profile fast --out runs/dev-fast",
         f"ids-extract answer --extractor {out} -q 'Who led the Norse raiders?' --context-file ctx.txt",
         "```", "", "```python", "from ids_extract import Extractor",
         f'ex = Extractor.from_pretrained("{out}", "tokens:128")', "```", "",
@@ -54,6 +55,8 @@ def write_card(out: Path, config: Any) -> Path:
         "Learned z-score weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in
                                                  report["weights"].items()), "",
         *_ablation(report.get("ablation", {})),
+        *_objectives(report.get("objectives", {}), report.get("objective", "")),
+        *_profiles(state["profiles"].result if "profiles" in state else {}),
         "## Training cost", "", "| stage | wall s | peak RSS MiB | peak GPU MiB |", "|---|---|---|---|",
         *[f"| {name} | {rec.wall_s:.0f} | {rec.peak_rss_mib:.0f} | "
           f"{'' if rec.peak_gpu_mib is None else f'{rec.peak_gpu_mib:.0f}'} |"
@@ -85,3 +88,21 @@ def _ablation(rows: dict[str, dict[str, float]]) -> list[str]:
     if not rows:
         return []
     return ["Leave one signal out (learned fusion, out-of-fold):", "", *_table(rows), ""]
+
+
+def _objectives(rows: dict[str, dict[str, float]], chosen: str) -> list[str]:
+    if not rows:
+        return []
+    return [f"Fusion objectives (all signals, out-of-fold; this extractor's: {chosen}):", "",
+            *_table(rows), ""]
+
+
+def _profiles(chosen: dict[str, Any]) -> list[str]:
+    """The named profiles (``--profile NAME``), chosen on the held-out articles."""
+    if not chosen:
+        return []
+    rows = {f"{name}: {', '.join(p['signals'])}": p["heldout"] for name, p in chosen.items()}
+    cost = "; ".join(f"{name} {1000 * p['seconds_per_question']:.2f} ms" for name, p in
+                     chosen.items())
+    return ["## Profiles", "", "Chosen on the held-out articles (out-of-fold), never on dev; "
+            f"estimated scoring time per question: {cost}.", "", *_table(rows), ""]

@@ -5,8 +5,13 @@ The stress set's distractors are made with pools from the whole training file (o
 than the question's own); the held-out questions were never trained on. The fusion is fitted on
 the clean and the stressed questions together, and its reported figures are out-of-fold
 (:func:`ids_extract.select.learned.cross_fit`, folds of whole articles), so they are not measured
-on the questions it was fitted on. ``report.json`` also holds a leave-one-signal-out ablation:
-what each signal adds, by the same cross-validation.
+on the questions it was fitted on. ``report.json`` also holds a leave-one-signal-out ablation
+(what each signal adds) and the fusion objectives compared, by the same cross-validation.
+
+Every signal reads every unit here (no cascade while scoring): the cascade of the extractor, or
+of any profile, is applied exactly afterwards (:func:`ids_extract.select.cascade.cascaded`), so
+the ``profiles`` stage measures every subset of the signals from this one scoring pass, with the
+seconds each signal took (:mod:`ids_extract.pipeline.profiles`).
 """
 
 from __future__ import annotations
@@ -15,26 +20,27 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..files import write_json
 from ..pipeline.fit_fusion import sentence_labels
 from ..pipeline.pretrained import ExtractorSpec
-from ..pipeline.robustness import compare, distractor_units, fused, signal_scores
+from ..pipeline.profiles import Objective, Scores, cascade_of, choose, frontier, out_of_fold
+from ..pipeline.robustness import compare, distractor_units, scoring_seconds, signal_scores
 from ..scorers import build_scorer
 from ..select.cascade import Cascade
-from ..select.fusion import WeightedFusion
-from ..select.learned import cross_fit, fit
 from ..squad.read import load
 from ..squad.stress import StressSet, stress_set
-from ..squad.units import SquadUnits, answer_units, squad_units
+from ..squad.units import answer_units, squad_units
 
 REPORT = "heldout/report.json"
+FRONTIER = "heldout/frontier.json"
 FOLDS = 4
+#: the fusion objectives compared on the held-out articles (the report's "objectives")
+OBJECTIVES = (Objective(0.5), Objective(0.8), Objective(0.5, True), Objective(0.8, True))
 
 
 class HeldOut:
-    """The held-out questions, their stress set, the units of both and every signal's scores."""
+    """The held-out questions, their stress set, the units of both and every signal's scores
+    of every unit (cached per signal, with the seconds each took)."""
 
     def __init__(self, out: Path, spec: ExtractorSpec, seed: int, train_file: str, device: str,
                  quiet: bool) -> None:
@@ -44,67 +50,107 @@ class HeldOut:
                                             source=load(train_file))
         self.clean = squad_units(self.data, "eval", spec.segmenter)
         self.stressed = squad_units(self.stress.dataset, "eval", spec.segmenter)
+        self.cache = out / "heldout" / "scores"
 
     @functools.cached_property
-    def scores(self) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
-        """(clean, stressed) scores per signal, from the cache when scored before."""
-        cache = self.out / "heldout" / "scores"
-        scorers = [build_scorer(name, **options)
-                   for name, options in self.spec.scorer_options(self.device).items()]
-        cascade = Cascade.from_config(self.spec.cascade)
-        return (signal_scores(self.clean, scorers, cache, cascade, self.quiet),
-                signal_scores(self.stressed, scorers, cache, cascade, self.quiet))
+    def scorers(self) -> list[Any]:
+        return [build_scorer(name, **options)
+                for name, options in self.spec.scorer_options(self.device).items()]
 
-    def titles(self, units: SquadUnits) -> list[str]:
-        return [units.titles[p] for p in units.owner]
+    @functools.cached_property
+    def scores(self) -> Scores:
+        """Every signal over every unit of the clean and the stressed questions."""
+        clean = signal_scores(self.clean, self.scorers, self.cache, None, self.quiet)
+        stressed = signal_scores(self.stressed, self.scorers, self.cache, None, self.quiet)
+        titles = [self.clean.titles[p] for p in self.clean.owner]
+        titles += [self.stressed.titles[p] for p in self.stressed.owner]
+        return Scores(clean, stressed, sentence_labels(self.clean) +
+                      sentence_labels(self.stressed), titles, answer_units(self.clean),
+                      answer_units(self.stressed), distractor_units(self.stressed, self.stress))
+
+    def timings(self) -> dict[str, dict[str, Any]]:
+        """The seconds each signal took on the clean questions (every unit read)."""
+        out = {}
+        for scorer in self.scorers:
+            found = scoring_seconds(self.clean, scorer, self.cache)
+            if found is not None:
+                out[scorer.name] = found
+        return out
 
 
 def score(out: Path, spec: ExtractorSpec, seed: int, train_file: str, device: str,
           quiet: bool) -> dict[str, Any]:
     """The ``score`` stage: every signal over the held-out questions and their stress set."""
     held = HeldOut(out, spec, seed, train_file, device, quiet)
-    clean, _ = held.scores
-    return {"questions": len(held.clean), "signals": list(clean),
+    found = held.scores
+    return {"questions": len(held.clean), "signals": list(found.clean),
             "with_distractor": len(held.stress.inserted),
-            "distractor_coverage_pct": round(100 * held.stress.coverage, 2)}
+            "distractor_coverage_pct": round(100 * held.stress.coverage, 2),
+            "seconds": {k: v["seconds"] for k, v in held.timings().items()}}
 
 
-def fuse(out: Path, spec: ExtractorSpec, seed: int, train_file: str, C: float, device: str,
-         quiet: bool) -> dict[str, Any]:
-    """The ``fuse`` stage: fit the learned fusion on clean + stressed held-out questions, save
-    it as ``fusion.json``, and write the held-out report (out-of-fold figures)."""
+def fuse(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objective: Objective,
+         k: int, device: str, quiet: bool) -> dict[str, Any]:
+    """The ``fuse`` stage: fit the learned fusion on clean + stressed held-out questions (the
+    extractor's cascade applied), save it as ``fusion.json``, and write the held-out report
+    (out-of-fold figures, the ablation and the objectives compared)."""
+    from ..pipeline.profiles import fitted
+
     held = HeldOut(out, spec, seed, train_file, device, quiet)
-    clean, stressed = held.scores
-    names = list(clean)
-    both = {n: clean[n] + stressed[n] for n in names}
-    labels = sentence_labels(held.clean) + sentence_labels(held.stressed)
-    groups = held.titles(held.clean) + held.titles(held.stressed)
-    model = fit(both, labels, C=C, fitted_on={"heldout_questions": len(held.clean),
-                                              "stressed_questions": len(held.stressed)})
+    found = held.scores
+    names = list(found.clean)
+    model = fitted(found, names, objective, cascade_of(names, k))
+    model.fitted_on.update({"heldout_questions": len(held.clean),
+                            "stressed_questions": len(held.stressed),
+                            "nonnegative": objective.nonnegative})
     model.save(out / "fusion.json")
-    gold = (answer_units(held.clean), answer_units(held.stressed))
-    distractors = distractor_units(held.stressed, held.stress)
-    n = len(held.clean)
 
-    def rows(subset: list[str]) -> dict[str, dict[str, float]]:
-        oof = cross_fit({s: both[s] for s in subset}, labels, groups, FOLDS, C)
-        weighted = fused(both, WeightedFusion(subset))
-        return compare({"learned": oof[:n], "weighted": weighted[:n]},
-                       {"learned": oof[n:], "weighted": weighted[n:]}, *gold, distractors)
+    def rows(subset: list[str], how: Objective = objective) -> dict[str, dict[str, float]]:
+        return out_of_fold(found, subset, how, cascade_of(subset, k), FOLDS)
 
-    table = compare(clean, stressed, *gold, distractors)
+    table = compare(found.clean, found.stressed, found.clean_gold, found.stress_gold,
+                    found.distractors)
     table.update({f"fused ({k}, {'out-of-fold' if k == 'learned' else 'equal weights'})": v
                   for k, v in rows(names).items()})
     ablation = ({f"without {s}": rows([m for m in names if m != s])["learned"] for s in names}
                 if len(names) > 1 else {})
-    report = {"heldout_questions": n, "heldout_articles": [a.title for a in held.data.articles],
+    objectives = {o.name: rows(names, o)["learned"] for o in OBJECTIVES}
+    report = {"heldout_questions": len(held.clean),
+              "heldout_articles": [a.title for a in held.data.articles],
               "with_distractor": len(held.stress.inserted),
               "distractor_coverage_pct": round(100 * held.stress.coverage, 2),
-              "distractor_merged": sum(1 for q, d in enumerate(distractors) if d is None
+              "distractor_merged": sum(1 for q, d in enumerate(found.distractors) if d is None
                                        and held.stressed.qas[q].id in held.stress.inserted),
-              "folds": FOLDS, "signals": table, "ablation": ablation,
+              "folds": FOLDS, "objective": objective.name, "signals": table,
+              "ablation": ablation, "objectives": objectives,
               "weights": {k: round(v, 4) for k, v in model.weights().items()}}
     write_json(report, out / REPORT)
     learned = table[next(k for k in table if k.startswith("fused (learned"))]
     return {"top1": learned["top1"], "stress_top1": learned["stress_top1"],
             "distractor_first": learned["distractor_first"], "weights": report["weights"]}
+
+
+def profiles(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objective: Objective,
+             k: int, reference: tuple[str, ...], device: str, quiet: bool) -> dict[str, Any]:
+    """The ``profiles`` stage: every subset of the signals measured out-of-fold (the frontier,
+    ``heldout/frontier.json``), the named profiles chosen there
+    (:func:`ids_extract.pipeline.profiles.choose`), each one's fusion fitted on all held-out
+    questions and saved as ``profiles/<name>.fusion.json``."""
+    from ..pipeline.profiles import fitted
+
+    held = HeldOut(out, spec, seed, train_file, device, quiet)
+    found, timings = held.scores, held.timings()
+    names = [n for n in found.clean if n in timings]
+    candidates = frontier(found, names, objective, k, timings)
+    chosen = choose(candidates, reference)
+    write_json({"objective": objective.name, "k": k, "reference": list(reference),
+                "timings": timings, "candidates": [c.to_dict() for c in candidates],
+                "chosen": {n: list(c.signals) for n, c in chosen.items()}}, out / FRONTIER)
+    result: dict[str, Any] = {}
+    for name, cand in chosen.items():
+        cascade = Cascade.from_config(cand.cascade)
+        model = fitted(found, cand.signals, objective, cascade)
+        model.save(out / "profiles" / f"{name}.fusion.json")
+        result[name] = {"signals": list(cand.signals), "cascade": cand.cascade,
+                        "heldout": cand.figures, "seconds_per_question": cand.seconds_per_item}
+    return result

@@ -38,10 +38,10 @@ from ..models.qa.train import TrainConfig as ReaderTrainConfig
 from ..models.qa.train import train_reader
 from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
+from ..pipeline.profiles import Objective, cascade_of
 from ..pipeline.robustness import distractor_units
 from ..pipeline.scoring import score_units
 from ..scorers import build_scorer
-from ..select.cascade import Cascade
 from ..select.fusion import WeightedFusion
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
@@ -52,11 +52,14 @@ from ..squad.units import squad_units
 from ..squad.write import write_squad
 from . import heldout
 from .extractor_card import write_card
-from .stages import Record, Stage, run_stages
+from .stages import Record, Stage, read_state, run_stages
 
-SIGNALS = ("bm25", "sbert", "dpr", "reader", "cross", "ig")
-TRAINED = ("dpr", "reader", "cross")
-DEFAULT_SIGNALS = ("bm25", "sbert", "dpr", "reader", "cross")
+SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small", "ig")
+TRAINED = ("static", "dpr", "reader", "cross", "cross-small")
+DEFAULT_SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small")
+#: the signals of the default extraction (``extract`` without options): the ``fast`` profile
+#: costs no more than they do
+REFERENCE = ("bm25", "sbert")
 
 
 @dataclass
@@ -80,9 +83,19 @@ class ExtractorTrainConfig:
     cross_candidates: int = 4
     cross_max_length: int = 128
     cross_init_layers: int | None = None
+    small_cross_layers: int = 2
+    small_cross_max_length: int = 64
+    small_cross_epochs: float = 1.0
+    static_epochs: int = 3
+    static_base: str | None = None  # a model2vec folder or a transformer; None: the backbone's
     cascade_k: int = 4
     ig_steps: int = 8
     fusion_c: float = 1.0
+    #: the learned fusion's objective, chosen on held-out articles (bench/results/
+    #: extractor-profiles.json): clean questions weigh this share against the stressed ones,
+    #: and no signal may count against a sentence
+    fusion_clean_weight: float = 0.5
+    fusion_nonnegative: bool = False
     seed: int = 42
     segmenter: str = "pysbd"
     precision: str = "auto"
@@ -95,6 +108,9 @@ class ExtractorTrainConfig:
             raise ConfigError(f"--stages {','.join(self.signals)}: choose from {', '.join(SIGNALS)}")
         if "ig" in self.signals and "reader" not in self.signals:
             raise ConfigError("--stages: ig explains the trained reader; add reader")
+        if not 0.0 < self.fusion_clean_weight < 1.0:
+            raise ConfigError(f"--fusion-clean-weight {self.fusion_clean_weight}: give a share "
+                              "in (0, 1)")
         if not 0.0 <= self.distractor_rate <= 1.0:
             raise ConfigError(f"--distractor-rate {self.distractor_rate}: give a share in [0, 1]")
         if self.cascade_k < 1 or self.cross_candidates < 2:
@@ -138,15 +154,33 @@ class Pipeline:
                                      "context": c.cross_context, "candidates": c.cross_candidates,
                                      "length": c.cross_max_length, "layers": c.cross_init_layers},
                            self.cross, ["split"], ["cross"]),
+            "cross-small": Stage("cross-small", {**hard, "backbone": backbone,
+                                                 "epochs": c.small_cross_epochs,
+                                                 "candidates": c.cross_candidates,
+                                                 "length": c.small_cross_max_length,
+                                                 "layers": c.small_cross_layers},
+                                 self.cross_small, ["split"], ["cross-small"]),
+            "static": Stage("static", {"epochs": c.static_epochs, "seed": c.seed,
+                                       "segmenter": c.segmenter, "base": c.static_base or
+                                       backbone}, self.static, ["split"],
+                            ["static"]),
         }
         chosen_trainers = [trainers[s] for s in TRAINED if s in c.signals]
         score = Stage("score", {"signals": list(c.signals), "sbert": c.sbert_model,
                                 "ig_steps": c.ig_steps, "seed": c.seed,
-                                "precision": c.precision, "cascade": self.cascade_config()},
+                                "precision": c.precision},
                       self.score, ["split", *[t.name for t in chosen_trainers]])
-        fuse = Stage("fuse", {"C": c.fusion_c}, self.fuse, ["score"], ["fusion.json"])
-        card = Stage("card", {}, self.card, ["fuse"], ["extractor.json", "README.md"])
-        return [split, *chosen_trainers, score, fuse, card]
+        fuse = Stage("fuse", {"C": c.fusion_c, "cascade": self.cascade_config(),
+                              "clean_weight": c.fusion_clean_weight,
+                              "nonnegative": c.fusion_nonnegative},
+                     self.fuse, ["score"], ["fusion.json"])
+        profiles = Stage("profiles", {"C": c.fusion_c, "k": c.cascade_k,
+                                      "clean_weight": c.fusion_clean_weight,
+                                      "nonnegative": c.fusion_nonnegative,
+                                      "reference": list(REFERENCE)},
+                         self.profiles, ["score"], ["heldout/frontier.json"])
+        card = Stage("card", {}, self.card, ["fuse", "profiles"], ["extractor.json", "README.md"])
+        return [split, *chosen_trainers, score, fuse, profiles, card]
 
     def run(self) -> dict[str, Record]:
         """Run (or resume) every stage; the records of all of them (the folder is made by the
@@ -218,6 +252,35 @@ class Pipeline:
         question scored on a few candidates (its answer unit, its distractor when it was chosen
         for one, then bm25's best others), each read as (question, sentence)."""
         c = self.config
+        fmt = InputFormat(before=c.cross_context, after=c.cross_context,
+                          max_length=c.cross_max_length)
+        return self._cross("cross", fmt, c.cross_epochs, c.cross_init_layers)
+
+    def cross_small(self) -> dict[str, Any]:
+        """The small cross-encoder of the fast profiles: MiniLM's first layers, (question,
+        sentence) in a few tokens, trained the same way on the same groups."""
+        c = self.config
+        return self._cross("cross-small", InputFormat(max_length=c.small_cross_max_length),
+                           c.small_cross_epochs, c.small_cross_layers)
+
+    def _cross(self, folder: str, fmt: InputFormat, epochs: float,
+               layers: int | None) -> dict[str, Any]:
+        c = self.config
+        config = CrossConfig(epochs=epochs, seed=c.seed, precision=c.precision,
+                             device=self.device, max_candidates=c.cross_candidates,
+                             init_layers=layers)
+        summary = train_cross(self.cross_groups, self.out / folder, backbone=c.backbone, fmt=fmt,
+                              config=config, overwrite=self.overwrite, quiet=self.quiet,
+                              keep_checkpoints=self.keep_checkpoints)
+        return {"steps": summary.steps, "questions": summary.questions, "pairs": summary.pairs,
+                "with_distractor": len(self.hard[1]), "resumed_from": summary.resumed_from,
+                "seconds_per_step": round(summary.wall_s / max(summary.steps, 1), 3)}
+
+    @functools.cached_property
+    def cross_groups(self) -> list[Any]:
+        """Each training question's candidates: its answer unit, its distractor when it was
+        chosen for one, then bm25's best others (what the cascade hands a cross-encoder)."""
+        c = self.config
         stress, ids = self.hard
         units = squad_units(mixed(self.train_data, stress, ids), "train", c.segmenter,
                             quiet=self.quiet)
@@ -226,24 +289,25 @@ class Pipeline:
         ranked = scored.rankings([bm25.name])
         must = [u if qa.id in ids else None
                 for u, qa in zip(distractor_units(units, stress), units.qas, strict=True)]
-        groups = cross_groups(units, c.cross_candidates, c.seed, ranked, must)
-        config = CrossConfig(epochs=c.cross_epochs, seed=c.seed, precision=c.precision,
-                             device=self.device, max_candidates=c.cross_candidates,
-                             init_layers=c.cross_init_layers)
-        fmt = InputFormat(before=c.cross_context, after=c.cross_context,
-                          max_length=c.cross_max_length)
-        summary = train_cross(groups, self.out / "cross", backbone=c.backbone, fmt=fmt,
-                              config=config, overwrite=self.overwrite, quiet=self.quiet,
-                              keep_checkpoints=self.keep_checkpoints)
-        return {"steps": summary.steps, "questions": summary.questions, "pairs": summary.pairs,
-                "with_distractor": len(ids), "resumed_from": summary.resumed_from,
-                "seconds_per_step": round(summary.wall_s / max(summary.steps, 1), 3)}
+        return list(cross_groups(units, c.cross_candidates, c.seed, ranked, must))
+
+    def static(self) -> dict[str, Any]:
+        """Static token vectors fine-tuned on the training part (``train-static``'s trainer:
+        question against answer sentence, the context's other sentences and the distractor as
+        negatives); seconds to minutes, so a killed run trains it again from the start."""
+        from ..models.static.train import StaticTrainConfig, train_static
+
+        c = self.config
+        config = StaticTrainConfig(base=c.static_base or c.backbone, epochs=c.static_epochs,
+                                   seed=c.seed, segmenter=c.segmenter)
+        summary = train_static(self.train_data, self.out / "static", config, overwrite=True,
+                               quiet=self.quiet)
+        return {k: summary[k] for k in ("examples", "steps", "seconds", "s_per_step")}
 
     def cascade_config(self) -> dict[str, Any] | None:
-        """The cross-encoder reads only the top ``cascade_k`` units of the other signals."""
-        if "cross" not in self.config.signals or len(self.config.signals) < 2:
-            return None
-        return Cascade(self.config.cascade_k, ("cross",)).config()
+        """The cross-encoders read only the top ``cascade_k`` units of the other signals."""
+        cascade = cascade_of(self.config.signals, self.config.cascade_k)
+        return cascade.config() if cascade else None
 
     # ------------------------------------------------------------------ held-out
 
@@ -255,9 +319,10 @@ class Pipeline:
             models["sbert"] = {"name": HUB_MINILM if c.sbert_model is None
                                else resolve_model(c.sbert_model)}
         specs = {"bm25": ScorerSpec("bm25"), "sbert": ScorerSpec("sbert", "sbert"),
-                 "dpr": ScorerSpec("dpr", "dpr"),
+                 "static": ScorerSpec("static", "static"), "dpr": ScorerSpec("dpr", "dpr"),
                  "reader": ScorerSpec("reader", "reader", {"precision": c.precision}),
                  "cross": ScorerSpec("cross", "cross"),
+                 "cross-small": ScorerSpec("cross-small", "cross-small"),
                  "ig": ScorerSpec("ig", "reader", {"n_steps": c.ig_steps, "target": "sum"})}
         return [specs[s] for s in c.signals], models
 
@@ -272,12 +337,31 @@ class Pipeline:
         return heldout.score(self.out, self.spec(), self.config.seed, self.config.train_file,
                              self.device, self.quiet)
 
+    @property
+    def objective(self) -> Objective:
+        c = self.config
+        return Objective(c.fusion_clean_weight, c.fusion_nonnegative, c.fusion_c)
+
     def fuse(self) -> dict[str, Any]:
         return heldout.fuse(self.out, self.spec(), self.config.seed, self.config.train_file,
-                            self.config.fusion_c, self.device, self.quiet)
+                            self.objective, self.config.cascade_k, self.device, self.quiet)
+
+    def profiles(self) -> dict[str, Any]:
+        """The named profiles, chosen on the held-out articles (``fast``: at most the defaults'
+        cost; ``best``: the most accurate that holds the stress targets)."""
+        return heldout.profiles(self.out, self.spec(), self.config.seed, self.config.train_file,
+                                self.objective, self.config.cascade_k, REFERENCE, self.device,
+                                self.quiet)
 
     def card(self) -> dict[str, Any]:
         spec = self.spec()
+        chosen = read_state(self.out)["profiles"].result
+        spec.profiles = {name: {"scorers": p["signals"], "cascade": p["cascade"],
+                                "fusion": {"method": "learned",
+                                           "file": f"profiles/{name}.fusion.json"},
+                                "heldout": p["heldout"],
+                                "seconds_per_question": p["seconds_per_question"]}
+                         for name, p in chosen.items()}
         spec.info = {"trained_with": "ids-extract train-extractor",
                      "config": {**asdict(self.config), "signals": list(self.config.signals)}}
         save_spec(spec, self.out)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..apps.train_extractor import DEFAULT_SIGNALS, SIGNALS
 from ..files import check_out, folder_lock
 from ..scorers.options import IG_STEPS
 from ..select.segment import SEGMENTERS
@@ -20,9 +21,10 @@ def train_extractor_cmd(
     train_file: Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the extractor "
                                       "(extractor.json, README.md, the models).")],
-    stages: Annotated[str, typer.Option(help="Signals to train and fuse: bm25, sbert, dpr, "
-                                        "reader, cross, ig (ig: IG on the trained reader, "
-                                        "slow on a CPU).")] = "bm25,sbert,dpr,reader,cross",
+    stages: Annotated[str | None, typer.Option(help="Signals to train and fuse, of "
+                                               f"{', '.join(SIGNALS)} (ig: IG on the trained "
+                                               "reader, slow on a CPU) [default: "
+                                               f"{','.join(DEFAULT_SIGNALS)}].")] = None,
     heldout: Annotated[int, typer.Option(help="Questions held out (whole articles from the "
                                          "end of the file) to fit the fusion and report.")] = 1000,
     backbone: Annotated[str | None, typer.Option(help="Encoder the dual encoder, reader and "
@@ -68,7 +70,9 @@ def train_extractor_cmd(
     from ..apps.train_extractor import ExtractorTrainConfig, Pipeline
 
     config = ExtractorTrainConfig(
-        train_file=train_file, signals=tuple(csv_list(stages)), heldout=heldout,
+        train_file=train_file,
+        signals=tuple(csv_list(stages)) if stages else ExtractorTrainConfig.signals,
+        heldout=heldout,
         backbone=backbone, reader_init=reader_init, sbert_model=sbert_model,
         distractor_rate=distractor_rate, dpr_epochs=dpr_epochs, reader_epochs=reader_epochs,
         reader_max_seq_length=reader_max_seq_length, cross_epochs=cross_epochs,

@@ -53,6 +53,15 @@ def cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def machine_flags() -> list[str]:
+    """The CPU flags that decide how fast a model trains or runs here (native bf16, VNNI int8,
+    AMX, AVX-512 or AVX2 only): recorded with every timing, as machines differ 3x by them."""
+    return sorted(cpu_flags() & set(SPEED_FLAGS))
+
+
 def pick_precision(precision: str, device: str) -> str:
     """``auto`` -> fp16 on CUDA, bf16 on a CPU with native bf16, else fp32."""
     if precision not in PRECISIONS:

@@ -24,7 +24,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -213,9 +213,11 @@ def recorded_config(meta: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def build_trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out: Path,
-                  cfg: TrainConfig, quiet: bool) -> tuple[Any, str, str]:
+                  cfg: TrainConfig, quiet: bool,
+                  callbacks: Sequence[Any] = ()) -> tuple[Any, str, str]:
     """A ``Trainer`` over feature ``columns`` (padded per batch to a multiple of 8), with
-    checkpoints in ``out/checkpoints``; returns it with the device and precision it runs at."""
+    checkpoints in ``out/checkpoints``; returns it with the device and precision it runs at.
+    ``callbacks``: ``TrainerCallback``s (e.g. a learning curve, :mod:`.qa.curve`)."""
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -232,7 +234,8 @@ def build_trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out
     )
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
                       processing_class=tokenizer,
-                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8))
+                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+                      callbacks=list(callbacks) or None)
     if quiet:
         quiet_trainer(trainer)
     return trainer, device, precision

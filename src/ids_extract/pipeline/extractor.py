@@ -128,16 +128,18 @@ class Extractor:
 
     @classmethod
     def from_pretrained(cls, where: str | Path, levels: str | Sequence[str] = DEFAULT_LEVELS, *,
-                        device: str | None = None, **options: Any) -> Extractor:
+                        device: str | None = None, profile: str | None = None,
+                        **options: Any) -> Extractor:
         """The extractor of a ``train-extractor`` folder (or of an ``extractor.json``): its
-        scorers, models (checked by content hash), fusion and segmenter; ``options`` are the
-        other constructor arguments (``split``, ``lost``, ``quiet``, …).
+        scorers, models (checked by content hash), fusion and segmenter, or those of one of its
+        ``profile``s (``fast``, ``best``); ``options`` are the other constructor arguments
+        (``split``, ``lost``, ``quiet``, …).
 
         >>> ex = Extractor.from_pretrained("models/extractor", "tokens:128")  # doctest: +SKIP
         """
         from .pretrained import load_spec
 
-        spec = load_spec(where)
+        spec = load_spec(where).profile(profile)
         learned = spec.fusion_model()
         return cls(spec.scorer_names(), levels, segmenter=spec.segmenter,
                    scorer_options=spec.scorer_options(device),

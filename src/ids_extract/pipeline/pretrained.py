@@ -24,7 +24,7 @@ same way.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,22 @@ class ExtractorSpec:
     folder: Path = field(default_factory=Path)
     #: the retrieve-then-rerank cascade (:class:`ids_extract.select.cascade.Cascade` config)
     cascade: dict[str, Any] | None = None
+    #: named profiles: a subset of the scorers with its own fusion and cascade (``fast``,
+    #: ``best``), chosen by ``train-extractor`` on held-out articles
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def profile(self, name: str | None) -> ExtractorSpec:
+        """The extractor restricted to profile ``name`` (None: the whole extractor)."""
+        if name is None:
+            return self
+        if name not in self.profiles:
+            have = ", ".join(self.profiles) or "none"
+            raise ConfigError(f"{self.folder / FILE}: no profile {name!r} (profiles: {have})")
+        chosen = self.profiles[name]
+        scorers = [s for s in self.scorers if s.name in chosen["scorers"]]
+        return replace(self, scorers=scorers, fusion=dict(chosen["fusion"]),
+                       cascade=chosen.get("cascade"), profiles={},
+                       info={**self.info, "profile": name})
 
     def model_path(self, key: str) -> str:
         """Where model ``key`` is: a folder (relative paths start at the file's folder) or a
@@ -118,17 +134,25 @@ def save_spec(spec: ExtractorSpec, folder: str | Path) -> Path:
         elif "sha256" not in ref and Path(resolve_model(ref["name"])).exists():
             ref["sha256"] = content_hash(resolve_model(ref["name"]))  # a local model by name
         models[key] = ref
-    fusion = dict(spec.fusion)
-    if fusion.get("method") == "learned":
-        fusion["sha256"] = sha256_file(folder / fusion["file"])
+    fusion = _hashed(spec.fusion, folder)
+    profiles = {n: {**p, "fusion": _hashed(p["fusion"], folder)} for n, p in spec.profiles.items()}
     payload = {"format": FORMAT, "segmenter": spec.segmenter, "models": models,
                "scorers": [{"name": s.name, **({"model": s.model} if s.model else {}),
                             **({"options": s.options} if s.options else {})}
                            for s in spec.scorers],
                "fusion": fusion, "reader": spec.reader, "info": spec.info,
-               **({"cascade": spec.cascade} if spec.cascade else {})}
+               **({"cascade": spec.cascade} if spec.cascade else {}),
+               **({"profiles": profiles} if profiles else {})}
     write_json(payload, folder / FILE)
     return folder / FILE
+
+
+def _hashed(fusion: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A fusion entry with the sha256 of its learned-fusion file (what :func:`verify` checks)."""
+    out = dict(fusion)
+    if out.get("method") == "learned":
+        out["sha256"] = sha256_file(folder / out["file"])
+    return out
 
 
 def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
@@ -147,8 +171,15 @@ def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
         spec = ExtractorSpec(scorers, dict(raw.get("models", {})),
                              dict(raw.get("fusion", {"method": "weighted"})),
                              raw.get("segmenter", "pysbd"), raw.get("reader"),
-                             dict(raw.get("info", {})), file.parent, raw.get("cascade"))
+                             dict(raw.get("info", {})), file.parent, raw.get("cascade"),
+                             dict(raw.get("profiles", {})))
         Cascade.from_config(spec.cascade)  # a malformed cascade is refused here
+        for name, chosen in spec.profiles.items():
+            Cascade.from_config(chosen.get("cascade"))
+            unknown = set(chosen["scorers"]) - set(spec.scorer_names())
+            if unknown or chosen["fusion"].get("method") not in ("learned", "weighted"):
+                raise ValueError(f"profile {name!r} names scorers {sorted(unknown)} that are not "
+                                 "the extractor's, or an unknown fusion")
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ConfigError(f"{file}: not an extractor file ({err})") from None
     for s in spec.scorers:
@@ -175,11 +206,13 @@ def verify(spec: ExtractorSpec) -> None:
         if content_hash(str(where)) != ref["sha256"]:
             raise ConfigError(f"{file}: model {key!r} ({where}) changed since the extractor was "
                               "written (content hash differs); train it again, or restore it")
-    if spec.fusion.get("method") == "learned":
-        fusion_file = spec.folder / spec.fusion.get("file", "")
+    for fusion in [spec.fusion, *(p["fusion"] for p in spec.profiles.values())]:
+        if fusion.get("method") != "learned":
+            continue
+        fusion_file = spec.folder / fusion.get("file", "")
         if not fusion_file.is_file():
             raise ConfigError(f"{file}: fusion file {fusion_file} is missing")
-        recorded = spec.fusion.get("sha256")
+        recorded = fusion.get("sha256")
         if recorded and sha256_file(fusion_file) != recorded:
             raise ConfigError(f"{file}: fusion file {fusion_file} changed since the extractor "
                               "was written (sha256 differs)")

@@ -10,13 +10,16 @@ killed scoring pass resumes with the signals already scored.
 from __future__ import annotations
 
 import io
+import json
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..files import config_key, write_bytes
+from ..files import config_key, write_bytes, write_json
+from ..models.runtime import machine_flags
 from ..progress import console
 from ..scorers.base import Scorer
 from ..select.cascade import Cascade, candidates
@@ -56,13 +59,11 @@ def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
                   quiet: bool = True, chosen: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """One scorer over every item (only the units ``chosen`` per item, when given: a cascade);
     with ``cache``, read from or written to ``cache/<name>-<key>.npz`` (key: the scorer's config,
-    the units and the chosen units)."""
+    the units and the chosen units), with the seconds the scoring took beside it
+    (:func:`scoring_seconds`)."""
     path = None
     if cache is not None:
-        key: list[Any] = [scorer.config(), units_key(units)]
-        if chosen is not None:
-            key.append(config_key([c.tolist() for c in chosen]))
-        path = cache / f"{scorer.name}-{config_key(key)}.npz"
+        path = cache_path(units, scorer, cache, chosen)
         if path.is_file():
             with np.load(path) as z:
                 flat, lengths = z["flat"], z["lengths"]
@@ -70,14 +71,35 @@ def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
             return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if not quiet:
         console.print(f"scoring {len(units)} questions with {scorer.name}")
+    began = time.perf_counter()
     scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet,
                          candidates=chosen).per_scorer[scorer.name]
+    seconds = time.perf_counter() - began
     if path is not None:
         buffer = io.BytesIO()
         np.savez(buffer, flat=np.concatenate(scores) if scores else np.zeros(0),
                  lengths=np.array([len(s) for s in scores], dtype=np.int64))
         write_bytes(buffer.getvalue(), path)
+        read = sum(len(c) for c in chosen) if chosen is not None else sum(len(s) for s in scores)
+        write_json({"seconds": round(seconds, 3), "items": len(scores), "units_read": read,
+                    "cpu_flags": machine_flags()}, path.with_suffix(".time.json"))
     return scores
+
+
+def cache_path(units: SquadUnits, scorer: Scorer, cache: Path,
+               chosen: list[np.ndarray] | None = None) -> Path:
+    """Where :func:`cached_scores` keeps one scorer's scores of these units."""
+    key: list[Any] = [scorer.config(), units_key(units)]
+    if chosen is not None:
+        key.append(config_key([c.tolist() for c in chosen]))
+    return cache / f"{scorer.name}-{config_key(key)}.npz"
+
+
+def scoring_seconds(units: SquadUnits, scorer: Scorer, cache: Path) -> dict[str, Any] | None:
+    """What scoring these units with ``scorer`` cost when it was cached (seconds, items, units
+    read, CPU flags); None when it was not timed."""
+    path = cache_path(units, scorer, cache).with_suffix(".time.json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 class _Only:

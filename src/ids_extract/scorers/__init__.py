@@ -7,6 +7,7 @@ classification: ``ig`` there explains a classifier's class logit, not a reader's
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
@@ -24,6 +25,9 @@ REGISTRY: dict[str, str] = {
     "reader": "reader:ReaderScorer",
     "cross": "cross:CrossScorer",
     "static": "static:StaticScorer",
+    # a second cross-encoder in one fusion (train-extractor's small one, read on the cascade's
+    # top k): the same scorer class under its own name, so both have their own scores
+    "cross-small": "cross:CrossScorer",
 }
 #: classification (no question): scorer name -> "module:Class"
 TEXT_REGISTRY: dict[str, str] = {
@@ -37,11 +41,20 @@ TASKS = {"qa": REGISTRY, "text": TEXT_REGISTRY}
 
 
 def scorer_class(name: str, task: str = "qa") -> Callable[..., Scorer]:
+    """The class registered as ``name``; a class registered under another name than its own
+    (``cross-small``) is handed out as a subclass that carries the registry name, so the
+    scores, fusion weights and cache keys of the two never mix."""
     registry = TASKS[task]
     if name not in registry:
         raise ConfigError(f"unknown scorer {name!r} (choose from {', '.join(registry)})")
-    module, cls = registry[name].split(":")
-    return getattr(import_module(module if "." in module else f"{__name__}.{module}"), cls)
+    module, attr = registry[name].split(":")
+    cls = getattr(import_module(module if "." in module else f"{__name__}.{module}"), attr)
+    return cls if cls.name == name else _named(cls, name)
+
+
+@functools.cache
+def _named(cls: type[Scorer], name: str) -> type[Scorer]:
+    return type(f"{cls.__name__}[{name}]", (cls,), {"name": name, "__module__": cls.__module__})
 
 
 def register(name: str, target: str, tasks: tuple[str, ...] = ("qa",)) -> None:

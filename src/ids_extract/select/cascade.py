@@ -94,3 +94,21 @@ def masked(scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     out = np.full(len(scores), floor)
     out[chosen] = kept
     return out
+
+
+def cascaded(per_signal: Mapping[str, Sequence[np.ndarray]], cascade: Cascade | None
+             ) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray] | None]:
+    """Scores of signals that each read every unit, turned into what the cascade gives: the
+    expensive ones keep only their scores on the cheap top-k (:func:`masked`). Exact, since an
+    expensive scorer's score of a unit does not depend on which other units it reads; so one
+    scoring pass of every unit serves every cascade (any subset of signals, any k). Returns the
+    scores and the units read per item (None without a cascade)."""
+    scores = {n: list(v) for n, v in per_signal.items()}
+    if cascade is None or not any(n in scores for n in cascade.expensive):
+        return scores, None
+    chosen = candidates({n: v for n, v in scores.items() if n not in cascade.expensive},
+                        cascade.k)
+    for name in cascade.expensive:
+        if name in scores:
+            scores[name] = [masked(s, c) for s, c in zip(scores[name], chosen, strict=True)]
+    return scores, chosen

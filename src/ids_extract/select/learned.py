@@ -114,30 +114,65 @@ def _load(name_or_path: str | os.PathLike[str]) -> LearnedFusion:
 
 
 def fit(per_scorer: Mapping[str, Sequence[np.ndarray]], labels: Sequence[np.ndarray],
-        C: float = 1.0, fitted_on: Mapping[str, Any] | None = None) -> LearnedFusion:
+        C: float = 1.0, fitted_on: Mapping[str, Any] | None = None, *,
+        weights: Sequence[float] | None = None, nonnegative: bool = False) -> LearnedFusion:
     """Logistic regression of sentence labels on the scorers' features (one row per sentence
-    of every question; questions with no positive sentence carry no signal and are skipped)."""
-    from sklearn.linear_model import LogisticRegression
+    of every question; questions with no positive sentence carry no signal and are skipped).
 
+    ``weights``: one weight per question (e.g. clean questions weighed as a user's input would
+    be against the stressed ones). ``nonnegative``: every coefficient ≥ 0, so that no signal can
+    count as evidence *against* a sentence (fitted where half the questions carry a distractor,
+    an unconstrained fit learns that word overlap with the question is suspicious, and loses
+    clean questions for it)."""
     names = list(per_scorer)
-    rows, ys = [], []
+    rows, ys, ws = [], [], []
     for q, y in enumerate(labels):
         if len(y) < 2 or not np.any(y):
             continue
         rows.append(features({n: per_scorer[n][q] for n in names}, names))
         ys.append(np.asarray(y, dtype=np.int64))
+        ws.append(np.full(len(y), 1.0 if weights is None else float(weights[q])))
     if not rows:
         raise ConfigError("learned fusion: no question with a labelled sentence to fit on")
-    X, Y = np.vstack(rows), np.concatenate(ys)
-    model = LogisticRegression(C=C, max_iter=1000).fit(X, Y)
+    X, Y, W = np.vstack(rows), np.concatenate(ys), np.concatenate(ws)
+    coef, intercept = _nonnegative(X, Y, W, C) if nonnegative else _logistic(X, Y, W, C)
     info = {"questions": len(rows), "sentences": int(len(Y)), "positives": int(Y.sum()), "C": C,
-            **(fitted_on or {})}
-    return LearnedFusion(names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
-                         info)
+            **({"nonnegative": True} if nonnegative else {}), **(fitted_on or {})}
+    return LearnedFusion(names, [float(c) for c in coef], float(intercept), info)
+
+
+def _logistic(X: np.ndarray, Y: np.ndarray, W: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=1000).fit(X, Y, sample_weight=W)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _nonnegative(X: np.ndarray, Y: np.ndarray, W: np.ndarray,
+                 C: float) -> tuple[np.ndarray, float]:
+    """The same penalised logistic loss as scikit-learn's (L2 on the coefficients, weights per
+    row), minimised with every coefficient bounded below by 0: scikit-learn's
+    ``LogisticRegression`` takes no bounds, scipy's L-BFGS-B does."""
+    from scipy.optimize import minimize
+
+    sign = 2.0 * Y - 1.0  # (rows,)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        beta, b = theta[:-1], theta[-1]
+        margin = sign * (X @ beta + b)  # (rows,)
+        value = float(W @ np.logaddexp(0.0, -margin)) + 0.5 * float(beta @ beta) / C
+        d = -W * sign * np.exp(-np.logaddexp(0.0, margin))  # d loss / d logit, (rows,)
+        return value, np.append(X.T @ d + beta / C, d.sum())
+
+    bounds = [(0.0, None)] * X.shape[1] + [(None, None)]
+    found = minimize(loss, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return found.x[:-1], float(found.x[-1])
 
 
 def cross_fit(per_scorer: Mapping[str, Sequence[np.ndarray]], labels: Sequence[np.ndarray],
-              groups: Sequence[str], folds: int = 4, C: float = 1.0) -> list[np.ndarray]:
+              groups: Sequence[str], folds: int = 4, C: float = 1.0, *,
+              weights: Sequence[float] | None = None,
+              nonnegative: bool = False) -> list[np.ndarray]:
     """Out-of-fold fused scores: the items are cut into ``folds`` folds of whole ``groups``
     (articles), and each fold is scored by a fusion fitted on the others. Why: a fusion scored on
     the items it was fitted on looks better than it is; these scores give an honest figure."""
@@ -150,7 +185,8 @@ def cross_fit(per_scorer: Mapping[str, Sequence[np.ndarray]], labels: Sequence[n
         if not train:  # one group only: nothing to hold out from
             train = test
         model = fit({n: [v[q] for q in train] for n, v in per_scorer.items()},
-                    [labels[q] for q in train], C=C)
+                    [labels[q] for q in train], C=C, nonnegative=nonnegative,
+                    weights=None if weights is None else [weights[q] for q in train])
         for q in test:
             out[q] = model.score({n: v[q] for n, v in per_scorer.items()})
     return out

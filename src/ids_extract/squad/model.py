@@ -6,7 +6,7 @@ It keeps the SQuAD nesting, so a writer can give back the same schema with the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..errors import check_limit
@@ -91,6 +91,15 @@ class SquadDataset:
             if left <= 0:
                 break
         return replace(self, articles=articles)
+
+    def only(self, ids: Iterable[str]) -> SquadDataset:
+        """The questions whose id is in ``ids``, nesting kept (e.g. a dev sample read through
+        another extraction of the same file)."""
+        wanted = set(ids)
+        articles = [Article(a.title, [Paragraph(p.context, qas) for p in a.paragraphs
+                                      if (qas := [qa for qa in p.qas if qa.id in wanted])])
+                    for a in self.articles]
+        return replace(self, articles=[a for a in articles if a.paragraphs])
 
     def spread(self, n_questions: int | None) -> SquadDataset:
         """About ``n_questions`` questions spread over the whole file (every k-th), nesting kept:

@@ -10,6 +10,15 @@ and checked key by key (a misspelt key is an error, not a silently ignored setti
      "cells": [{"name": "L6", "init_layers": 6, "max_seq_length": 384, "methods": ["window"]}],
      "levels": {"max_seq_length": 128, "levels": ["ratio:0.8", "ratio:0.4"]}}
 
+Equal compute (:mod:`.compute`): ``"budget": {"minutes": 20, "costs": "readers-costs.json"}``
+gives every cell the same minutes of training, as the optimiser steps its measured cost allows
+(the schedule runs to zero at the end of them); ``"curve": {"sample": 2000, "points": 6}`` scores
+each cell on a fixed sample of that many dev questions ``points`` times during training (a
+learning curve, :mod:`ids_extract.models.qa.curve`). A cell with ``"stop": {"delta": 0.5,
+"max_epochs": 3, "every_minutes": 15}`` is trained to convergence instead: a point every
+``every_minutes`` of its measured cost, until two points are less than ``delta`` F1 apart or
+``max_epochs`` are done.
+
 ``grid`` expands to every size × length (× the methods); ``cells`` adds cells one by one; ``levels``
 adds, per grid size, IDS cells at one ``max_seq_length`` trained on each extraction level (the
 paper's Figure 2: F1 against D1…Dn). ``training`` takes any ``train-reader`` setting (and
@@ -19,6 +28,7 @@ paper's Figure 2: F1 against D1…Dn). ``training`` takes any ``train-reader`` s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,12 +36,15 @@ from typing import Any
 from ...errors import ConfigError
 from ...models.qa.train import TrainConfig
 from ...select.levels import parse_level
+from .compute import ComputeBudget
 
 METHODS = ("ids", "window", "truncate")
 SUBSETS = ("first", "spread")
 TOP_KEYS = ("train", "dev", "out", "cells", "grid", "levels", "scorers", "methods", "training",
-            "train_limit", "dev_limit", "subset", "doc_stride")
-CELL_KEYS = ("name", "model", "init_layers", "max_seq_length", "level", "methods", "training")
+            "train_limit", "dev_limit", "subset", "doc_stride", "budget", "curve")
+CELL_KEYS = ("name", "model", "init_layers", "max_seq_length", "level", "methods", "training",
+             "stop")
+STOP_KEYS = ("delta", "max_epochs", "every_minutes")
 SIZE_KEYS = ("name", "model", "init_layers")
 TRAINING_KEYS = tuple(f.name for f in fields(TrainConfig)) + ("limit",)
 
@@ -47,6 +60,8 @@ class Cell:
     methods: list[str]
     training: TrainConfig
     limit: int | None = None  # first N training questions (training "limit")
+    stop: StopSettings | None = None  # trained to convergence instead of a budget
+    curve_every: int | None = None  # optimiser steps between two points of its curve
 
     def folder(self, method: str) -> str:
         """``L4-128-ids``; an IDS cell at another level than ``tokens:L`` names it too."""
@@ -54,6 +69,23 @@ class Cell:
         if method == "ids" and self.level != f"tokens:{self.max_seq_length}":
             base += f"-{parse_level(self.level).name}"
         return base
+
+
+@dataclass(frozen=True)
+class StopSettings:
+    """A cell trained to convergence (see the module doc)."""
+
+    delta: float = 0.5
+    max_epochs: float = 3.0
+    every_minutes: float = 15.0
+
+
+@dataclass(frozen=True)
+class CurveSettings:
+    """``sample`` dev questions (spread over the file) scored ``points`` times per budget cell."""
+
+    sample: int = 2000
+    points: int = 6
 
 
 @dataclass
@@ -67,6 +99,8 @@ class LadderConfig:
     dev_limit: int | None = None
     subset: str = "first"
     doc_stride: int | None = None
+    budget: ComputeBudget | None = None
+    curve: CurveSettings | None = None
 
 
 def load_config(path: str | Path, out: str | Path | None = None) -> LadderConfig:
@@ -83,7 +117,11 @@ def load_config(path: str | Path, out: str | Path | None = None) -> LadderConfig
     methods = list(raw.get("methods", METHODS))
     specs = [*_grid(raw.get("grid"), methods, p), *raw.get("cells", []),
              *_level_cells(raw.get("levels"), raw.get("grid"), p)]
-    cells = [_cell(c, n, base, methods, p) for n, c in enumerate(specs, 1)]
+    budget = _budget(raw.get("budget"), p)
+    curve = (CurveSettings(**_known(raw["curve"], ("sample", "points"), p, "curve"))
+             if "curve" in raw else None)
+    cells = [_planned(_cell(c, n, base, methods, p), budget, curve)
+             for n, c in enumerate(specs, 1)]
     if not cells:
         raise ConfigError(f"{p}: no cells (give 'grid' or 'cells')")
     folders = [c.folder(m) for c in cells for m in c.methods]
@@ -97,7 +135,37 @@ def load_config(path: str | Path, out: str | Path | None = None) -> LadderConfig
         train=_data_path(raw["train"], p), dev=_data_path(raw["dev"], p),
         out=str(out or raw.get("out") or "runs/ladder"), cells=cells,
         scorers=list(raw.get("scorers", ["bm25", "sbert"])), train_limit=raw.get("train_limit"),
-        dev_limit=raw.get("dev_limit"), subset=subset, doc_stride=raw.get("doc_stride"))
+        dev_limit=raw.get("dev_limit"), subset=subset, doc_stride=raw.get("doc_stride"),
+        budget=budget, curve=curve)
+
+
+def _budget(raw: Any, p: Path) -> ComputeBudget | None:
+    """The equal-compute budget; its costs file is taken from the config's folder."""
+    if raw is None:
+        return None
+    _known(raw, ("minutes", "costs"), p, "budget")
+    if "minutes" not in raw or "costs" not in raw or float(raw["minutes"]) <= 0:
+        raise ConfigError(f"{p}: budget needs minutes > 0 and a costs file")
+    return ComputeBudget(float(raw["minutes"]), _data_path(str(raw["costs"]), p))
+
+
+def _planned(cell: Cell, budget: ComputeBudget | None, curve: CurveSettings | None) -> Cell:
+    """The cell's steps: its budget's (schedule to zero at the end), or up to ``max_epochs``
+    with a stop rule; and the steps between two points of its curve."""
+    if budget is None:
+        if cell.stop is not None:
+            raise ConfigError(f"cell {cell.name}: a stop rule needs a budget section (its costs "
+                              "set the interval between points)")
+        return cell
+    per = budget.steps(cell.training.init_layers, cell.max_seq_length, cell.training.batch_size)
+    if cell.stop is not None:  # minutes -> steps of this cell, through its measured cost
+        every = max(1, round(per * cell.stop.every_minutes / budget.minutes))
+        training = replace(cell.training, epochs=cell.stop.max_epochs, max_steps=-1,
+                           save_steps=every)
+    else:
+        every = max(1, math.ceil(per / (curve.points if curve else 1)))
+        training = replace(cell.training, max_steps=per, save_steps=every)
+    return replace(cell, training=training, curve_every=every if curve else None)
 
 
 def _read(p: Path) -> dict[str, Any]:
@@ -169,7 +237,9 @@ def _cell(raw: Any, n: int, base: dict[str, Any], methods: list[str], p: Path) -
     limit = merged.pop("limit", None)
     training = replace(TrainConfig(), **merged)
     name = str(raw.get("name", f"cell{n}"))
-    return Cell(name, raw.get("model"), length, level, cell_methods, training, limit)
+    stop = (StopSettings(**_known(raw["stop"], STOP_KEYS, p, f"cell {n} stop"))
+            if "stop" in raw else None)
+    return Cell(name, raw.get("model"), length, level, cell_methods, training, limit, stop)
 
 
 def _data_path(value: str, config: Path) -> str:

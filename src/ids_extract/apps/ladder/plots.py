@@ -37,7 +37,7 @@ def _matched(row: dict[str, Any]) -> bool:
     return row["level"] == f"tokens:{row['max_seq_length']}"
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,16 +46,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, target: Path) -> None:
+def save_figure(fig: Any, target: Path) -> None:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
 
 
 def f1_vs_length(rows: Sequence[dict[str, Any]], target: Path) -> None:
     """One panel per model size: F1 against max_seq_length, one line per method (IDS at the
     level matched to the length)."""
-    plt = _pyplot()
+    plt = pyplot()
     sizes = list(dict.fromkeys(r["name"] for r in rows))
     fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.8), dpi=120,
                              sharey=True, squeeze=False)
@@ -76,13 +76,13 @@ def f1_vs_length(rows: Sequence[dict[str, Any]], target: Path) -> None:
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Reader F1 by size, max_seq_length and method (same step budget)")
     fig.tight_layout()
-    _save(fig, target)
+    save_figure(fig, target)
 
 
 def f1_vs_level(rows: Sequence[dict[str, Any]], target: Path) -> None:
     """Figure 2: per size, F1 of readers trained on each extraction level at one length (mild to
     strong: the levels by how much of the context they keep), with the level's retention."""
-    plt = _pyplot()
+    plt = pyplot()
     ids = [r for r in rows if r["method"] == "ids" and r.get("dev_compression") is not None]
     length = max(({r["max_seq_length"] for r in ids if not _matched(r)}), default=None)
     fig, ax = plt.subplots(figsize=(7.0, 4.0), dpi=120)
@@ -105,4 +105,4 @@ def f1_vs_level(rows: Sequence[dict[str, Any]], target: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    _save(fig, target)
+    save_figure(fig, target)

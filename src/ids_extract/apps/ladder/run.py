@@ -25,6 +25,7 @@ from ...models.qa.features import ReaderConfig, examples_of
 from ...models.qa.folder import backbone_path
 from ...models.qa.reader import Reader
 from ...models.qa.train import train_reader
+from ...models.runtime import machine_flags
 from ...pipeline.extractor import Extractor
 from ...select.levels import parse_level
 from ...squad.evaluate import evaluate, headline
@@ -121,14 +122,33 @@ def _finished(done: Path, identity: dict[str, Any], overwrite: bool) -> bool:
                       "to train it again, or another --out")
 
 
+def _curve(cell: Cell, dev: SquadDataset, gold: SquadDataset, folder: Path,
+           reader_cfg: ReaderConfig, cfg: LadderConfig) -> list[Any]:
+    """The learning-curve callback of a cell (none without a ``curve`` section): a fixed sample
+    of dev questions, read as the cell reads them, scored against the original answers."""
+    if cfg.curve is None or cell.curve_every is None:
+        return []
+    from ...models.qa.curve import CurveSample, LearningCurve, StopRule
+    from ...models.runtime import pick_device, pick_precision
+
+    ids = [qa.id for _, _, qa in gold.spread(cfg.curve.sample).iter_qas()]
+    sample = CurveSample(examples_of(dev.only(ids)), gold.only(ids))
+    precision = pick_precision(cell.training.precision, pick_device(cell.training.device))
+    stop = StopRule(cell.stop.delta) if cell.stop is not None else None
+    return [LearningCurve(folder / "model", sample, reader_cfg, cell.curve_every,
+                          precision=precision, stop=stop)]
+
+
 def _run_cell(cell: Cell, method: str, train: SquadDataset, dev: SquadDataset,
               gold: SquadDataset, folder: Path, cfg: LadderConfig, quiet: bool,
               overwrite: bool) -> dict[str, Any]:
-    """Train one reader and score it on dev against the original answers."""
+    """Train one reader (with its learning curve when asked) and score it on dev against the
+    original answers."""
     reader_cfg = ReaderConfig(max_seq_length=cell.max_seq_length, doc_stride=cfg.doc_stride,
                               mode="truncate" if method == "truncate" else "window")
     summary = train_reader(train, cell.model, folder / "model", reader_cfg, cell.training,
-                           quiet=quiet, overwrite=overwrite)
+                           quiet=quiet, overwrite=overwrite,
+                           callbacks=_curve(cell, dev, gold, folder, reader_cfg, cfg))
     start = time.perf_counter()
     reader = Reader.load(folder / "model", device=cell.training.device,
                          precision=cell.training.precision)
@@ -145,4 +165,17 @@ def _run_cell(cell: Cell, method: str, train: SquadDataset, dev: SquadDataset,
             "train_seconds": round(summary.train_seconds, 1), "eval_seconds": round(seconds, 1),
             "train_examples": summary.examples, "train_features": summary.features,
             "steps": summary.steps, "peak_rss_mb": round(summary.peak_rss_mb, 1),
-            "peak_gpu_mb": summary.peak_gpu_mb, "metrics": metrics}
+            "peak_gpu_mb": summary.peak_gpu_mb, "precision": summary.precision,
+            "epochs": round(summary.steps * cell.training.batch_size / max(summary.features, 1), 3),
+            "cpu_flags": machine_flags(), **_curve_record(folder / "model"), "metrics": metrics}
+
+
+def _curve_record(model: Path) -> dict[str, Any]:
+    """The learning curve a cell recorded, and its training minutes (scoring excluded)."""
+    from ...models.qa.curve import Curve
+
+    curve = Curve.read(model)
+    if not curve.points:
+        return {}
+    return {"train_minutes": curve.points[-1].train_minutes, "curve": curve.to_dict()["points"],
+            "stopped_by": curve.stopped_by}

@@ -4,8 +4,10 @@ are the Trainer's); the folder it writes is :mod:`.folder`'s format. ``TrainConf
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from ...errors import ConfigError
 from ...squad.model import SquadDataset
@@ -36,11 +38,13 @@ def train_reader(
     overwrite: bool = False,
     quiet: bool = False,
     keep_checkpoints: bool = False,
+    callbacks: Sequence[Any] = (),
 ) -> TrainSummary:
     """Fine-tune ``init`` on ``train`` and save model, tokenizer and ``reader.json`` in
     ``out_dir``. Checkpoints go to ``out_dir/checkpoints``; re-running the same run resumes from
     the last one or, when finished, does nothing; another config is refused unless ``overwrite``
-    (see :mod:`ids_extract.models.training`)."""
+    (see :mod:`ids_extract.models.training`). ``callbacks`` go to the ``Trainer`` (a learning
+    curve: :class:`.curve.LearningCurve`)."""
     out = Path(out_dir)
     reader_cfg.version2 = reader_cfg.version2 or train.is_v2
     examples = examples_of(train)
@@ -61,7 +65,8 @@ def train_reader(
     keep_first_layers(model, train_cfg.init_layers)
     reader_cfg.check(tokenizer.num_special_tokens_to_add(pair=True))
     columns = train_features(tokenizer, examples, reader_cfg, quiet=quiet)
-    trainer, device, precision = build_trainer(model, tokenizer, columns, out, train_cfg, quiet)
+    trainer, device, precision = build_trainer(model, tokenizer, columns, out, train_cfg, quiet,
+                                              callbacks)
     summary = train_and_save(trainer, tokenizer, out, plan, len(examples),
                              len(columns["input_ids"]), device, precision)
     save_meta(out, {"reader": asdict(reader_cfg), "training": asdict(train_cfg),

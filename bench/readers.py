@@ -1,0 +1,210 @@
+"""Converged readers at equal compute (issue 28): the paper's downsizing claim with readers trained
+for the same wall-clock budget, each with its learning curve, scored on the full dev-v1.1.
+
+    python bench/readers.py --parts costs            # 1. seconds per step and peak memory
+    python bench/readers.py --parts grid             # 2. the equal-compute grid (resumable)
+    python bench/readers.py --parts long             # 3. the two runs to convergence (resumable)
+    python bench/readers.py --parts infer,report     # 4. ms per question; 5. results and plots
+
+1. **costs**: L2, L4 and L6 (all-MiniLM-L6-v2 cut to its first layers) at 64, 128, 256 and 384
+   tokens: 14 real optimiser steps of 16 features (the reader trainer, bf16 where the CPU has
+   it), each configuration in its own process; the median of the steps after the 4th, and the
+   process's peak RSS → ``bench/results/readers-costs.json`` (with the CPU flags).
+2. **grid** (``bench/readers.json``): every cell trains for the same minutes W, as the steps its
+   measured cost allows, the learning rate running to zero at the end; all of
+   ``train-v1.1-subset44.json`` (windows over the full context, or its ``tokens:L`` level
+   extracted with ``--split train``); a learning curve on a fixed sample of 2,000 dev questions
+   (6 points); final EM/F1 on the full dev-v1.1 (10,570 questions), official v1.1 metric.
+3. **long** (``bench/readers-long.json``): L6 at 384 (windows) and L6 at 64 (IDS) trained until
+   two points of the curve are less than 0.5 F1 apart, or three epochs.
+4. **infer**: milliseconds per question on this CPU, one process per configuration, 300 dev
+   questions spread over the file, batch 1 and 32, models loaded and warmed up first: windowed
+   reading, and extract-then-read with extraction by ``bm25``, by the defaults (``bm25,sbert``)
+   and by ``--fast`` (``bm25,static``); for each extraction the reader's full-dev F1 too.
+5. **report**: ``bench/results/readers.json``, ``readers-curves.png`` (F1 against training
+   minutes) and ``readers-pareto.png`` (F1 against ms per question).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import DEV, RESULTS, ROOT, TRAIN, machine, timed, write_result
+
+CLI = str(Path(sys.executable).with_name("ids-extract"))
+WORK = ROOT / "bench" / "work"
+GRID, LONG = ROOT / "bench" / "readers.json", ROOT / "bench" / "readers-long.json"
+SIZES, LENGTHS = (2, 4, 6), (64, 128, 256, 384)
+EXTRACTIONS = {"bm25": "bm25", "defaults": "bm25,sbert", "fast": "bm25,static"}
+
+
+# ---------------------------------------------------------------------------------- 1. costs
+
+def costs(steps: int) -> None:
+    rows = []
+    for layers in SIZES:
+        for length in LENGTHS:
+            _, out, rss = timed([sys.executable, __file__, "--probe", f"{layers},{length}",
+                                 "--probe-steps", str(steps)])
+            row = json.loads(out.strip().splitlines()[-1])
+            row["peak_rss_mib"] = rss
+            rows.append(row)
+            print(f"L{layers}@{length}: {row['seconds_per_step']:.3f} s/step "
+                  f"({row['precision']}), peak {rss} MiB", flush=True)
+    write_result("readers-costs.json", {"machine": machine(), "batch_size": 16, "rows": rows})
+
+
+def probe(spec: str, steps: int) -> None:
+    """(In the child process.) One configuration's cost."""
+    from ids_extract import load
+    from ids_extract.apps.ladder.compute import probe as measure
+
+    layers, length = (int(x) for x in spec.split(","))
+    train = load(TRAIN).limit(400)
+    print(json.dumps(measure(train, None, layers, length, steps=steps)))
+
+
+# ------------------------------------------------------------------------- 2./3. grid, long
+
+def ladder(config: Path) -> None:
+    out = WORK / config.stem
+    start = time.perf_counter()
+    subprocess.run([CLI, "ladder", str(config), "--out", str(out), "--quiet"], check=True)
+    print(f"{config.name}: {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def rows_of(config: Path) -> list[dict[str, Any]]:
+    path = WORK / config.stem / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+# ---------------------------------------------------------------------------------- 4. infer
+
+def folder_of(row: dict[str, Any], config: Path) -> Path:
+    return WORK / config.stem / "cells" / f"{row['name']}-{row['max_seq_length']}-{row['method']}"
+
+
+def infer(questions: int) -> list[dict[str, Any]]:
+    """ms/question (batch 1 and 32) and full-dev F1 of every configuration a user chooses from."""
+    measured = []
+    for config in (GRID, LONG):
+        for row in rows_of(config):
+            model = folder_of(row, config) / "model"
+            ways = list(EXTRACTIONS) if row["method"] == "ids" else ["none"]
+            for way in ways:
+                f1 = row["f1"] if way in ("none", "defaults") else extracted_f1(row, model, way)
+                for batch in (1, 32):
+                    cmd = [sys.executable, __file__, "--measure-one", str(model), "--way", way,
+                           "--questions", str(questions), "--batch", str(batch)]
+                    _, out, rss = timed(cmd)
+                    m = json.loads(out.strip().splitlines()[-1])
+                    entry = {"cell": f"{row['name']}@{row['max_seq_length']} {row['method']}",
+                             "config": config.stem, "extraction": way, "batch": batch,
+                             "f1": f1, "peak_rss_mib": rss, **m}
+                    measured.append(entry)
+                    print(f"{entry['cell']:>22} {way:>8} batch {batch:>2}: "
+                          f"{m['ms_per_question']:8.2f} ms/q  F1 {f1}", flush=True)
+    return measured
+
+
+def extracted_f1(row: dict[str, Any], model: Path, way: str) -> float:
+    """Full-dev F1 of an IDS reader on dev extracted by another extraction (cached per cell)."""
+    from ids_extract import Extractor, load
+    from ids_extract.files import write_json
+    from ids_extract.models.qa.features import examples_of
+    from ids_extract.models.qa.reader import Reader
+    from ids_extract.squad.evaluate import evaluate, headline
+
+    done = model.parent / f"eval-{way}.json"
+    if not done.is_file():
+        dev = load(DEV)
+        level = f"tokens:{row['max_seq_length']}"
+        extracted = Extractor(EXTRACTIONS[way].split(","), level, split="eval",
+                              quiet=True).run(dev).levels[0].dataset
+        found = Reader.load(model).predict(examples_of(extracted))
+        em, f1 = headline(evaluate(dev, {p.id: p.text for p in found}))
+        write_json({"extraction": way, "exact_match": round(em, 2), "f1": round(f1, 2)}, done)
+    return float(json.loads(done.read_text(encoding="utf-8"))["f1"])
+
+
+def measure_one(args: argparse.Namespace) -> None:
+    """(In the child process.) Load once, warm up, then time answering the sample."""
+    from ids_extract import load
+    from ids_extract.apps.answer import ExtractThenRead, Question
+    from ids_extract.models.qa.reader import Reader
+
+    dev = load(DEV).spread(args.questions)
+    items = [Question(qa.question, p.context, qa.id) for _, p, qa in dev.iter_qas()]
+    reader = Reader.load(args.measure_one)
+    extract = args.way != "none"
+    scorers = EXTRACTIONS.get(args.way, "bm25").split(",")
+    pipeline = ExtractThenRead(reader, extract=extract, scorers=scorers)
+    pipeline.answer_many(items[:8], batch_size=args.batch)  # warm-up: models loaded, caches hot
+    start = time.perf_counter()
+    for lo in range(0, len(items), args.batch):
+        pipeline.answer_many(items[lo: lo + args.batch], batch_size=args.batch)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"questions": len(items),
+                      "ms_per_question": round(1000 * seconds / len(items), 2)}))
+
+
+# --------------------------------------------------------------------------------- 5. report
+
+def report(measured: list[dict[str, Any]]) -> None:
+    from ids_extract.apps.ladder.report import answers, plot_curves, plot_pareto
+
+    grid, long = rows_of(GRID), rows_of(LONG)
+    cells = [{k: v for k, v in r.items() if k != "metrics"} for r in grid]
+    runs = [{k: v for k, v in r.items() if k != "metrics"} for r in long]
+    for r in cells + runs:
+        r["ms_per_question"] = {f"{m['extraction']}/batch{m['batch']}": m["ms_per_question"]
+                                for m in measured if m["cell"] ==
+                                f"{r['name']}@{r['max_seq_length']} {r['method']}"}
+    plot_curves(cells, runs, RESULTS / "readers-curves.png")
+    if measured:
+        plot_pareto(measured, RESULTS / "readers-pareto.png")
+    found = answers(cells, runs, measured)
+    for key, value in found.items():
+        print(f"{key}: {value}")
+    write_result("readers.json", {"machine": machine(), "grid": json.loads(GRID.read_text()),
+                                  "long_config": json.loads(LONG.read_text()), "cells": cells,
+                                  "long_runs": runs, "inference": measured, "answers": found})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--parts", default="costs,grid,long,infer,report")
+    ap.add_argument("--probe-steps", type=int, default=14)
+    ap.add_argument("--infer-questions", type=int, default=300)
+    ap.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--measure-one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--way", default="none", help=argparse.SUPPRESS)
+    ap.add_argument("--questions", type=int, default=300, help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.probe:
+        return probe(args.probe, args.probe_steps)
+    if args.measure_one:
+        return measure_one(args)
+    parts = args.parts.split(",")
+    if "costs" in parts:
+        costs(args.probe_steps)
+    if "grid" in parts:
+        ladder(GRID)
+    if "long" in parts:
+        ladder(LONG)
+    cache = WORK / "readers-infer.json"
+    if "infer" in parts:
+        cache.write_text(json.dumps(infer(args.infer_questions), indent=1), encoding="utf-8")
+    if "report" in parts:
+        report(json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else [])
+
+
+if __name__ == "__main__":
+    main()

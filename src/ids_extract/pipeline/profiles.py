@@ -1,0 +1,190 @@
+"""Extractor profiles: which signals to run, with which cascade and fusion, measured for every
+subset of the signals from scores computed once.
+
+Every signal scores every unit once (clean questions and their stress set); a subset's cascade is
+then applied exactly by masking (:func:`ids_extract.select.cascade.cascaded`), and its learned
+fusion is fitted on those masked scores. So the whole frontier — top-1 clean and stressed, how
+often the distractor is ranked first, and the cost of the signals — comes from one scoring pass,
+not one extraction run per subset. ``train-extractor`` measures it out-of-fold on its held-out
+articles and chooses the profiles there (never on dev); ``bench/extractor_profiles.py`` fits each
+subset on the held-out articles and reports it on dev.
+
+The cost of a subset is estimated from the seconds each signal took on the same questions: a
+signal that reads every unit costs what it cost, a cascaded one its seconds per unit read times
+the units the cascade hands it. The benchmark measures the chosen profiles end to end.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ..select.cascade import Cascade, cascaded
+from ..select.fusion import WeightedFusion
+from ..select.learned import LearnedFusion, cross_fit, fit
+from .robustness import PerSignal, compare, fused
+
+#: read only the cascade's top k units of the other signals (one forward pass per pair)
+RERANKERS = ("cross", "cross-small")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How a learned fusion is fitted: clean questions weigh ``clean_weight`` against the
+    stressed ones (0.5: as many of each), and with ``nonnegative`` no coefficient is below 0."""
+
+    clean_weight: float = 0.5
+    nonnegative: bool = False
+    C: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return (f"clean {self.clean_weight:g}" + (", weights >= 0" if self.nonnegative else ""))
+
+
+@dataclass
+class Scores:
+    """Every signal's scores of one question set (``clean``) and of its stress set, with what
+    is needed to fit and measure fusions on them."""
+
+    clean: PerSignal
+    stressed: PerSignal
+    labels: list[np.ndarray]  # clean + stressed, one array per item
+    groups: list[str]  # clean + stressed: the item's article (folds are whole articles)
+    clean_gold: list[set[int]]
+    stress_gold: list[set[int]]
+    distractors: list[int | None]
+
+    def weights(self, objective: Objective) -> list[float]:
+        n, m = len(self.clean_gold), len(self.stress_gold)
+        w = objective.clean_weight
+        return [2 * w] * n + [2 * (1 - w)] * m  # mean weight 1 when n == m
+
+
+def cascade_of(signals: Sequence[str], k: int) -> Cascade | None:
+    """The cross-encoders of ``signals`` read the top ``k`` of the others (none when there is no
+    other signal to rank with, or no cross-encoder)."""
+    expensive = tuple(s for s in RERANKERS if s in signals)
+    if not expensive or len(expensive) == len(signals):
+        return None
+    return Cascade(k, expensive)
+
+
+def _view(scores: Scores, signals: Sequence[str],
+          cascade: Cascade | None) -> tuple[PerSignal, PerSignal, dict[str, list[np.ndarray]]]:
+    """(clean, stressed, both) scores of ``signals`` as their cascade gives them."""
+    clean, _ = cascaded({s: scores.clean[s] for s in signals}, cascade)
+    stressed, _ = cascaded({s: scores.stressed[s] for s in signals}, cascade)
+    return clean, stressed, {s: clean[s] + stressed[s] for s in signals}
+
+
+def out_of_fold(scores: Scores, signals: Sequence[str], objective: Objective,
+                cascade: Cascade | None, folds: int = 4) -> dict[str, dict[str, float]]:
+    """Figures of the learned fusion of ``signals``, each fold scored by a fusion fitted on the
+    other folds (whole articles), and of their equal-weight sum."""
+    clean, stressed, both = _view(scores, signals, cascade)
+    oof = cross_fit(both, scores.labels, scores.groups, folds, objective.C,
+                    weights=scores.weights(objective), nonnegative=objective.nonnegative)
+    weighted = fused(both, WeightedFusion(list(signals)))
+    n = len(scores.clean_gold)
+    return compare({"learned": oof[:n], "weighted": weighted[:n]},
+                   {"learned": oof[n:], "weighted": weighted[n:]}, scores.clean_gold,
+                   scores.stress_gold, scores.distractors)
+
+
+def fitted(scores: Scores, signals: Sequence[str], objective: Objective,
+           cascade: Cascade | None) -> LearnedFusion:
+    """The learned fusion of ``signals`` fitted on all of ``scores`` (clean and stressed)."""
+    _, _, both = _view(scores, signals, cascade)
+    return fit(both, scores.labels, C=objective.C, weights=scores.weights(objective),
+               nonnegative=objective.nonnegative,
+               fitted_on={"clean_weight": objective.clean_weight})
+
+
+def measured(fusion: LearnedFusion | None, scores: Scores, signals: Sequence[str],
+             cascade: Cascade | None) -> dict[str, dict[str, float]]:
+    """Figures of a fusion fitted elsewhere (None: the equal-weight sum) on ``scores``."""
+    clean, stressed, _ = _view(scores, signals, cascade)
+    fuser = fusion if fusion is not None else WeightedFusion(list(signals))
+    return compare({"fused": fused(clean, fuser)}, {"fused": fused(stressed, fuser)},
+                   scores.clean_gold, scores.stress_gold, scores.distractors)
+
+
+def seconds_per_item(signals: Sequence[str], cascade: Cascade | None, scores: Scores,
+                     timings: Mapping[str, Mapping[str, Any]]) -> float:
+    """Estimated scoring seconds per question of ``signals`` (see the module doc)."""
+    _, chosen = cascaded({s: scores.clean[s] for s in signals}, cascade)
+    items = len(scores.clean_gold)
+    total = 0.0
+    for s in signals:
+        t = timings[s]
+        if cascade is not None and s in cascade.expensive and chosen is not None:
+            total += t["seconds"] / max(t["units_read"], 1) * sum(len(c) for c in chosen)
+        else:
+            total += t["seconds"] * items / max(t["items"], 1)
+    return total / max(items, 1)
+
+
+def subsets(signals: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every non-empty subset of ``signals``, in their order."""
+    return [c for r in range(1, len(signals) + 1) for c in itertools.combinations(signals, r)]
+
+
+@dataclass
+class Candidate:
+    """One subset of signals measured out-of-fold: the figures of its learned fusion and its
+    estimated cost."""
+
+    signals: tuple[str, ...]
+    cascade: dict[str, object] | None
+    figures: dict[str, float]
+    weighted: dict[str, float]
+    seconds_per_item: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def frontier(scores: Scores, signals: Sequence[str], objective: Objective, k: int,
+             timings: Mapping[str, Mapping[str, Any]]) -> list[Candidate]:
+    """Every subset of ``signals``, measured out-of-fold, cheapest first."""
+    out = []
+    for subset in subsets(signals):
+        cascade = cascade_of(subset, k)
+        rows = out_of_fold(scores, subset, objective, cascade)
+        out.append(Candidate(subset, cascade.config() if cascade else None, rows["learned"],
+                             rows["weighted"], round(seconds_per_item(subset, cascade, scores,
+                                                                      timings), 6)))
+    return sorted(out, key=lambda c: c.seconds_per_item)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a profile must hold on the held-out articles: at most this share (%) of stressed
+    questions with the distractor first, at most this loss of top-1 under the distractor."""
+
+    distractor_first: float = 10.0
+    stress_loss: float = 3.0
+
+
+def choose(candidates: Sequence[Candidate], reference: Sequence[str],
+           targets: Targets = Targets()) -> dict[str, Candidate]:
+    """``fast``: the most accurate subset (held-out top-1) that costs no more than the
+    ``reference`` signals (the defaults') and keeps the distractor first for at most
+    ``targets.distractor_first`` %; ``best``: the most accurate subset that keeps both targets.
+    Ties go to the cheaper subset. A profile with no subset meeting its rules is left out."""
+    limit = next((c.seconds_per_item for c in candidates if set(c.signals) == set(reference)),
+                 None)
+    robust = [c for c in candidates if c.figures["distractor_first"] <= targets.distractor_first]
+    out = {}
+    fast = [c for c in robust if limit is not None and c.seconds_per_item <= limit]
+    if fast:
+        out["fast"] = max(fast, key=lambda c: (c.figures["top1"], -c.seconds_per_item))
+    best = [c for c in robust if c.figures["top1_loss"] <= targets.stress_loss]
+    if best:
+        out["best"] = max(best, key=lambda c: (c.figures["top1"], -c.seconds_per_item))
+    return out

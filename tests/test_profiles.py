@@ -59,3 +59,19 @@ def test_cascade_of_and_choice() -> None:
     chosen = choose(rows, ("bm25", "sbert"))
     assert chosen["fast"].signals == ("bm25", "cross-small")  # tie on top-1: the cheaper
     assert chosen["best"].signals == ("bm25", "cross")  # 90 puts the distractor first too often
+
+
+def test_multi_passage_moves_answers_into_the_joined_context() -> None:
+    from ids_extract.squad.passages import multi_passage
+
+    from .conftest import people_dataset
+
+    data = people_dataset()
+    multi = multi_passage(data, others=4, seed=0)
+    assert multi.num_questions == data.num_questions
+    for (_, p, qa), (_, old_p, old) in zip(multi.iter_qas(), data.iter_qas(), strict=True):
+        assert qa.id == old.id and old_p.context in p.context
+        for a in qa.answers:
+            assert p.context[a.answer_start:a.answer_start + len(a.text)] == a.text
+    again = multi_passage(data, others=4, seed=0)
+    assert [p.context for p in again.paragraphs()] == [p.context for p in multi.paragraphs()]

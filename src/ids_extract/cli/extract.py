@@ -46,6 +46,8 @@ def extract(
     extractor: Annotated[Path | None, typer.Option(help="A trained extractor (a train-extractor "
                                                    "folder, or an extractor.json): its scorers, "
                                                    "models, fusion and segmenter.")] = None,
+    profile: Annotated[str | None, typer.Option(help="With --extractor: one of its profiles "
+                                                "(fast, best: see its README.md).")] = None,
     scorers: Annotated[str | None, typer.Option(help="Comma-separated scorers: bm25, sbert, dpr "
                                                 "(needs --dpr-model), ig and reader (need "
                                                 "--reader-model), cross (needs --cross-model) "
@@ -117,8 +119,9 @@ def extract(
                                                    "per GPU, else 1].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an extraction with another config "
                                             "in --out.")] = False,
-    profile: Annotated[bool, typer.Option(help="Print the wall time of each stage (read, "
-                                          "segment, score per scorer, select, write).")] = False,
+    timings: Annotated[bool, typer.Option(help="Print the wall time of each stage (read, "
+                                          "segment, score per scorer, select, write); was "
+                                          "--profile before profiles were named.")] = False,
     scorer_option: ScorerOptions = None,
     quiet: Quiet = False,
 ) -> None:
@@ -139,8 +142,10 @@ def extract(
             raise ConfigError(f"--extractor sets the scorers, models, fusion and segmenter: "
                               f"leave out {', '.join(clash)}")
         built = Extractor.from_pretrained(extractor, levels, device=device, split=split,
-                                          lost=lost, quiet=quiet)
+                                          lost=lost, quiet=quiet, profile=profile)
     else:
+        if profile is not None:
+            raise ConfigError("--profile names a profile of a trained extractor: give --extractor")
         names = scorer_names(scorers, fast)
         values = {"sbert_model": sbert_model, "dpr_model": dpr_model,
                   "reader_model": reader_model, "cross_model": cross_model,
@@ -165,7 +170,7 @@ def extract(
         hf_split=hf_split_or(hf_split, split == "train"), engine=engine, shard_size=shard_size,
         ray_address=ray_address, ray_actors=ray_actors,
     )
-    if profile:
+    if timings:
         print_stages(summary.seconds)
     if not quiet:
         if summary.skipped:

@@ -165,7 +165,13 @@ def quiet_transformers() -> None:
 @lru_cache(maxsize=8)
 def load_tokenizer(name: str | None = None) -> Any:
     """A fast tokenizer by name or folder; ``None`` is the default model's (bert-base-uncased
-    vocabulary, resolved offline)."""
+    vocabulary, resolved offline); ``tiktoken:ENCODING`` an OpenAI encoding
+    (:mod:`.openai_tokens`)."""
+    from .openai_tokens import is_tiktoken, load_tiktoken
+
+    if is_tiktoken(name):
+        assert name is not None
+        return load_tiktoken(name)
     from transformers import AutoTokenizer
 
     quiet_transformers()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .hub import load_tokenizer, resolve_model, transformer_folder
+from .openai_tokens import is_tiktoken, load_tiktoken
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -55,7 +56,11 @@ class RustTokenizer:
 @lru_cache(maxsize=8)
 def load_light_tokenizer(name: str | None = None) -> Any:
     """The tokenizer a budget names (``None``: the default model's), without importing
-    transformers when the model folder has a ``tokenizer.json``."""
+    transformers when the model folder has a ``tokenizer.json``; ``tiktoken:ENCODING`` an
+    OpenAI encoding (:mod:`.openai_tokens`)."""
+    if is_tiktoken(name):
+        assert name is not None
+        return load_tiktoken(name)
     folder = Path(transformer_folder(resolve_model(name)))
     if (folder / TOKENIZER_FILE).is_file():
         return RustTokenizer.from_file(folder / TOKENIZER_FILE)

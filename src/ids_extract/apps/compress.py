@@ -74,17 +74,20 @@ class Compression:
 
     def passages_kept(self, passages: int) -> list[KeptPassage]:
         """Per passage (``passages`` of them) that kept anything: its kept sentences joined (one
-        space where two were not adjacent and nothing stood between them, ends stripped) and
-        their best fused score. Joined by blank lines these texts hold the very tokens of
-        :attr:`text` (white space is no token for BERT-style tokenizers): what the RAG
-        integrations hand back as documents."""
+        space where two were not adjacent and nothing stood between them, ends stripped), their
+        best fused score and their spans in the passage. Joined by blank lines these texts hold
+        the very tokens of :attr:`text` (white space is no token for BERT-style tokenizers):
+        what the RAG integrations hand back as documents."""
         texts, ends, best = [""] * passages, [-1] * passages, [-math.inf] * passages
+        spans: list[list[tuple[int, int]]] = [[] for _ in range(passages)]
         for k in self.kept:
             t = texts[k.passage]
             gap = t and ends[k.passage] != k.start and not t[-1].isspace()
             texts[k.passage] = t + (" " if gap and not k.text[:1].isspace() else "") + k.text
             ends[k.passage], best[k.passage] = k.end, max(best[k.passage], k.score)
-        return [KeptPassage(i, t.strip(), best[i]) for i, t in enumerate(texts) if t.strip()]
+            spans[k.passage].append((k.start, k.end))
+        return [KeptPassage(i, t.strip(), best[i], tuple(spans[i]))
+                for i, t in enumerate(texts) if t.strip()]
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,17 @@ class KeptPassage:
     passage: int
     text: str
     score: float
+    spans: tuple[tuple[int, int], ...] = ()  # the kept sentences' [start, end) in the passage
+
+    def contiguous(self, original: str) -> tuple[int, int] | None:
+        """The one span of the passage this text is (white space at its ends aside), or None
+        when sentences between the kept ones were left out."""
+        start, end = self.spans[0][0], self.spans[-1][1]
+        whole = original[start:end]
+        if whole.strip() != self.text:
+            return None
+        start += len(whole) - len(whole.lstrip())
+        return start, start + len(self.text)
 
 
 def compress_passages(question: str, passages: Sequence[str], budget: str, *,

@@ -3,17 +3,46 @@
 (``pip install 'ids-extract[llama-index]'``). Both hand the retrieved texts to
 :func:`ids_extract.compress` as passages, so one token budget holds for all of them together."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from ..apps.compress import KeptPassage, check_budget, compress_passages
+from ..models.tokenizer import load_light_tokenizer
+from ..select.segment import check_segmenter
+
+#: metadata keys both adapters add to what they return (kept out of what an LLM or an embedding
+#: reads in LlamaIndex)
+SCORE, SPANS = "ids_extract_score", "ids_extract_spans"
 
 
 class CompressSettings(BaseModel):
     """What both adapters pass to :func:`ids_extract.apps.compress.compress_passages`: the
     budget, the scorers, the segmenter and per-scorer options (pydantic fields, as the
-    frameworks' own components are pydantic models)."""
+    frameworks' own components are pydantic models). A bad budget, tokenizer or segmenter is a
+    :class:`~ids_extract.errors.ConfigError` when the adapter is made, not at its first query."""
 
     budget: str = "tokens:256"
     scorers: tuple[str, ...] = ("bm25", "sbert")
     segmenter: str = "pysbd"
     scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _checked(self) -> "CompressSettings":
+        level = check_budget(self.budget)
+        load_light_tokenizer(level.tokenizer)
+        check_segmenter(self.segmenter)
+        return self
+
+    def kept(self, query: str, texts: Sequence[str]) -> list[KeptPassage]:
+        """The texts cut to what matters for ``query``, within the budget (one per text that
+        kept anything, in their order)."""
+        return compress_passages(query, list(texts), self.budget, scorers=self.scorers,
+                                 segmenter=self.segmenter, **self.scorer_options)
+
+    @staticmethod
+    def metadata(kept: KeptPassage) -> dict[str, Any]:
+        """What both adapters add to a returned document's metadata: the best fused score of
+        its kept sentences and their spans in the input text."""
+        return {SCORE: kept.score, SPANS: [list(s) for s in kept.spans]}

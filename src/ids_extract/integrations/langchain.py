@@ -7,9 +7,11 @@ retrieved documents together, the sentences that matter for the query within one
     retriever = ContextualCompressionRetriever(
         base_compressor=IdsCompressor(budget="tokens:512"), base_retriever=base)
 
-Each returned document is an input document cut down to its kept sentences (its metadata kept,
-``ids_extract_score`` added: the best fused score of its kept sentences), in the input order;
-documents with nothing kept are left out. With a BERT-style budget tokenizer the returned texts
+Each returned document is an input document cut down to its kept sentences, in the input order
+(its ``id`` and metadata kept; added: ``ids_extract_score``, the best fused score of its kept
+sentences, and ``ids_extract_spans``, their ``[start, end)`` in the input text); documents with
+nothing kept are left out. ``ContextualCompressionRetriever`` lives in ``langchain-classic``,
+which the ``[langchain]`` extra brings. With a BERT-style budget tokenizer the returned texts
 joined by blank lines, after the query and the special tokens, fit the budget exactly as
 :func:`ids_extract.compress` counts it.
 """
@@ -25,7 +27,6 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise ImportError("ids_extract.integrations.langchain needs langchain-core: "
                       "pip install 'ids-extract[langchain]'") from err
 
-from ..apps.compress import compress_passages
 from . import CompressSettings
 
 
@@ -36,9 +37,7 @@ class IdsCompressor(CompressSettings, BaseDocumentCompressor):
     def compress_documents(self, documents: Sequence[Document], query: str,
                            callbacks: Callbacks | None = None) -> Sequence[Document]:
         """The documents cut to the sentences that matter for ``query`` (see the module doc)."""
-        kept = compress_passages(query, [d.page_content for d in documents], self.budget,
-                                 scorers=self.scorers, segmenter=self.segmenter,
-                                 **self.scorer_options)
-        return [Document(page_content=k.text, metadata={**documents[k.passage].metadata,
-                                                        "ids_extract_score": k.score})
+        kept = self.kept(query, [d.page_content for d in documents])
+        return [Document(page_content=k.text, id=documents[k.passage].id,
+                         metadata={**documents[k.passage].metadata, **self.metadata(k)})
                 for k in kept]

@@ -43,7 +43,7 @@ class TiktokenTokenizer:
         """``input_ids`` (and ``offset_mapping``: each token's character span) of one text or a
         list of them; there are no special tokens to add."""
         single = isinstance(text, str)
-        texts = [text] if single else list(text)
+        texts: list[str] = [text] if isinstance(text, str) else list(text)
         ids = self.encoding.encode_ordinary_batch(texts)
         out: dict[str, Any] = {"input_ids": ids}
         if return_offsets_mapping:

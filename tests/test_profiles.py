@@ -48,17 +48,25 @@ def test_cascade_of_and_choice() -> None:
     assert len(subsets("abc")) == 7
 
     def cand(signals: tuple[str, ...], top1: float, first: float, loss: float,
-             cost: float) -> Candidate:
+             cost: float, weighted_top1: float = 0.0) -> Candidate:
         figures = {"top1": top1, "distractor_first": first, "top1_loss": loss}
-        return Candidate(signals, None, figures, figures, cost)
+        return Candidate(signals, None, figures, {**figures, "top1": weighted_top1}, cost)
 
     rows = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 83, 30, 25, 0.01),
             cand(("bm25", "cross-small"), 86, 5, 2, 0.008),
             cand(("bm25", "static", "cross-small"), 86, 4, 2, 0.009),
             cand(("bm25", "cross"), 89, 2, 1, 0.05), cand(("dpr", "cross"), 90, 12, 1, 0.06)]
     chosen = choose(rows, ("bm25", "sbert"))
-    assert chosen["fast"].signals == ("bm25", "cross-small")  # tie on top-1: the cheaper
-    assert chosen["best"].signals == ("bm25", "cross")  # 90 puts the distractor first too often
+    assert chosen["fast"].candidate.signals == ("bm25", "cross-small")  # a tie: the cheaper
+    assert chosen["best"].candidate.signals == ("bm25", "cross")  # 90: distractor first too often
+    assert chosen["fast"].fusion == "learned" and chosen["fast"].targets_met
+    # nothing within the defaults' cost keeps the distractor down: the most accurate, flagged;
+    # its equal-weight sum beats its learned fusion there, so that is the profile's fusion
+    cheap = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 83, 30, 25, 0.01, 84),
+             cand(("bm25", "cross"), 89, 2, 1, 0.05)]
+    fast = choose(cheap, ("bm25", "sbert"))["fast"]
+    assert fast.candidate.signals == ("bm25", "sbert") and fast.fusion == "weighted"
+    assert fast.figures["top1"] == 84 and not fast.targets_met
 
 
 def test_multi_passage_moves_answers_into_the_joined_context() -> None:

@@ -145,12 +145,12 @@ def profiles(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objecti
     chosen = choose(candidates, reference)
     write_json({"objective": objective.name, "k": k, "reference": list(reference),
                 "timings": timings, "candidates": [c.to_dict() for c in candidates],
-                "chosen": {n: list(c.signals) for n, c in chosen.items()}}, out / FRONTIER)
+                "chosen": {n: p.to_dict() for n, p in chosen.items()}}, out / FRONTIER)
     result: dict[str, Any] = {}
-    for name, cand in chosen.items():
-        cascade = Cascade.from_config(cand.cascade)
-        model = fitted(found, cand.signals, objective, cascade)
-        model.save(out / "profiles" / f"{name}.fusion.json")
-        result[name] = {"signals": list(cand.signals), "cascade": cand.cascade,
-                        "heldout": cand.figures, "seconds_per_question": cand.seconds_per_item}
+    for name, profile in chosen.items():
+        cand = profile.candidate
+        if profile.fusion == "learned":
+            model = fitted(found, cand.signals, objective, Cascade.from_config(cand.cascade))
+            model.save(out / "profiles" / f"{name}.fusion.json")
+        result[name] = profile.to_dict()
     return result

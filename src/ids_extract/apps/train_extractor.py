@@ -177,7 +177,10 @@ class Pipeline:
         profiles = Stage("profiles", {"C": c.fusion_c, "k": c.cascade_k,
                                       "clean_weight": c.fusion_clean_weight,
                                       "nonnegative": c.fusion_nonnegative,
-                                      "reference": list(REFERENCE)},
+                                      "reference": list(REFERENCE),
+                                      # the rule of pipeline.profiles.choose: each subset with
+                                      # its learned fusion or its equal-weight sum
+                                      "rule": "fusion per subset"},
                          self.profiles, ["score"], ["heldout/frontier.json"])
         card = Stage("card", {}, self.card, ["fuse", "profiles"], ["extractor.json", "README.md"])
         return [split, *chosen_trainers, score, fuse, profiles, card]
@@ -357,9 +360,10 @@ class Pipeline:
         spec = self.spec()
         chosen = read_state(self.out)["profiles"].result
         spec.profiles = {name: {"scorers": p["signals"], "cascade": p["cascade"],
-                                "fusion": {"method": "learned",
-                                           "file": f"profiles/{name}.fusion.json"},
-                                "heldout": p["heldout"],
+                                "fusion": ({"method": "learned",
+                                            "file": f"profiles/{name}.fusion.json"}
+                                           if p["fusion"] == "learned" else {"method": "weighted"}),
+                                "heldout": p["heldout"], "targets_met": p["targets_met"],
                                 "seconds_per_question": p["seconds_per_question"]}
                          for name, p in chosen.items()}
         spec.info = {"trained_with": "ids-extract train-extractor",

@@ -165,8 +165,7 @@ def passages(model: Path, questions: int) -> dict[str, Any]:
     data = multi_passage(load(DEV).spread(questions), others=4, seed=0)
     levels = "tokens:128,tokens:256"
     makers = {"defaults": lambda: Extractor(levels=levels, quiet=True),
-              "--fast": lambda: Extractor(["bm25", "static"], levels, quiet=True),
-              "extractor": lambda: Extractor.from_pretrained(model, levels, quiet=True)}
+              "--fast": lambda: Extractor(["bm25", "static"], levels, quiet=True)}
     for name in load_spec(model).profiles:
         makers[f"profile {name}"] = (lambda n=name: Extractor.from_pretrained(
             model, levels, quiet=True, profile=n))

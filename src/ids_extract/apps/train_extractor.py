@@ -40,7 +40,8 @@ from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
 from ..pipeline.robustness import distractor_units
 from ..pipeline.scoring import score_units
-from ..scorers import build_scorer
+from ..scorers import build_scorer, options_from
+from ..scorers.options import IG_STEPS
 from ..select.cascade import Cascade
 from ..select.fusion import WeightedFusion
 from ..select.segment import check_segmenter
@@ -81,7 +82,7 @@ class ExtractorTrainConfig:
     cross_max_length: int = 128
     cross_init_layers: int | None = None
     cascade_k: int = 4
-    ig_steps: int = 8
+    ig_steps: int = IG_STEPS
     fusion_c: float = 1.0
     seed: int = 42
     segmenter: str = "pysbd"
@@ -258,7 +259,9 @@ class Pipeline:
                  "dpr": ScorerSpec("dpr", "dpr"),
                  "reader": ScorerSpec("reader", "reader", {"precision": c.precision}),
                  "cross": ScorerSpec("cross", "cross"),
-                 "ig": ScorerSpec("ig", "reader", {"n_steps": c.ig_steps, "target": "sum"})}
+                 # IG's options as any command hands them (the scorer declares what it reads)
+                 "ig": ScorerSpec("ig", "reader", options_from(
+                     ["ig"], {"ig_steps": c.ig_steps, "ig_target": "sum"})["ig"])}
         return [specs[s] for s in c.signals], models
 
     def spec(self) -> ExtractorSpec:

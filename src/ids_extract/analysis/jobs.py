@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..files import check_out
 from ..scorers.options import IG_STEPS, names_of
 from ..tabular import text_given
-from .explain import Explanation
-from .sanity import SCHEDULES, SanityResult
+from .sanity import SCHEDULES
+
+if TYPE_CHECKING:
+    from .explain import Explanation
+    from .sanity import SanityResult
 
 #: where ``explain`` writes its page, and ``sanity-check`` its results, unless told
 EXPLAIN_PAGE = Path("explain.html")

@@ -13,7 +13,6 @@ from ..errors import ConfigError, DataError
 from ..files import write_json
 from ..models.qa.features import MODES
 from ..squad import read as squad_read
-from ..squad.evaluate import evaluate
 from ..squad.model import Article, Paragraph, SquadDataset
 
 
@@ -57,6 +56,8 @@ class EvaluateJob:
             out = out or model / f"eval-{Path(data_file).stem}"
             preds, probs, written = self._read(reading, gold, model, out)
             say(f"wrote {written}")
+        from ..squad.evaluate import evaluate
+
         metrics = evaluate(gold, preds, probs)
         if out is not None:
             write_json(metrics, Path(out) / "metrics.json")

@@ -38,7 +38,7 @@ Engine = Annotated[str, o.opt(f"{' or '.join(ENGINES)} (pip install 'ids-extract
 ShardSize = Annotated[int, o.opt("Paragraphs per shard: the unit of resume and of work for Ray.")]
 RayAddress = Annotated[str | None, o.opt("Join this Ray cluster [default: a local instance].")]
 RayActors = Annotated[int | None, o.opt("Actors in the Ray pool [default: one per GPU, else 1].")]
-Profile = Annotated[bool, o.opt("Print the wall time of each stage.")]
+Timings = Annotated[bool, o.opt("Print the wall time of each stage.")]
 Folder = Annotated[Path, typer.Argument(help="An output folder (extract or extract-texts).")]
 
 
@@ -80,7 +80,7 @@ def extract(
     ray_address: RayAddress = None,
     ray_actors: RayActors = None,
     overwrite: o.Overwrite = False,
-    profile: Profile = False,
+    timings: Timings = False,
     scorer_option: o.ScorerOptions = None,
     quiet: o.Quiet = False,
 ) -> None:
@@ -90,7 +90,7 @@ def extract(
     out_dir = out or job.default_out(input)
     if out is None and not quiet:
         err_console.print(f"no --out given: writing to {out_dir}/", highlight=False)
-    report_run(job.run(input, out_dir), quiet, profile)
+    report_run(job.run(input, out_dir), quiet, timings)
 
 
 @command()

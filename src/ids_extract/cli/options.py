@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ..scorers import REGISTRY, TEXT_REGISTRY
+from ..scorers.options import DEFAULT_SCORERS, FAST_SCORERS
 from ..select.segment import SEGMENTERS
 
 #: per command, old name -> new spelling (an option; an option and its value; "" when the value
@@ -47,11 +48,11 @@ HfSplit = Annotated[str | None, opt("Split of a datasets folder or hub name [def
                                     "training data (train-*, split-texts, --split train), "
                                     "validation otherwise].")]
 Split = Annotated[str, opt("'train' may use the gold answers or labels; 'eval' never does.")]
-Fast = Annotated[bool, opt("Scorers bm25,static: static embeddings instead of MiniLM, several "
+Fast = Annotated[bool, opt(f"Scorers {FAST_SCORERS}: static embeddings instead of MiniLM, several "
                            "times faster at about a point of top-1 (see the README); not with "
                            "--scorers.", "--fast")]
 Scorers = Annotated[str | None, opt(f"Comma-separated scorers: {', '.join(REGISTRY)} (ids-extract "
-                                    "scorers lists them) [default: bm25,sbert].")]
+                                    f"scorers lists them) [default: {DEFAULT_SCORERS}].")]
 TextScorers = Annotated[str, opt(f"Comma-separated: {', '.join(TEXT_REGISTRY)} (ig and alone need "
                                  "--classifier-model).", "--scorers")]
 Weights = Annotated[str | None, opt("Fusion weights: 'bm25=1,sbert=0.5' or '1,0.5' [default: all "

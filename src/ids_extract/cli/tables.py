@@ -58,11 +58,11 @@ def print_stats(manifest: dict[str, Any]) -> None:
               for n, r in recall.items()])
 
 
-def report_run(summary: Any, quiet: bool, profile: bool = False) -> None:
-    """What ``extract`` and ``extract-texts`` say when done: the stage times (``profile``: wall
+def report_run(summary: Any, quiet: bool, timings: bool = False) -> None:
+    """What ``extract`` and ``extract-texts`` say when done: the stage times (``timings``: wall
     time per stage and its share, on stderr), the levels already there, the table, the answers
     repaired or skipped, and where it went."""
-    if profile:
+    if timings:
         total = summary.seconds.get("total", 0.0) or 1.0
         show("wall time per stage", ("stage", "seconds", "share %"),
              [*[(n, f"{v:.2f}", f"{100 * v / total:.1f}") for n, v in

@@ -11,12 +11,8 @@ from typing import Any
 
 from ..errors import ConfigError, check_limit
 from ..files import check_out, fingerprint
-from ..models.classifier.features import MODES
 from ..tabular import hf_split_for
 from ..textcls.model import Columns, TextDataset
-from ..textcls.read import load
-from ..textcls.write import target_name, write_like
-from .classify_output import evaluate_to_dir
 from .folder import MANIFEST, RunSummary, file_entry, package_versions, write_folder
 
 SPLIT_FORMAT = "ids-extract-split/1"
@@ -51,6 +47,9 @@ class SplitJob(TextColumns):
         """Write ``train`` and ``dev`` into ``out`` (the entries say where, how many texts and
         which labels); a split of another input or other settings there is refused unless
         ``overwrite``, and so are parts a version without a manifest left."""
+        from ..textcls.read import load
+        from ..textcls.write import target_name, write_like
+
         if self.every < 2 or not 0 <= self.offset < self.every:
             raise ConfigError("--every must be at least 2 and --offset between 0 and every - 1")
         check_out(out)
@@ -99,7 +98,10 @@ class ClassifierEvalJob(TextColumns):
     def run(self, model: Path, data: str, out: Path) -> tuple[dict[str, Any], RunSummary]:
         """Score the classifier on ``data`` into ``out`` (the same evaluation again is read
         back); option errors come before the model is loaded."""
+        from ..models.classifier.features import MODES
         from ..models.classifier.folder import load_classifier
+        from ..textcls.read import load
+        from .classify_output import evaluate_to_dir
 
         if self.mode is not None and self.mode not in MODES:
             raise ConfigError(f"--mode {self.mode!r}: choose from {', '.join(MODES)}")

@@ -198,8 +198,8 @@ def test_11_sanity_check_speaks_of_texts_for_a_classifier() -> None:
 def test_11_sanity_check_does_less_work(tiny_classifier_dir: Path, cls_file: Path) -> None:
     """The slow sanity check: the step both schedules share (the head alone) is attributed once,
     IG runs in bf16 where that is native, and a classifier's windows do not overlap."""
-    from ids_extract.analysis.sanity import run_sanity, sample_text_batch
     from ids_extract.analysis.jobs import ig_scorer
+    from ids_extract.analysis.sanity import run_sanity, sample_text_batch
     from ids_extract.models.runtime import cpu_has_native_bf16, ig_precision
     from ids_extract.textcls import load
 

@@ -112,6 +112,9 @@ def renamed(args: Sequence[str], old: Mapping[str, str], live: Mapping[str, str]
             err_console.print(f"[bold red]error:[/] give {target[0]} only ({name} is its old "
                               "spelling)", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT)
+        if name in live:  # e.g. "-q QUESTION ...; use --question QUESTION (-q is --quiet now)"
+            word = new.lstrip("-").upper()
+            name, new = f"{name} {word}", f"{new} {word} ({name} is --{live[name]} now)"
         deprecated(name, new or "the argument (no option name)")
         out += target + ([value] if eq else [])
     return out

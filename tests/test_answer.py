@@ -89,7 +89,7 @@ def test_cli_answer_json(trained_reader: Path, tmp_path: Path) -> None:  # noqa:
     ctx_file.write_text(CONTEXT, encoding="utf-8")
     res = runner.invoke(app, ["answer", "--model", str(trained_reader), "--question",
                               "When did William invade England?", "--context-file", str(ctx_file),
-                              "--scorers", "bm25", "--level", "tokens:24", "--json",
+                              "--scorers", "bm25", "--levels", "tokens:24", "--json",
                               "--device", "cpu"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

@@ -40,7 +40,7 @@ def test_bad_input_exit_2_with_place_and_nothing_written(case: str, command: str
     out = tmp_path / "out"
     before = _files(tiny_classifier_dir)
     args = {"extract-texts": [str(data), "--out", str(out), "--scorers", "lead", "--split", "train"],
-            "train-classifier": ["--train", str(data), "--out", str(out)],
+            "train-classifier": [str(data), "--out", str(out)],
             "evaluate-classifier": ["--model", str(tiny_classifier_dir), "--data", str(data),
                                     "--out", str(out)]}[command]
     res = runner.invoke(app, [command, *args])
@@ -68,7 +68,7 @@ def test_bad_options_exit_2(cls_file: Path, tmp_path: Path, tiny_classifier_dir:
         res = runner.invoke(app, ["extract-texts", str(cls_file), "--out", str(out), *args])
         assert res.exit_code == 2, (args, res.output)
         assert not out.exists() or _files(out) == [], args
-    res = runner.invoke(app, ["train-classifier", "--train", str(cls_file), "--out", str(out),
+    res = runner.invoke(app, ["train-classifier", str(cls_file), "--out", str(out),
                               "--mode", "sideways"])
     assert res.exit_code == 2 and "mode 'sideways'" in res.output
     res = runner.invoke(app, ["evaluate-classifier", "--model", str(tiny_classifier_dir), "--data",
@@ -89,13 +89,13 @@ def test_extract_train_evaluate(cls_file: Path, tmp_path: Path, tiny_encoder_dir
     alone = manifest["config"]["scorers"][0]
     assert alone["name"] == "alone" and len(alone["model"]["sha256"]) == 64
     model = tmp_path / "clf"
-    res = runner.invoke(app, ["train-classifier", "--train", str(level), "--out", str(model),
+    res = runner.invoke(app, ["train-classifier", str(level), "--out", str(model),
                               "--init", str(tiny_encoder_dir), "--max-seq-length", "24",
                               "--max-steps", "2", "--batch-size", "4", "--precision", "fp32",
                               "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["steps"] == 2
-    res = runner.invoke(app, ["train-classifier", "--train", str(level), "--out", str(model),
+    res = runner.invoke(app, ["train-classifier", str(level), "--out", str(model),
                               "--init", str(tiny_encoder_dir), "--max-seq-length", "24",
                               "--max-steps", "2", "--batch-size", "4", "--precision", "fp32",
                               "--device", "cpu", "--quiet"])
@@ -117,7 +117,7 @@ def test_explain_and_sanity_for_a_classifier(tiny_classifier_dir: Path, cls_file
                                              tmp_path: Path) -> None:
     page = tmp_path / "why.html"
     res = runner.invoke(app, ["explain", "-m", str(tiny_classifier_dir), "--text", CONTEXT,
-                              "--out", str(page), "--steps", "4", "--device", "cpu"])
+                              "--out", str(page), "--ig-steps", "4", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     html = page.read_text(encoding="utf-8")
     assert "Predicted class" in html and "sentence alone" in html and "Question:" not in html
@@ -127,7 +127,7 @@ def test_explain_and_sanity_for_a_classifier(tiny_classifier_dir: Path, cls_file
     assert res.exit_code == 2 and not (tmp_path / "no.html").exists()
     out = tmp_path / "sanity"
     res = runner.invoke(app, ["sanity-check", "-m", str(tiny_classifier_dir), "--data",
-                              str(cls_file), "--out", str(out), "--sample", "4", "--steps", "2",
+                              str(cls_file), "--out", str(out), "--sample", "4", "--ig-steps", "2",
                               "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     saved = json.loads((out / "sanity.json").read_text(encoding="utf-8"))

@@ -34,11 +34,11 @@ def _commands(data: Path, model: Path, out: Path) -> dict[str, list[str]]:
     return {
         "split-texts": ["split-texts", str(data), "--out", str(out)],
         "extract-texts": ["extract-texts", str(data), "--out", str(out), "--scorers", "lead"],
-        "train-classifier": ["train-classifier", "--train", str(data), "--out", str(out)],
+        "train-classifier": ["train-classifier", str(data), "--out", str(out)],
         "evaluate-classifier": ["evaluate-classifier", "--model", str(model), "--data", str(data),
                                 "--out", str(out)],
         "sanity-check": ["sanity-check", "-m", str(model), "--data", str(data), "--out",
-                         str(out), "--sample", "2", "--steps", "2", "--device", "cpu"],
+                         str(out), "--sample", "2", "--ig-steps", "2", "--device", "cpu"],
         "explain": ["explain", "-m", str(model), "--text", "One. Two.", "--out",
                     str(out / "page.html"), "--device", "cpu"],
     }
@@ -60,7 +60,7 @@ def test_1_out_is_a_file(command: str, cls_file: Path, tmp_path: Path,
 def test_2_max_seq_length_over_the_backbone(cls_file: Path, tmp_path: Path,
                                             tiny_encoder_dir: Path) -> None:
     out = tmp_path / "clf"
-    res = runner.invoke(app, ["train-classifier", "--train", str(cls_file), "--out", str(out),
+    res = runner.invoke(app, ["train-classifier", str(cls_file), "--out", str(out),
                               "--init", str(tiny_encoder_dir), "--max-seq-length", "10000",
                               "--device", "cpu"])
     _refused(res, "max_seq_length 10000: the backbone")
@@ -198,16 +198,16 @@ def test_11_sanity_check_speaks_of_texts_for_a_classifier() -> None:
 def test_11_sanity_check_does_less_work(tiny_classifier_dir: Path, cls_file: Path) -> None:
     """The slow sanity check: the step both schedules share (the head alone) is attributed once,
     IG runs in bf16 where that is native, and a classifier's windows do not overlap."""
+    from ids_extract.analysis.jobs import ig_scorer
     from ids_extract.analysis.sanity import run_sanity, sample_text_batch
-    from ids_extract.cli.explain import _ig, ig_precision
-    from ids_extract.models.runtime import cpu_has_native_bf16
+    from ids_extract.models.runtime import cpu_has_native_bf16, ig_precision
     from ids_extract.textcls import load
 
     assert ig_precision("auto", "cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
     assert ig_precision("fp32", "cpu") == "fp32"
     with pytest.raises(ConfigError, match="--precision 'fp16'"):
         ig_precision("fp16", "cpu")
-    scorer = _ig(str(tiny_classifier_dir), 2, None, "cpu", precision="fp32", overlap=0)
+    scorer = ig_scorer(str(tiny_classifier_dir), 2, None, "cpu", precision="fp32", overlap=0)
     assert scorer.windows.window_overlap == 0
     calls = []
     score = scorer.score
@@ -227,8 +227,8 @@ def test_deprecated_spellings_warn_and_work(cls_file: Path, tmp_path: Path,
     assert res.exit_code == 0 and "--windows is deprecated" in res.output
     assert json.loads(res.stdout.splitlines()[-1])["mode"] == "windows"
     res = runner.invoke(app, ["explain", "-m", str(tiny_classifier_dir), "--text", "One. Two.",
-                              "--target", "start", "--out", str(tmp_path / "p.html")])
-    _refused(res, "--target start: a classifier explains its predicted class")
+                              "--ig-target", "start", "--out", str(tmp_path / "p.html")])
+    _refused(res, "--ig-target start: a classifier explains its predicted class")
     assert not (tmp_path / "p.html").exists()
 
 
@@ -237,7 +237,7 @@ def test_evaluate_says_windows_one_way(squad_file: Path, tmp_path: Path) -> None
     _refused(runner.invoke(app, [*base, "--mode", "sideways"]), "--mode 'sideways'")
     res = runner.invoke(app, [*base, "--truncate", "--mode", "window"])
     _refused(res, "give --mode only")
-    assert "--truncate/--window is deprecated" in res.output
+    assert "--truncate is its old spelling" in res.output
 
 
 def test_one_hf_split_rule_training_data_reads_train_the_rest_validation(tmp_path: Path) -> None:
@@ -245,10 +245,10 @@ def test_one_hf_split_rule_training_data_reads_train_the_rest_validation(tmp_pat
     validation."""
     import datasets
 
-    from ids_extract.cli.app import hf_split_or
+    from ids_extract.tabular import hf_split_for
 
-    assert hf_split_or(None, True) == "train" and hf_split_or(None, False) == "validation"
-    assert hf_split_or("test", True) == "test"
+    assert hf_split_for(None, True) == "train" and hf_split_for(None, False) == "validation"
+    assert hf_split_for("test", True) == "test"
     rows = {"train": [{"text": f"Train text {i}. More.", "label": "a" if i % 2 else "b"}
                       for i in range(4)],
             "validation": [{"text": f"Dev text {i}. More.", "label": "a"} for i in range(3)]}

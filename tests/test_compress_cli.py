@@ -99,7 +99,7 @@ def test_fast_is_bm25_and_static_and_refuses_scorers(monkeypatch: pytest.MonkeyP
     assert res.exit_code == 2 and "--fast sets the scorers" in res.output
     res = runner.invoke(app, ["extract", "in.json", "--fast", "--scorers", "bm25"])
     assert res.exit_code == 2 and "--fast sets the scorers" in res.output
-    from ids_extract.cli.app import FAST_SCORERS
+    from ids_extract.scorers.options import FAST_SCORERS
 
     seen: list[list[str]] = []
     monkeypatch.setattr("ids_extract.apps.compress.compress",

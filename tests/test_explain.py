@@ -39,7 +39,7 @@ def test_cli_explain(tiny_qa_dir: Path, tmp_path: Path) -> None:
     ctx.write_text(CONTEXT, encoding="utf-8")
     out = tmp_path / "e.html"
     res = runner.invoke(app, ["explain", "-m", str(tiny_qa_dir), "-q", "When was 1066?",
-                              "--context-file", str(ctx), "--out", str(out), "--steps", "4",
+                              "--context-file", str(ctx), "--out", str(out), "--ig-steps", "4",
                               "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert out.exists() and out.with_suffix(".png").exists()
@@ -48,7 +48,7 @@ def test_cli_explain(tiny_qa_dir: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["explain", "-m", str(tmp_path), "-q", "x", "--context", "y."])
     assert res.exit_code == 2  # not a QA model
     one = ["explain", "-m", str(tiny_qa_dir), "-q", "When?", "--context-file", str(ctx), "--out",
-           str(out), "--steps", "1", "--device", "cpu"]
+           str(out), "--ig-steps", "1", "--device", "cpu"]
     res = runner.invoke(app, one)  # the message names an option explain has
     assert res.exit_code == 2 and "--mode gxi" in res.output
-    assert runner.invoke(app, [*one, "--mode", "gxi"]).exit_code == 0
+    assert runner.invoke(app, [*one, "--ig-mode", "gxi"]).exit_code == 0

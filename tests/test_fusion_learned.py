@@ -105,7 +105,7 @@ def test_extractor_with_learned_fusion(squad_file: Path, tmp_path: Path) -> None
 
 def test_cli_fit_fusion_and_extract(squad_file: Path, tmp_path: Path) -> None:
     model = tmp_path / "fusion.json"
-    res = runner.invoke(app, ["fit-fusion", "--train", str(squad_file), "--out", str(model),
+    res = runner.invoke(app, ["fit-fusion", str(squad_file), "--out", str(model),
                               "--scorers", "bm25", "--quiet"])
     assert res.exit_code == 0, res.output
     assert LearnedFusion.load(model).scorers == ["bm25"]
@@ -116,5 +116,5 @@ def test_cli_fit_fusion_and_extract(squad_file: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert "learned" in json.dumps(manifest)
-    res = runner.invoke(app, ["fit-fusion", "--train", "dev-v1.1.json", "--out", str(model)])
+    res = runner.invoke(app, ["fit-fusion", "dev-v1.1.json", "--out", str(model)])
     assert res.exit_code == 2

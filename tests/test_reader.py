@@ -177,7 +177,7 @@ def test_same_seed_same_reader_even_with_a_fresh_qa_head(tiny_encoder_dir: Path,
 def test_cli_train_evaluate_and_score_file(tiny_encoder_dir: Path, squad_file: Path,
                                            tmp_path: Path) -> None:
     out = tmp_path / "cli-model"
-    res = runner.invoke(app, ["train-reader", "--train", str(squad_file), "--init",
+    res = runner.invoke(app, ["train-reader", str(squad_file), "--init",
                               str(tiny_encoder_dir), "--out", str(out), "--max-seq-length", "32",
                               "--max-steps", "2", "--batch-size", "4", "--precision", "fp32",
                               "--device", "cpu", "--quiet"])
@@ -215,7 +215,7 @@ def test_cli_bad_input_exits_2(tmp_path: Path, tiny_encoder_dir: Path) -> None:
     bad.write_text('{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": '
                    '[{"id": "z", "question": "q", "answers": [{"text": "zz", '
                    '"answer_start": 0}]}]}]}]}')
-    res = runner.invoke(app, ["train-reader", "--train", str(bad), "--init",
+    res = runner.invoke(app, ["train-reader", str(bad), "--init",
                               str(tiny_encoder_dir), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "bad.json" in res.output and "z" in res.output
     assert not (tmp_path / "o").exists()
@@ -252,7 +252,7 @@ def test_ladder_cells_results_plot_and_resume(tiny_encoder_dir: Path, squad_file
 
 
 def _train_cli(squad_file: Path, encoder: Path, out: Path, *extra: str) -> Any:
-    return runner.invoke(app, ["train-reader", "--train", str(squad_file), "--init", str(encoder),
+    return runner.invoke(app, ["train-reader", str(squad_file), "--init", str(encoder),
                                "--out", str(out), "--max-steps", "2", "--batch-size", "4",
                                "--precision", "fp32", "--device", "cpu", "--save-steps", "1",
                                "--quiet", *extra])

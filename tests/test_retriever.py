@@ -186,7 +186,7 @@ def test_resume_after_interruption(bigger_squad: Path, tiny_sbert_dir: Path, tmp
 def test_cli_train_retriever(bigger_squad: Path, tiny_sbert_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli-pair"
-    args = ["train-retriever", str(bigger_squad), "--out", str(out), "--backbone",
+    args = ["train-retriever", str(bigger_squad), "--out", str(out), "--init",
             str(tiny_sbert_dir), "--epochs", "1", "--contexts-per-step", "3", "--heldout", "3",
             "--precision", "fp32", "--device", "cpu", "--quiet"]
     done = runner.invoke(app, args)

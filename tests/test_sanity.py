@@ -61,7 +61,7 @@ def test_run_sanity_measures_every_step(tiny_qa_dir: Path) -> None:
 def test_cli_sanity_check(tiny_qa_dir: Path, squad_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "sanity"
     res = runner.invoke(app, ["sanity-check", "-m", str(tiny_qa_dir), "--data", str(squad_file),
-                              "--out", str(out), "--sample", "2", "--steps", "2", "--target",
+                              "--out", str(out), "--sample", "2", "--ig-steps", "2", "--ig-target",
                               "sum", "--schedules", "cascading", "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     saved = json.loads((out / "sanity.json").read_text(encoding="utf-8"))

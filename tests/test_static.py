@@ -110,9 +110,9 @@ def test_the_training_embedding_is_what_the_model_encodes(tiny_sbert_dir: Path,
 def test_train_static_writes_a_folder_the_scorer_loads(tiny_sbert_dir: Path, squad_file: Path,
                                                        home: Path, tmp_path: Path) -> None:
     out = tmp_path / "static"
-    res = runner.invoke(app, ["train-static", str(squad_file), "--out", str(out), "--base",
+    res = runner.invoke(app, ["train-static", str(squad_file), "--out", str(out), "--init",
                               str(tiny_sbert_dir), "--batch-size", "3", "--epochs", "4",
-                              "--lr", "0.05", "--quiet"])
+                              "--learning-rate", "0.05", "--quiet"])
     assert res.exit_code == 0, res.output
     meta = json.loads((out / META_FILE).read_text())
     assert meta["summary"]["steps"] == 8 and meta["summary"]["s_per_step"] > 0
@@ -125,6 +125,6 @@ def test_train_static_writes_a_folder_the_scorer_loads(tiny_sbert_dir: Path, squ
     scorer = build_scorer("static", model=str(out))
     assert scorer.folder == str(out) and scorer.score(ScoringBatch([SENTENCES], ["Rollo?"],
                                                                    [0]))[0].shape == (3,)
-    again = runner.invoke(app, ["train-static", str(squad_file), "--out", str(out), "--base",
+    again = runner.invoke(app, ["train-static", str(squad_file), "--out", str(out), "--init",
                                 str(tiny_sbert_dir), "--quiet"])
     assert again.exit_code == 2 and "not empty" in again.output

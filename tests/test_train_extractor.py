@@ -33,7 +33,7 @@ SIGNALS = ["bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small"]
 
 def options(tiny_encoder_dir: Path, tiny_sbert_dir: Path) -> list[str]:
     """CLI options of a tiny run: one held-out article, tiny models, a few steps each."""
-    return ["--heldout", "6", "--backbone", str(tiny_encoder_dir), "--sbert-model",
+    return ["--heldout", "6", "--init", str(tiny_encoder_dir), "--sbert-model",
             str(tiny_sbert_dir), "--reader-max-seq-length", "64", "--device", "cpu",
             "--precision", "fp32", "--stages", ",".join(SIGNALS), "--quiet"]
 
@@ -171,7 +171,7 @@ def test_cli_answer_and_explain_with_extractor(extractor_dir: Path, tmp_path: Pa
     page = tmp_path / "why.html"
     result = CliRunner().invoke(app, ["explain", "--extractor", str(extractor_dir), "-q",
                                       "Who led the Norse raiders?", "--context", CONTEXT,
-                                      "--steps", "2", "--device", "cpu", "-o", str(page)])
+                                      "--ig-steps", "2", "--device", "cpu", "-o", str(page)])
     assert result.exit_code == 0, result.output  # -q QUESTION: the old spelling, one release
     assert "-q QUESTION is deprecated" in result.output
     assert page.is_file() and page.with_suffix(".png").is_file()

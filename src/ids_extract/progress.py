@@ -1,5 +1,5 @@
 """Rich progress bars that a ``quiet`` flag turns off in one place, and wall time per stage of a
-run (``ids-extract extract --profile`` prints it)."""
+run (``ids-extract extract --timings`` prints it)."""
 
 from __future__ import annotations
 

@@ -17,10 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".parquet", ".csv", ".tsv", ".txt", ".arrow")
 HUB_DATASET = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def hf_split_for(value: str | None, training: bool) -> str:
+    """The split of a ``datasets`` folder or hub name to read: ``value`` as given, else one rule
+    for every command: ``train`` for training data (``train-*``, ``split-texts``, ``--split
+    train``), ``validation`` for everything else."""
+    return value or ("train" if training else "validation")
 
 
 def looks_like_hub_name(name: str) -> bool:
@@ -40,6 +47,20 @@ def read_utf8(path: Path) -> str:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(str(path), f"byte {err.start} (line {line})",
                         f"invalid UTF-8 ({err.reason})") from None
+
+
+def text_given(text: str | None, path: str | Path | None, option: str = "--context") -> str:
+    """A text given on the command line or in a file (exactly one of ``option`` and
+    ``option-file``); a missing file or invalid UTF-8 is a DataError with its place."""
+    if (text is None) == (path is None):
+        raise ConfigError(f"give exactly one of {option} and {option}-file")
+    if path is None:
+        assert text is not None
+        return text
+    try:
+        return read_utf8(Path(path))
+    except (FileNotFoundError, IsADirectoryError):
+        raise DataError(str(path), "", "no such file") from None
 
 
 def jsonl_rows(text: str, path: str) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -24,6 +24,7 @@ from ..select.join import Joined, join
 from ..select.segment import Span
 from ..squad.model import QA, Article, Paragraph, SquadDataset
 from ..squad.read import load
+from ..tabular import text_given
 
 
 @dataclass
@@ -215,3 +216,54 @@ def _rows(rows: list[Any], path: str) -> list[Question]:
             raise DataError(path, f"item {n}", "needs string fields 'question' and 'context'")
         out.append(Question(row["question"], row["context"], str(row.get("id", ""))))
     return out
+
+
+def questions_given(question: str | None, context: str | None, context_file: str | Path | None,
+                    input: str | Path | None) -> list[Question]:
+    """The questions a command was given: a file of them (``input``), or one ``question`` with
+    its context inline or in a file."""
+    if input is not None:
+        if question or context or context_file:
+            raise ConfigError("give either --input or --question with --context/--context-file")
+        return read_questions(input)
+    if not question:
+        raise ConfigError("give --question (with --context or --context-file), or --input")
+    return [Question(question, text_given(context, context_file), "q1")]
+
+
+@dataclass
+class AnswerJob:
+    """``answer``'s settings (every default declared here; the command line reads them)."""
+
+    levels: str | None = None
+    scorers: str | None = None
+    no_extract: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    quiet: bool = False
+
+    def pipeline(self, model: str | Path | None, extractor: str | Path | None) -> ExtractThenRead:
+        """Extract-then-read with a trained extractor folder (its scorers, fusion and reader), or
+        with a reader folder and the named scorers, their options handed as to every command."""
+        from ..scorers import options_from
+        from ..scorers.options import chosen_scorers, names_of
+
+        if self.levels is not None and len(names_of(self.levels)) != 1:
+            raise ConfigError(f"--levels {self.levels}: answer reads at one level")
+        if extractor is not None:
+            if model is not None or self.scorers is not None or self.no_extract:
+                raise ConfigError("--extractor brings its reader and scorers: leave out --model, "
+                                  "--scorers and --no-extract")
+            found = ExtractThenRead.from_pretrained(extractor, level=self.levels,
+                                                    device=self.device, precision=self.precision)
+        elif model is None:
+            raise ConfigError("give --model (a train-reader folder) or --extractor (a "
+                              "train-extractor folder)")
+        else:
+            names = chosen_scorers(self.scorers)
+            reader = Reader.load(model, device=self.device, precision=self.precision)
+            found = ExtractThenRead(reader, level=self.levels, scorers=names,
+                                    extract=not self.no_extract,
+                                    scorer_options=options_from(names, {"device": self.device}))
+        found.quiet = found.quiet or self.quiet
+        return found

@@ -41,7 +41,8 @@ from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
 from ..pipeline.profiles import Objective, cascade_of
 from ..pipeline.robustness import distractor_units
 from ..pipeline.scoring import score_units
-from ..scorers import build_scorer
+from ..scorers import build_scorer, options_from
+from ..scorers.options import IG_STEPS
 from ..select.fusion import WeightedFusion
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
@@ -89,7 +90,7 @@ class ExtractorTrainConfig:
     static_epochs: int = 3
     static_base: str | None = None  # a model2vec folder or a transformer; None: the backbone's
     cascade_k: int = 4
-    ig_steps: int = 8
+    ig_steps: int = IG_STEPS
     fusion_c: float = 1.0
     #: the learned fusion's objective, chosen on held-out articles (bench/results/
     #: extractor-profiles.json): clean questions weigh this share against the stressed ones,
@@ -326,7 +327,9 @@ class Pipeline:
                  "reader": ScorerSpec("reader", "reader", {"precision": c.precision}),
                  "cross": ScorerSpec("cross", "cross"),
                  "cross-small": ScorerSpec("cross-small", "cross-small"),
-                 "ig": ScorerSpec("ig", "reader", {"n_steps": c.ig_steps, "target": "sum"})}
+                 # IG's options as any command hands them (the scorer declares what it reads)
+                 "ig": ScorerSpec("ig", "reader", options_from(
+                     ["ig"], {"ig_steps": c.ig_steps, "ig_target": "sum"})["ig"])}
         return [specs[s] for s in c.signals], models
 
     def spec(self) -> ExtractorSpec:

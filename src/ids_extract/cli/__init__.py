@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from . import (
-    classify,  # noqa: F401  (split-texts, extract-texts, train-classifier, evaluate-classifier)
+    classify,  # noqa: F401  (split-texts, extract-texts, evaluate-classifier)
     compress,  # noqa: F401  (compress: one request at a time, JSON Lines)
     explain,  # noqa: F401  (explain, sanity-check, fit-fusion)
-    extract,  # noqa: F401  (registers its commands)
-    extractor,  # noqa: F401  (train-extractor)
-    reader,  # noqa: F401  (train-reader, evaluate, ladder, answer)
-    retriever,  # noqa: F401  (sentences, train-retriever)
-    static,  # noqa: F401  (train-static)
+    extract,  # noqa: F401  (extract, stats, validate, scorers, sentences)
+    reader,  # noqa: F401  (evaluate, ladder, answer)
+    train,  # noqa: F401  (train-reader, -classifier, -retriever, -static, -extractor)
 )
 from .app import app
 

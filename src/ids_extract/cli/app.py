@@ -1,29 +1,28 @@
-"""The shared Typer app and the error handling every command gets."""
+"""The shared Typer app, the error handling every command gets, and the old option spellings
+every command still reads for one release (:data:`.options.OLD_NAMES`), each with a warning."""
 
 from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from ..errors import IdsExtractError
 
-app = typer.Typer(
-    name="ids-extract",
-    help="Shrink long inputs (QA datasets, documents to classify) to the sentences that matter "
-         "(IDS-Extract).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,  # help is plain text: 'ids-extract[onnx]', '[@tokenizer]' stay as written
-)
+app = typer.Typer(name="ids-extract", help="Shrink long inputs (QA datasets, documents to "
+                  "classify) to the sentences that matter (IDS-Extract).", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False,
+                  rich_markup_mode=None)  # plain help: '[@tokenizer]' stays as written
 err_console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -84,106 +83,68 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-#: ``--fast`` on extract and compress: static embeddings instead of MiniLM beside bm25 (measured
-#: in bench/results/static.json: several times faster, about a point lower top-1 on dev)
-FAST_SCORERS = "bm25,static"
-DEFAULT_SCORERS = "bm25,sbert"
-
-
-def scorer_names(scorers: str | None, fast: bool) -> list[str]:
-    """The scorers asked for: ``--scorers``, or the ``--fast`` profile, or the default; both
-    given is an error."""
-    from ..errors import ConfigError
-
-    if fast and scorers is not None:
-        raise ConfigError(f"--fast sets the scorers ({FAST_SCORERS}): leave out --scorers")
-    return csv_list(FAST_SCORERS if fast else scorers or DEFAULT_SCORERS)
-
-
-# One rule for --hf-split in every command: training data (train-*, split-texts, --split train)
-# reads the "train" split of a datasets folder or hub name, everything else "validation".
-HfSplit = Annotated[str | None, typer.Option(
-    help="Split of a datasets folder or hub name [default: train for training data (train-*, "
-         "split-texts, --split train), validation otherwise].")]
-
-
-def hf_split_or(value: str | None, training: bool) -> str:
-    """``--hf-split`` as given, else the split the rule above gives."""
-    return value or ("train" if training else "validation")
-
-
-def csv_list(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-# Options every trainer command takes, declared once (train-reader, train-classifier).
-TrainFile = Annotated[str, typer.Argument(help="SQuAD training file (never the dev file).")]
-Epochs = Annotated[float, typer.Option(help="Training epochs.")]
-MaxSteps = Annotated[int, typer.Option(help="Stop after N optimiser steps (overrides --epochs; "
-                                       "-1: off).")]
-BatchSize = Annotated[int, typer.Option(help="Per-device batch size.")]
-LearningRate = Annotated[float, typer.Option(help="Peak learning rate.")]
-Seed = Annotated[int, typer.Option(help="Seed for the head, shuffling and dropout.")]
-TrainPrecision = Annotated[str, typer.Option(help="auto (bf16 on CPUs with native bf16, fp16 on "
-                                             "CUDA, else fp32), fp32, bf16, fp16.")]
-SaveSteps = Annotated[int, typer.Option(help="Checkpoint every N steps.")]
-KeepCheckpoints = Annotated[bool, typer.Option(help="Keep checkpoints/ (with the optimizer "
-                                               "state) after a finished run.")]
-Overwrite = Annotated[bool, typer.Option(help="Train again over a model or checkpoints of other "
-                                         "settings.")]
-
-
 def deprecated(old: str, new: str) -> None:
-    """One warning line for a spelling that still works for one release."""
+    """One warning line on stderr for a spelling that still works for one release."""
     err_console.print(f"[yellow]warning:[/] {old} is deprecated and goes in the next release; "
                       f"use {new}", highlight=False)
 
 
-# One vocabulary: -q is --quiet in every command.
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table.")]
-
-
-def legacy_q(question: str | None, stray: str | None) -> str | None:
-    """``-q QUESTION`` (the old spelling in ``answer`` and ``explain``, where ``-q`` is
-    ``--quiet`` now): the stray text is the question, with a warning, for one release."""
-    if stray is None:
-        return question
-    if question is not None:
-        raise typer.BadParameter(f"unexpected argument {stray!r}")
-    deprecated("-q QUESTION", "--question QUESTION (-q is --quiet now)")
-    return stray
-
-
-ScorerOptions = Annotated[list[str] | None, typer.Option(
-    "--scorer-option", help="SCORER.OPTION=VALUE, any option a scorer's constructor takes (a "
-    "JSON value, else text); repeat for several.")]
-
-
-def scorer_options(specs: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
-    """``--scorer-option ig.n_steps=8`` as ``{"ig": {"n_steps": 8}}`` (so a new scorer's options
-    reach it without a flag of its own); the scorer must be among ``names``."""
-    import json
-
-    from ..errors import ConfigError
-
-    out: dict[str, dict[str, Any]] = {}
-    for spec in specs or []:
-        key, sep, text = spec.partition("=")
-        name, dot, option = key.partition(".")
-        if not sep or not dot or not option:
-            raise ConfigError(f"--scorer-option {spec!r}: expected SCORER.OPTION=VALUE")
-        if name not in names:
-            raise ConfigError(f"--scorer-option {spec!r}: {name!r} is not among the scorers "
-                              f"({', '.join(names)})")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        out.setdefault(name, {})[option] = value
+def renamed(args: Sequence[str], old: Mapping[str, str], live: Mapping[str, str]) -> list[str]:
+    """``args`` with every old spelling in ``old`` (old name -> new: an option, an option and
+    its value such as ``--mode truncate``, or ``""`` when the value is the command's argument
+    now) written the new way, each warned once; ``live`` maps the command's own option names to
+    their parameter. An old name that is an option of its own now (``-q``, once the question,
+    now ``--quiet``) is read the old way only before a value; an option given both ways is an
+    error, not a silent choice."""
+    out: list[str] = []
+    given = {live[n] for a in args if (n := a.partition("=")[0]) in live}
+    for i, token in enumerate(args):
+        if token == "--":
+            return out + list(args[i:])
+        name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        new = old.get(name)
+        value_follows = bool(eq) or (i + 1 < len(args) and not args[i + 1].startswith("-"))
+        if new is None or (name in live and not value_follows):
+            out.append(token)
+            continue
+        target = new.split()
+        if target and live.get(target[0], name) in given:
+            err_console.print(f"[bold red]error:[/] give {target[0]} only ({name} is its old "
+                              "spelling)", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if name in live:  # e.g. "-q QUESTION ...; use --question QUESTION (-q is --quiet now)"
+            word = new.lstrip("-").upper()
+            name, new = f"{name} {word}", f"{new} {word} ({name} is --{live[name]} now)"
+        deprecated(name, new or "the argument (no option name)")
+        out += target + ([value] if eq else [])
     return out
 
 
-def merged(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]
-           ) -> dict[str, dict[str, Any]]:
-    """Per scorer, the command's options with ``--scorer-option`` ones over them."""
-    return {n: {**base.get(n, {}), **extra.get(n, {})} for n in {*base, *extra}}
+class AliasedCommand(TyperCommand):
+    """A Typer command that reads its old option spellings (:func:`renamed`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from .options import OLD_NAMES
+
+        live = {n: p.name or "" for p in self.params for n in (*p.opts, *p.secondary_opts)
+                if n.startswith("-")}
+        return super().parse_args(ctx, renamed(args, OLD_NAMES.get(self.name or "", {}), live))
+
+
+def command(name: str | None = None) -> Callable[[F], F]:
+    """``@command("train-reader")``: a command of the app that reads its old spellings and
+    turns known errors into one line (:func:`handles_errors`)."""
+
+    def register(func: F) -> F:
+        return app.command(name, cls=AliasedCommand)(handles_errors(func))
+
+    return register
+
+
+def of(cls: type[C], values: Mapping[str, Any], **given: Any) -> C:
+    """The library configuration ``cls`` (a dataclass) from a command's values, by the name they
+    share (one name from flag to field; values without a field are the command's own);
+    ``given`` sets fields a command names otherwise."""
+    own = {f.name: values[f.name] for f in fields(cls)  # type: ignore[arg-type]
+           if f.init and f.name in values}
+    return cls(**{**own, **given})

@@ -2,80 +2,128 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .app import err_console
+
+
+def show(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]],
+         console: Console | None = None) -> None:
+    """One table: the first column left, the others right (numbers); on stdout, at least 160
+    columns wide when piped or captured (not squeezed into 80), unless ``console`` is given."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console.width = 160
+    table = Table(title=title)
+    for n, col in enumerate(columns):
+        table.add_column(col, justify="right" if n else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def print_stats(manifest: dict[str, Any]) -> None:
-    """The per-level table (and top-k recall per scorer) on the console; a classification
+    """The per-level table (and top-k recall per scorer) of an output folder; a classification
     extraction's own table for its folder."""
-    from rich.console import Console
-    from rich.table import Table
-
     from ..pipeline.validate import TEXTS_FORMAT
 
+    levels = [(e["name"], e["stats"]) for e in manifest.get("levels", [])]
     if manifest.get("format") == TEXTS_FORMAT:
-        print_text_levels(manifest)
+        show(f"ids-extract: {manifest['input']['path']} ({manifest['input']['texts']} texts)",
+             ("level", "unchanged %", "over budget", "tokens", "kept tokens", "p90 kept",
+              "compression", "p50", "units kept/all"),
+             [(n, f"{s['unchanged_pct']:.1f}", str(s["over_budget"]), f"{s['tokens']['mean']:.1f}",
+               f"{s['kept_tokens']['mean']:.1f}", f"{s['kept_tokens']['p90']:.0f}",
+               f"{s['compression']['mean']:.3f}", f"{s['compression']['p50']:.3f}",
+               f"{s['kept_units_mean']:.2f}/{s['units_mean']:.2f}") for n, s in levels])
         return
-    console = Console()
-    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console.width = 160
-
-    table = Table(title=f"ids-extract: {manifest['input']['path']}")
-    for col in ("level", "questions", "retention %", "lost", "dropped", "compression",
-                "p50", "p90", "kept tokens", "sentences kept/all"):
-        table.add_column(col, justify="right" if col != "level" else "left")
-    for entry in manifest.get("levels", []):
-        s = entry["stats"]
-        table.add_row(entry["name"], str(s["questions"]), f"{s['retention_pct']:.2f}",
-                      str(s["lost_after_policy"]), str(s["dropped"]),
-                      f"{s['compression']['mean']:.3f}", f"{s['compression']['p50']:.3f}",
-                      f"{s['compression']['p90']:.3f}", f"{s['kept_tokens']['mean']:.1f}",
-                      f"{s['kept_sentences_mean']:.2f}/{s['sentences_mean']:.2f}")
-    console.print(table)
+    show(f"ids-extract: {manifest['input']['path']}",
+         ("level", "questions", "retention %", "lost", "dropped", "compression", "p50", "p90",
+          "kept tokens", "sentences kept/all"),
+         [(n, str(s["questions"]), f"{s['retention_pct']:.2f}", str(s["lost_after_policy"]),
+           str(s["dropped"]), f"{s['compression']['mean']:.3f}", f"{s['compression']['p50']:.3f}",
+           f"{s['compression']['p90']:.3f}", f"{s['kept_tokens']['mean']:.1f}",
+           f"{s['kept_sentences_mean']:.2f}/{s['sentences_mean']:.2f}") for n, s in levels])
     recall = manifest.get("ranking", {}).get("top_k_recall_pct", {})
     if recall:
-        rt = Table(title=f"top-k sentence recall % ({manifest['ranking']['answerable']} answerable)")
-        for col in ("scorer", "top1", "top2", "top3"):
-            rt.add_column(col, justify="left" if col == "scorer" else "right")
-        for name, r in recall.items():
-            rt.add_row(name, f"{r['top1']:.2f}", f"{r['top2']:.2f}", f"{r['top3']:.2f}")
-        console.print(rt)
+        show(f"top-k sentence recall % ({manifest['ranking']['answerable']} answerable)",
+             ("scorer", "top1", "top2", "top3"),
+             [(n, f"{r['top1']:.2f}", f"{r['top2']:.2f}", f"{r['top3']:.2f}")
+              for n, r in recall.items()])
 
 
-def print_stages(seconds: dict[str, float]) -> None:
-    """Wall time per stage of a run, with its share of the total (stderr: a diagnostic)."""
-    from rich.console import Console
-    from rich.table import Table
+def report_run(summary: Any, quiet: bool, timings: bool = False) -> None:
+    """What ``extract`` and ``extract-texts`` say when done: the stage times (``timings``: wall
+    time per stage and its share, on stderr), the levels already there, the table, the answers
+    repaired or skipped, and where it went."""
+    if timings:
+        total = summary.seconds.get("total", 0.0) or 1.0
+        show("wall time per stage", ("stage", "seconds", "share %"),
+             [*[(n, f"{v:.2f}", f"{100 * v / total:.1f}") for n, v in
+                sorted(summary.seconds.items(), key=lambda kv: -kv[1]) if n != "total"],
+              ("total", f"{total:.2f}", "100.0")], Console(stderr=True))
+    if quiet:
+        return
+    if summary.skipped:
+        err_console.print(f"already written, skipped: {', '.join(summary.skipped)}")
+    print_stats(summary.manifest)
+    repairs = summary.manifest["input"].get("answers_repaired_or_skipped")
+    if repairs:
+        err_console.print(f"[yellow]{len(repairs)} answers or questions repaired or skipped "
+                          f"(listed in {summary.out_dir / 'manifest.json'})[/]")
+    err_console.print(f"wrote {summary.out_dir}")
 
-    total = seconds.get("total", 0.0) or 1.0
-    table = Table(title="wall time per stage")
-    for col in ("stage", "seconds", "share %"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
-    for name, value in sorted(seconds.items(), key=lambda kv: -kv[1]):
-        if name != "total":
-            table.add_row(name, f"{value:.2f}", f"{100 * value / total:.1f}")
-    table.add_row("total", f"{total:.2f}", "100.0")
-    Console(stderr=True).print(table)
+
+def print_checks(checks: list[Any], quiet: bool) -> bool:
+    """``validate``'s result on stdout, one line per check (``quiet``: the failures only);
+    whether all passed."""
+    out = Console(soft_wrap=True)
+    for c in checks:
+        if not (quiet and c.ok):
+            mark = "[green]ok[/]" if c.ok else "[bold red]FAIL[/]"
+            out.print(f"{mark} {c.level} {c.file}: {escape(c.message)}", highlight=False)
+    return all(c.ok for c in checks)
 
 
-def print_text_levels(manifest: dict[str, Any]) -> None:
-    """The per-level table of a classification extraction."""
-    from rich.console import Console
-    from rich.table import Table
+def print_scorers(task: str, quiet: bool) -> None:
+    """The scorers of ``task`` and every option each declares (``quiet``: the names only)."""
+    from ..progress import console
+    from ..scorers import describe
+    from ..scorers.options import task_scorers
 
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    table = Table(title=f"ids-extract: {manifest['input']['path']} ({manifest['input']['texts']} "
-                        "texts)")
-    for col in ("level", "unchanged %", "over budget", "tokens", "kept tokens", "p90 kept",
-                "compression", "p50", "units kept/all"):
-        table.add_column(col, justify="left" if col == "level" else "right")
-    for entry in manifest.get("levels", []):
-        s = entry["stats"]
-        table.add_row(entry["name"], f"{s['unchanged_pct']:.1f}", str(s["over_budget"]),
-                      f"{s['tokens']['mean']:.1f}", f"{s['kept_tokens']['mean']:.1f}",
-                      f"{s['kept_tokens']['p90']:.0f}", f"{s['compression']['mean']:.3f}",
-                      f"{s['compression']['p50']:.3f}",
-                      f"{s['kept_units_mean']:.2f}/{s['units_mean']:.2f}")
-    console.print(table)
+    for name in task_scorers(task):
+        if quiet:
+            console.print(name, highlight=False)
+            continue
+        table = Table(title=name, title_justify="left", show_edge=False)
+        for column in ("option", "default", "flag", "help"):
+            table.add_column(column)
+        for row in describe(name, task):
+            table.add_row(row["option"], repr(row["default"]), row["flag"] or "", row["help"])
+        console.print(table)
+
+
+def print_metrics(metrics: dict[str, Any]) -> None:
+    """Accuracy, macro-F1 and the per-class table of a classifier evaluation (stderr)."""
+    show(f"accuracy {metrics['accuracy']:.2f} %   macro-F1 {metrics['macro_f1']:.2f}   "
+         f"({metrics['texts']} texts, {metrics['mode']} at {metrics['max_seq_length']})",
+         ("label", "precision", "recall", "F1", "support"),
+         [(label, f"{r['precision']:.2f}", f"{r['recall']:.2f}", f"{r['f1']:.2f}", str(r["support"]))
+          for label, r in metrics["per_class"].items()], err_console)
+
+
+def print_sanity(result: Any, items: str, quiet: bool) -> None:
+    """The sanity check's table (mean and median Spearman per step; not when ``quiet``) and its
+    verdict line."""
+    if not quiet:
+        show(f"IG sanity check ({result.questions} {items})",
+             ("schedule", "randomised", "mean Spearman", "median", "n"),
+             [(s.schedule, s.block, f"{s.mean_spearman:.3f}", f"{s.median_spearman:.3f}",
+               str(s.questions)) for s in result.steps], err_console)
+    err_console.print(result.verdict(), highlight=False)

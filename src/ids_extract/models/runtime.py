@@ -73,6 +73,17 @@ def pick_precision(precision: str, device: str) -> str:
     return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
+def ig_precision(precision: str, device: str) -> str:
+    """The arithmetic of Integrated Gradients, decided here for every command and scorer:
+    ``auto`` -> bf16 where it is native (Spearman 0.999 with fp32 on IG sentence ranks,
+    bench/results/ig.json; the sanity check ran 1.6x faster), else fp32; IG runs in fp32 or
+    bf16 only (fp16 overflows its gradients)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"--precision {precision!r}: IG runs in auto, fp32 or bf16")
+    chosen = pick_precision(precision, pick_device(device))
+    return "bf16" if chosen == "fp16" else chosen
+
+
 def autocast(device: str, precision: str) -> contextlib.AbstractContextManager[Any]:
     """torch autocast to bf16/fp16 (matrix products in half precision, reductions in fp32), or
     nothing for fp32."""

@@ -7,7 +7,10 @@ limit) and the config, and lists every output with its files' sha256.
 - refuses an ``--out`` that is a file (:func:`ids_extract.files.check_out`);
 - holds the folder's lock, so a second run into the same folder is refused while one writes;
 - resumes: an output listed in the manifest of the same input and config whose files are intact
-  is skipped; another input or config is refused unless ``overwrite`` (then its files go);
+  is skipped; outputs added to the same input and config (a level more) are written beside
+  them, from the same score cache; another input or config is refused unless ``overwrite``
+  (then its files and score cache go), and so is a run that would drop outputs of the same one
+  (then only those outputs go: the score cache stays);
 - removes what a killed run left (temporary files and folders) before writing again;
 - writes the manifest last, atomically, so a folder with a manifest is complete.
 
@@ -70,10 +73,11 @@ def write_folder(out: Path, manifest: dict[str, Any], names: Sequence[str], prod
     from the previous manifest when nothing replaces them."""
     check_out(out)
     with folder_lock(out):  # a second run into ``out`` is refused while this one writes
-        previous = previous_manifest(out, manifest, overwrite)
+        previous = previous_manifest(out, manifest, overwrite, key)
         for part in carry:
             manifest[part] = previous.get(part, manifest.get(part))
-        done = {e["name"]: e for e in previous.get(key, []) if intact(out, e)}
+        kept = _kept_outputs(out, previous, manifest, names, key, overwrite)
+        done = {e["name"]: e for e in kept if intact(out, e)}
         todo = [n for n in names if n not in done]
         summary = RunSummary(out, manifest, skipped=[n for n in names if n in done])
         if todo:
@@ -85,9 +89,11 @@ def write_folder(out: Path, manifest: dict[str, Any], names: Sequence[str], prod
     return summary
 
 
-def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> dict[str, Any]:
-    """The manifest already in ``out`` if it is of the same input and config (then its finished
-    outputs are kept); another one is an error unless ``overwrite``."""
+def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool,
+                      key: str = "levels") -> dict[str, Any]:
+    """The manifest already in ``out`` if it is of the same input and config, the outputs
+    (``config[key]``, e.g. the levels) aside: its finished outputs may be kept. Another one is an
+    error unless ``overwrite``."""
     path = out / MANIFEST
     if not path.exists():
         return {}
@@ -95,10 +101,14 @@ def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> d
         previous = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         previous = {}
+
+    def config(m: dict[str, Any]) -> Any:
+        return {k: v for k, v in m.get("config", {}).items() if k != key}
+
     same = (previous.get("format") == manifest.get("format")
             and previous.get("input", {}).get("sha256") == manifest["input"]["sha256"]
             and previous.get("input", {}).get("limit") == manifest["input"]["limit"]
-            and previous.get("config") == manifest["config"])
+            and config(previous) == config(manifest))
     if same:
         return previous
     if not overwrite:
@@ -108,6 +118,28 @@ def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool) -> d
         )
     _remove_listed(out, previous)
     return {}
+
+
+def _kept_outputs(out: Path, previous: dict[str, Any], manifest: dict[str, Any],
+                  names: Sequence[str], key: str, overwrite: bool) -> list[dict[str, Any]]:
+    """The previous run's outputs this run asks for again (same name, same level). Outputs it
+    does not ask for would be left unlisted in the folder: refused unless ``overwrite``, which
+    removes them (their scores stay in the cache, keyed by the scoring config)."""
+    wanted = dict(zip(names, manifest.get("config", {}).get(key) or [None] * len(names),
+                      strict=False))
+    entries = previous.get(key, [])
+    kept = [e for e in entries if e.get("name") in wanted
+            and (not e.get("level") or e["level"] == wanted[e["name"]])]
+    dropped = [e for e in entries if e not in kept]
+    if dropped and not overwrite:
+        raise ConfigError(
+            f"{out} holds {', '.join(e.get('name', '?') for e in dropped)} of the same input and "
+            "scoring config, which this run does not ask for; ask for them too (a level may be "
+            "added at the end), or use --overwrite to replace them (the score cache is kept)")
+    for entry in dropped:
+        for f in entry.get("files", {}).values():
+            _remove(out / Path(f["path"]).name)
+    return kept
 
 
 def _remove_listed(out: Path, previous: dict[str, Any]) -> None:

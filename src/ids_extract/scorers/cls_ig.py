@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.classifier.features import encode
 from ..models.classifier.predict import pad
+from ..models.runtime import ig_precision
 from .attribution import attribute, pad_baseline
 from .base import ScoringBatch
 from .cls_base import ClassifierScorer
@@ -44,9 +45,10 @@ from .reader import context_bounds, fill_missing, per_sentence
 class ClassifierIGScorer(ClassifierScorer):
     name = "ig"
     reads = {"model": "classifier_model", "device": "device", "target": "target",
-             "n_steps": "ig_steps", "mode": "ig_mode", "precision": "ig_precision"}
+             "n_steps": "ig_steps", "mode": "ig_mode", "precision": "precision"}
     option_help = {"model": "classifier folder (required)", "n_steps": "integration steps",
-                   "target": "auto (gold on a training split), predicted or gold"}
+                   "target": "auto (gold on a training split), predicted or gold",
+                   "precision": "fp32, bf16 or auto (bf16 where native)"}
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  mode: str = "ig", aggregation: str = "mean", internal_batch_size: int = 64,
@@ -56,13 +58,11 @@ class ClassifierIGScorer(ClassifierScorer):
                                      (method, METHODS, "method"), (mode, MODES, "mode")):
             if value not in allowed:
                 raise ConfigError(f"ig {what} {value!r}: choose from {', '.join(allowed)}")
-        if precision not in ("fp32", "bf16"):
-            raise ConfigError(f"ig precision {precision!r}: choose fp32 or bf16")
         if mode == "ig" and n_steps < 2:
             raise ConfigError("ig: n_steps must be >= 2 (mode='gxi' is the one-step variant)")
         if min(n_steps, internal_batch_size) < 1:
             raise ConfigError("ig: n_steps and internal_batch_size must be >= 1")
-        super().__init__(model, device, precision, target, batch_size)
+        super().__init__(model, device, ig_precision(precision, device), target, batch_size)
         self.mode, self.aggregation = mode, aggregation
         self.n_steps, self.method = (1, "riemann_right") if mode == "gxi" else (n_steps, method)
         self.internal_batch_size = internal_batch_size

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.hub import model_id
 from ..models.qa.folder import load_qa_model
-from ..models.runtime import softmax
+from ..models.runtime import ig_precision, softmax
 from ..select import fusion
 from .attribution import attribute, pad_baseline
 from .base import Scorer, ScoringBatch
@@ -86,7 +86,7 @@ class IGScorer(Scorer):
                    "n_steps": "integration steps", "mode": "ig, or gxi (one backward pass)",
                    "target": "start, end, both or sum logit",
                    "cascade": "scorers whose top units IG explains alone",
-                   "precision": "fp32 or bf16"}
+                   "precision": "fp32, bf16 or auto (bf16 where native)"}
     items_per_call = 8  # IG is slow: progress every few questions
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
@@ -100,8 +100,6 @@ class IGScorer(Scorer):
                                      (mode, MODES, "mode")):
             if value not in allowed:
                 raise ConfigError(f"ig {what} {value!r}: choose from {', '.join(allowed)}")
-        if precision not in ("fp32", "bf16"):
-            raise ConfigError(f"ig precision {precision!r}: choose fp32 or bf16")
         if n_steps < 2 and mode == "ig":
             raise ConfigError(f"ig: {n_steps} integration step is too few: IG needs 2 or more (the "
                               "one-step variant is gradient x input: mode gxi, --ig-mode gxi / "
@@ -111,7 +109,7 @@ class IGScorer(Scorer):
         self.qa = load_qa_model(model, device, max_seq_length)
         self.mode, self.target, self.aggregation = mode, target, aggregation
         self.n_steps, self.method = (1, "riemann_right") if mode == "gxi" else (n_steps, method)
-        self.precision = precision
+        self.precision = ig_precision(precision, device)
         self.internal_batch_size, self.batch_size, self.stride = internal_batch_size, batch_size, stride
         names = cascade.split(",") if isinstance(cascade, str) else list(cascade or [])
         self.cascade_names = [n.strip() for n in names if n.strip()]

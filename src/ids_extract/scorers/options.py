@@ -1,4 +1,5 @@
-"""Option defaults that several scorers and commands share, declared once.
+"""Option defaults that several scorers and commands share, declared once, and the reading of
+the options every command hands its scorers.
 
 The IG step count was 50, 16 and 8 in five places (``extract``, ``extract-texts``, ``explain``,
 ``sanity-check``, ``train-extractor``, and the two IG scorers); every one of them reads
@@ -7,6 +8,71 @@ The IG step count was 50, 16 and 8 in five places (``extract``, ``extract-texts`
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import ConfigError
+
 #: Integrated Gradients steps (Gauss-Legendre): 16 steps rank the sentences as 50 do (Spearman
 #: 0.992 at 3.4x the speed; README, "IG cost")
 IG_STEPS = 16
+#: the scorers of extract, compress, answer and fit-fusion when none are named
+DEFAULT_SCORERS = "bm25,sbert"
+#: ``--fast``: static embeddings instead of MiniLM beside bm25 (bench/results/static.json:
+#: several times faster, about a point lower top-1 on dev)
+FAST_SCORERS = "bm25,static"
+
+#: the task whose scorers ``ids-extract scorers`` lists when none is named
+DEFAULT_TASK = "qa"
+
+
+def task_scorers(task: str) -> list[str]:
+    """The scorer names of ``task`` (``qa`` or ``text``); another task is a ConfigError."""
+    from . import TASKS
+
+    if task not in TASKS:
+        raise ConfigError(f"--task {task!r}: choose from {', '.join(TASKS)}")
+    return list(TASKS[task])
+
+
+def names_of(spec: str | Sequence[str]) -> list[str]:
+    """``"bm25, sbert"`` (or a list) as ``["bm25", "sbert"]``."""
+    parts = spec.split(",") if isinstance(spec, str) else spec
+    return [p.strip() for p in parts if p.strip()]
+
+
+def chosen_scorers(scorers: str | Sequence[str] | None, fast: bool = False) -> list[str]:
+    """The scorers asked for: ``scorers``, or the ``fast`` profile, or the default; both given
+    is an error (the profile would silently replace the list)."""
+    if fast and scorers is not None:
+        raise ConfigError(f"--fast sets the scorers ({FAST_SCORERS}): leave out --scorers")
+    return names_of(FAST_SCORERS if fast else scorers or DEFAULT_SCORERS)
+
+
+def parse_scorer_options(specs: Sequence[str] | None, names: Sequence[str]
+                         ) -> dict[str, dict[str, Any]]:
+    """``--scorer-option ig.n_steps=8`` as ``{"ig": {"n_steps": 8}}`` (so a new scorer's options
+    reach it without a flag of its own; a JSON value, else text); the scorer must be among
+    ``names``."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs or []:
+        key, sep, text = spec.partition("=")
+        name, dot, option = key.partition(".")
+        if not sep or not dot or not option:
+            raise ConfigError(f"--scorer-option {spec!r}: expected SCORER.OPTION=VALUE")
+        if name not in names:
+            raise ConfigError(f"--scorer-option {spec!r}: {name!r} is not among the scorers "
+                              f"({', '.join(names)})")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(name, {})[option] = value
+    return out
+
+
+def merged(base: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]]
+           ) -> dict[str, dict[str, Any]]:
+    """Per scorer, the command's options with ``--scorer-option`` ones over them."""
+    return {n: {**base.get(n, {}), **extra.get(n, {})} for n in {*base, *extra}}

@@ -56,9 +56,10 @@ class Cascade:
     @classmethod
     def over(cls, k: int | None, names: Sequence[str], cheap: Sequence[bool]) -> Cascade | None:
         """A cascade in which every scorer not marked ``cheap`` is expensive; None when ``k`` is
-        None or there is no cheap and expensive scorer to cascade."""
+        None or 0 (off) or there is no cheap and expensive scorer to cascade."""
+        check_k(k)
         expensive = tuple(n for n, c in zip(names, cheap, strict=True) if not c)
-        if k is None or not expensive or len(expensive) == len(names):
+        if not k or not expensive or len(expensive) == len(names):
             return None
         return cls(k, expensive).check(names)
 
@@ -68,6 +69,14 @@ class Cascade:
         if not config:
             return None
         return cls(int(config["k"]), tuple(str(x) for x in config.get("expensive") or ()))
+
+
+def check_k(k: int | None) -> None:
+    """``--cascade-k``: None or 0 is off, K >= 1 the units per item; below 0 is refused (before
+    any work, whichever scorers are chosen)."""
+    if k is not None and k < 0:
+        raise ConfigError(f"--cascade-k {k}: give 0 (off) or the number of units each item's "
+                          "expensive scorers read (1 or more)")
 
 
 def candidates(cheap: Mapping[str, Sequence[np.ndarray]], k: int) -> list[np.ndarray]:

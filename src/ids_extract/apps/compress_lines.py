@@ -1,0 +1,157 @@
+"""``compress`` over JSON Lines: requests ``{"question", "context" or "passages", optional "id"
+and "budget"}`` in (a file or stdin), one result per request out, in order.
+
+Options that would fail every line (an unknown scorer, a bad budget or a budget tokenizer that
+is not there, weights naming a scorer that is not used, a segmenter, ``cascade_k`` below 0, an
+``--out`` that exists) are refused by :meth:`CompressJob.check` before any line is read. After
+that a bad request (not JSON, a field missing or given twice, an empty text, a budget too small
+for its question, an ``id`` used before) is one located error (``file: line N (id X): problem``)
+and one ``{"id", "error"}`` result in its place; the others are still answered.
+
+Only light modules are imported before the first request: the scorers load what they need
+(``bm25`` alone loads neither torch nor transformers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ConfigError, DataError, IdsExtractError
+from ..files import check_out
+from ..scorers import options_from, scorer_class
+from ..scorers.options import chosen_scorers, merged, parse_scorer_options
+from ..select.cascade import DEFAULT_K, check_k
+from ..select.fusion import parse_weights
+from ..select.segment import SEGMENTERS, check_segmenter
+
+#: the budget of a request that names none
+DEFAULT_BUDGET = "tokens:256"
+#: the input that is standard input
+STDIN = "-"
+
+
+@dataclass
+class CompressJob:
+    """The settings of one ``compress`` run (every default declared here)."""
+
+    budget: str = DEFAULT_BUDGET
+    scorers: str | None = None
+    fast: bool = False
+    segmenter: str = SEGMENTERS[0]
+    weights: str | None = None
+    device: str = "auto"
+    cascade_k: int | None = DEFAULT_K
+    scorer_option: list[str] | None = None
+    names: list[str] = field(default_factory=list, init=False)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+
+    def check(self, out: Path | None = None, overwrite: bool = False) -> CompressJob:
+        """Refuse now what would fail every line (see the module doc)."""
+        from ..models.tokenizer import load_light_tokenizer
+        from .compress import check_budget
+
+        self.names = chosen_scorers(self.scorers, self.fast)
+        for scorer in self.names:
+            scorer_class(scorer)
+        level = check_budget(self.budget)
+        try:
+            load_light_tokenizer(level.tokenizer)
+        except ConfigError as err:
+            raise ConfigError(f"--budget {self.budget}: {err}") from None
+        parse_weights(self.weights, self.names)
+        check_segmenter(self.segmenter)
+        check_k(self.cascade_k)
+        self.options = merged(options_from(self.names, {"device": self.device}),
+                              parse_scorer_options(self.scorer_option, self.names))
+        if out is not None:
+            check_out(out, folder=False)
+            if out.exists() and not overwrite:
+                raise ConfigError(f"--out {out}: already exists; use --overwrite to replace it")
+        return self
+
+    def answers(self, source: TextIO, name: str,
+                failed: Callable[[DataError], None]) -> Iterator[dict[str, Any]]:
+        """Each request's result, or its located error (handed to ``failed`` at once), in input
+        order."""
+        from . import compress as api
+
+        seen: dict[str, int] = {}
+        for n, rid, row in requests(source, name):
+            if not isinstance(row, DataError) and rid in seen:
+                row = DataError(name, f"line {n} (id {rid})", f"id {rid!r} was used on line "
+                                f"{seen[rid]}: give every request its own id")
+            seen.setdefault(rid, n)
+            if isinstance(row, DataError):
+                failed(row)
+                yield {"id": rid, "error": row.problem}
+                continue
+            try:
+                text = row["passages"] if "passages" in row else row["context"]
+                result = api.compress(row["question"], text, row.get("budget", self.budget),
+                                      scorers=self.names, segmenter=self.segmenter,
+                                      weights=self.weights, cascade_k=self.cascade_k or None,
+                                      **self.options)
+            except IdsExtractError as err:
+                failed(DataError(name, f"line {n} (id {rid})", str(err)))
+                yield {"id": rid, "error": str(err)}
+                continue
+            yield result.to_dict() | {"id": rid}
+
+
+def open_requests(path: str) -> TextIO:
+    """The requests file, read lazily line by line (``utf-8-sig``: a byte-order mark is fine)."""
+    try:
+        return open(path, encoding="utf-8-sig")  # noqa: SIM115 (closed by the caller)
+    except FileNotFoundError:
+        raise DataError(path, "", "no such file") from None
+
+
+def requests(source: TextIO, name: str) -> Iterator[tuple[int, str, dict[str, Any] | DataError]]:
+    """(line number, id, a checked request) or (line number, id, the located problem of that
+    line); a request without an id gets its line number."""
+    n = 0
+    while True:
+        n += 1
+        try:
+            line = source.readline()
+        except UnicodeDecodeError as err:
+            yield n, str(n), DataError(name, f"line {n}", f"not UTF-8 ({err.reason}); reading "
+                                                          "stops here")
+            return
+        if not line:
+            return
+        if line.strip():
+            yield _request(line, n, name)
+
+
+def _request(line: str, n: int, name: str) -> tuple[int, str, dict[str, Any] | DataError]:
+    """One line as a request, or what is wrong with it (with the line and, when known, the id)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        return n, str(n), DataError(name, f"line {n}", f"not JSON: {err}")
+    if not isinstance(row, dict):
+        return n, str(n), DataError(name, f"line {n}", "expected an object with a string "
+                                                       "'question'")
+    rid = str(row.get("id", n))
+    problem = _problem(row)
+    return n, rid, DataError(name, f"line {n} (id {rid})", problem) if problem else row
+
+
+def _problem(row: dict[str, Any]) -> str | None:
+    """What makes a request object unusable, if anything."""
+    if not isinstance(row.get("question"), str):
+        return "expected an object with a string 'question'"
+    if "context" in row and "passages" in row:
+        return "give 'context' or 'passages', not both"
+    text = row.get("passages", row.get("context"))
+    if not (isinstance(text, str) or (isinstance(text, list) and text
+                                      and all(isinstance(p, str) for p in text))):
+        return "needs 'context' (a string) or 'passages' (a list of strings)"
+    if "budget" in row and not isinstance(row["budget"], str):
+        return "'budget' must be a string such as 'tokens:256'"
+    return None

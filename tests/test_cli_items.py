@@ -138,7 +138,7 @@ def test_9_q_on_split_texts_stats_validate_and_scorers(cls_file: Path, squad_fil
     assert res.exit_code == 1 and "FAIL" in res.output and "ok " not in res.output
     res = runner.invoke(app, ["scorers", "-q"])
     assert res.exit_code == 0 and res.output.split() == ["bm25", "sbert", "dpr", "ig", "reader",
-                                                         "cross", "static"]
+                                                         "cross", "static", "cross-small"]
 
 
 def test_one_ig_step_default_and_one_ig_precision_rule() -> None:

@@ -360,6 +360,7 @@ class Pipeline:
                                 self.quiet)
 
     def card(self) -> dict[str, Any]:
+        """``extractor.json`` with the profiles the ``profiles`` stage chose, and the card."""
         spec = self.spec()
         chosen = read_state(self.out)["profiles"].result
         spec.profiles = {name: {"scorers": p["signals"], "cascade": p["cascade"],

@@ -232,3 +232,26 @@ def test_passage_context_pair_encodes_each_sentence_with_the_one_before(
     b = plain.score(ScoringBatch([moved], [question], [0]))[0][1]
     c_plain = plain.score(ScoringBatch([SENTENCES], [question], [0]))[0][3]
     assert abs(b - c_plain) < 1e-4
+
+
+def test_onnx_runtime_gives_the_torch_scores(pair_dir: Path, tiny_sbert_dir: Path,
+                                              tmp_path: Path) -> None:
+    from ids_extract.errors import ConfigError
+    from ids_extract.select.units import ScoringBatch
+
+    batch = ScoringBatch([SENTENCES], ["What river flows through Paris?", "How many people?"],
+                         [0, 0])
+    torch_ = scorer(pair_dir, backend="torch")
+    onnx32 = scorer(pair_dir, backend="onnx")
+    int8 = DPRScorer(model=str(pair_dir), device="cpu")  # auto: int8 ONNX Runtime on a CPU
+    assert (torch_.backend, onnx32.backend, int8.backend) == ("torch", "onnx", "onnx")
+    assert int8.precision == "int8" and int8.config()["backend"] == "onnx"
+    assert "backend" not in torch_.config()
+    for a, b in zip(torch_.score(batch), onnx32.score(batch), strict=True):
+        assert np.allclose(a, b, atol=1e-4)
+    for a, b in zip(torch_.score(batch), int8.score(batch), strict=True):
+        assert np.corrcoef(a, b)[0, 1] > 0.9
+    context = save_pair(tiny_sbert_dir, tmp_path / "ctx", passage_context=1)
+    assert DPRScorer(model=str(context), device="cpu").backend == "torch"  # two segments
+    with pytest.raises(ConfigError, match="mean-pooled pair without passage context"):
+        DPRScorer(model=str(context), device="cpu", backend="onnx")

@@ -115,8 +115,8 @@ def test_onnx_threads_give_the_same_vectors_as_one_at_a_time(tiny_sbert_dir: Pat
     monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path))
     st = SentenceTransformer(str(tiny_sbert_dir), device="cpu")
     texts = [f"{s} {i}" * (1 + i % 4) for i, s in enumerate(SENTENCES * 8)]
-    one = OnnxEncoder(st, quantize=True, threads=1)
-    many = OnnxEncoder(st, quantize=True, threads=3)
+    one = OnnxEncoder.of_sentence_transformer(st, quantize=True, threads=1)
+    many = OnnxEncoder.of_sentence_transformer(st, quantize=True, threads=3)
     assert (one.workers, many.workers) == (1, 3)
     sequential, threaded = one.encode(texts, batch_size=2), many.encode(texts, batch_size=2)
     assert sequential.shape == (len(texts), st[0].auto_model.config.hidden_size)

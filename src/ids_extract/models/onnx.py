@@ -1,10 +1,12 @@
-"""ONNX Runtime backend for sentence-transformers models (``--backend onnx``), fp32 or int8.
+"""ONNX Runtime backend for mean-pooled BERT encoders (``--backend onnx``), fp32 or int8: the
+sentence-transformers models of the ``sbert`` scorer, and the two encoders of a DPR pair trained
+with mean pooling (the ``dpr`` scorer).
 
 sentence-transformers' own ONNX backend goes through ``optimum-onnx``, which pins transformers
 below 5; so the export is done here with ``torch.onnx.export`` and the model runs in
 ``onnxruntime`` (int8: ``onnxruntime.quantization.quantize_dynamic``, per channel). Only the
-transformer runs in ONNX: mean pooling and normalisation are done here, exactly as the
-sentence-transformers modules do them (other pooling modes are refused).
+transformer runs in ONNX: mean pooling (and, for sentence-transformers, normalisation) is done
+here, exactly as the torch modules do it (other pooling modes are refused).
 
 The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx`` (default
 ``~/.cache/ids-extract``); it takes a few seconds and needs no network.
@@ -23,10 +25,39 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..files import atomic_path, home, wait_lock
-from .runtime import length_batches
+from .runtime import length_batches, pick_precision
 
+BACKENDS = ("torch", "onnx")
 OPSET = 17
 RECIPE = "ort-fused-2"  # eager export, fuse (onnxruntime.transformers), quantize: changes re-export
+
+def pick_runtime(backend: str, precision: str, device: str) -> tuple[str, str]:
+    """(backend, precision) of an encoder scorer. ``auto``: int8 ONNX Runtime on a CPU when
+    onnxruntime is installed (the fastest setting that keeps quality on any CPU, with or without
+    native bf16: see bench/throughput.py), torch on CUDA or when a torch-only precision is asked
+    for or onnxruntime is missing. A precision the backend cannot run is a ConfigError."""
+    if backend not in ("auto", *BACKENDS):
+        raise ConfigError(f"backend {backend!r}: choose from auto, {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "onnx" if _onnx_suits(precision, device) else "torch"
+    if backend == "onnx":
+        if precision not in ("auto", "fp32", "int8"):
+            raise ConfigError("backend onnx runs fp32 or int8")
+        return backend, "int8" if precision == "auto" else precision
+    if precision == "int8":
+        raise ConfigError("precision int8 needs --backend onnx")
+    return backend, pick_precision(precision, device)
+
+
+def _onnx_suits(precision: str, device: str) -> bool:
+    if device.startswith("cuda") or precision in ("bf16", "fp16"):
+        return False
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
 
 def _check_modules(st_model: Any) -> None:
     """The model must be Transformer -> mean Pooling [-> Normalize] (what is replicated here;
@@ -44,11 +75,11 @@ def _check_modules(st_model: Any) -> None:
         raise ConfigError(f"onnx backend: only mean pooling is supported (model has {config})")
 
 
-def _fingerprint(st_model: Any) -> str:
+def _fingerprint(transformer: Any) -> str:
     """The export's cache key: every weight byte (new weights under an old name must not reuse
     an old export), the opset and the export recipe."""
     digest = hashlib.sha256(f"opset{OPSET}-{RECIPE}".encode())
-    for name, tensor in sorted(st_model[0].auto_model.state_dict().items()):
+    for name, tensor in sorted(transformer.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         digest.update(str(tuple(tensor.shape)).encode())
@@ -56,21 +87,22 @@ def _fingerprint(st_model: Any) -> str:
 
 
 class OnnxEncoder:
-    """``encode(texts) -> unit vectors`` with the transformer in onnxruntime.
+    """``encode(texts) -> mean-pooled vectors`` (unit length with ``normalize``) with the
+    transformer in onnxruntime.
 
     Measured on MiniLM: fp32 gives cosines equal to sentence-transformers' to 1e-6; int8 to
     about 0.99 on average (see bench/throughput.py for speed and the effect on recall)."""
 
-    def __init__(self, st_model: Any, quantize: bool = False, threads: int | None = None) -> None:
+    def __init__(self, transformer: Any, tokenizer: Any, max_length: int, *,
+                 quantize: bool = False, normalize: bool = True,
+                 threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        _check_modules(st_model)
-        self.tokenizer = st_model.tokenizer
-        self.max_length = int(st_model.max_seq_length)
+        self.tokenizer, self.max_length, self.normalize = tokenizer, int(max_length), normalize
         self.inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids")
                        if n in self.tokenizer.model_input_names]
-        self.dimension = int(st_model[0].auto_model.config.hidden_size)  # mean pooling keeps it
-        path = self._export(st_model, quantize)
+        self.dimension = int(transformer.config.hidden_size)  # mean pooling keeps it
+        path = self._export(transformer, quantize)
         # One single-threaded session run from ``workers`` threads at once (``run`` is
         # thread-safe and releases the GIL): on short sentences this is ~15 % faster than one
         # call at a time on an intra-op pool of the same size, whose per-operator fork/join
@@ -82,19 +114,28 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path), options,
                                             providers=["CPUExecutionProvider"])
 
-    def _export(self, st_model: Any, quantize: bool) -> Path:
+    @classmethod
+    def of_sentence_transformer(cls, st_model: Any, quantize: bool = False,
+                                threads: int | None = None) -> OnnxEncoder:
+        """A sentence-transformers model (Transformer, mean Pooling, optional Normalize): unit
+        vectors, as the model gives them."""
+        _check_modules(st_model)
+        return cls(st_model[0].auto_model, st_model.tokenizer, int(st_model.max_seq_length),
+                   quantize=quantize, threads=threads)
+
+    def _export(self, transformer: Any, quantize: bool) -> Path:
         """The model file for this weight set and precision, made once and cached."""
-        folder = home() / "onnx" / _fingerprint(st_model)
+        folder = home() / "onnx" / _fingerprint(transformer)
         target = folder / ("model-int8.onnx" if quantize else "model-fused.onnx")
         if target.exists():
             return target
         with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing
             plain = folder / "model.onnx"
             if not plain.exists():
-                self._export_fp32(st_model[0].auto_model, plain)
+                self._export_fp32(transformer, plain)
             fused = folder / "model-fused.onnx"
             if not fused.exists():
-                _fuse(plain, fused, st_model[0].auto_model.config)
+                _fuse(plain, fused, transformer.config)
             if quantize and not target.exists():
                 _quantize(fused, target)
         return target
@@ -151,12 +192,14 @@ class OnnxEncoder:
         return out
 
     def _encode_batch(self, rows: list[dict[str, list[int]]]) -> np.ndarray:
-        """Mean-pooled, unit-length embeddings of one batch of tokenized texts: (batch, hidden)."""
+        """Mean-pooled embeddings of one batch of tokenized texts (unit length with
+        ``normalize``): (batch, hidden)."""
         enc = self.tokenizer.pad(rows, return_tensors="np")  # as the readers pad their features
         hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
         mask = enc["attention_mask"][..., None].astype(np.float32)  # (batch, tokens, 1)
         pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)  # (batch, hidden)
-        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        if self.normalize:
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..models.dpr.pair import (
     Passage,
     embed,
@@ -23,42 +24,54 @@ from ..models.dpr.pair import (
     trained_lengths,
 )
 from ..models.hub import model_id
-from ..models.runtime import autocast, length_batches, pick_device, pick_precision
+from ..models.onnx import pick_runtime
+from ..models.runtime import autocast, length_batches, pick_device
 from .base import BiEncoderScorer
 
 
 class DPRScorer(BiEncoderScorer):
     name = "dpr"
     reads = {"model": "dpr_model", "device": "device", "batch_size": "batch_size",
-             "precision": "precision"}
+             "precision": "precision", "backend": "backend"}
     option_help = {"model": "a train-retriever pair folder, or a facebook/dpr-* name",
                    "question_model": "question encoder (with ctx_model, instead of model)",
-                   "ctx_model": "passage encoder (with question_model)"}
+                   "ctx_model": "passage encoder (with question_model)",
+                   "backend": "auto (ONNX int8 on a CPU for a mean-pooled pair without passage "
+                              "context, as train-retriever makes them), torch or onnx",
+                   "precision": "auto, fp32, bf16 or int8 (onnx)"}
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,
                  precision: str = "auto", max_question_length: int | None = None,
-                 max_passage_length: int | None = None) -> None:
+                 max_passage_length: int | None = None, backend: str = "auto") -> None:
         self.model_name = model
         self.question_name, self.ctx_name, self.pooling = resolve_pair(model, question_model,
                                                                         ctx_model)
         self.device = pick_device(device)
-        self.precision = pick_precision(precision, self.device)
+        self.passage_context = passage_context_of(Path(self.ctx_name).parent)
+        # ONNX runs the transformer and pools by the mean here: a pair that reads a passage's
+        # context as a second segment, or pools [CLS] through a projection, stays in torch
+        plain = self.pooling == "mean" and self.passage_context == 0
+        if backend == "onnx" and not plain:
+            raise ConfigError("dpr backend onnx runs a mean-pooled pair without passage context")
+        self.backend, self.precision = pick_runtime(backend if plain else "torch", precision,
+                                                    self.device)
         self.batch_size = batch_size
         # a pair from train-retriever reads at the lengths it was trained at; public pairs at
         # DPR's own (64-token questions, 256-token passages)
         trained_q, trained_p = trained_lengths(Path(self.ctx_name).parent)
         self.max_question_length = max_question_length or trained_q or 64
         self.max_passage_length = max_passage_length or trained_p or 256
-        self.passage_context = passage_context_of(Path(self.ctx_name).parent)
         self._loaded: tuple[Any, Any, Any, Any] | None = None
+        self._onnx: dict[str, Any] = {}
 
     def config(self) -> dict[str, object]:
         return {"name": self.name, "question_model": model_id(self.question_name),
                 "ctx_model": model_id(self.ctx_name), "pooling": self.pooling,
                 "precision": self.precision, "max_question_length": self.max_question_length,
                 "max_passage_length": self.max_passage_length,
-                "passage_context": self.passage_context}
+                "passage_context": self.passage_context,
+                **({"backend": "onnx"} if self.backend == "onnx" else {})}
 
     def passage_inputs(self, sentences: Sequence[str]) -> Sequence[str | Passage]:
         """For a pair trained with ``passage_context`` k, each sentence with the k before it."""
@@ -76,11 +89,27 @@ class DPRScorer(BiEncoderScorer):
 
     def encode_questions(self, texts: list[str]) -> np.ndarray:
         q, q_tok, _, _ = self._models()
+        if self.backend == "onnx":
+            return self._runtime("question", q, q_tok).encode(texts, 16)
         return self._encode(q, q_tok, texts, self.max_question_length)
 
     def encode_passages(self, texts: list[str | Passage]) -> np.ndarray:
         _, _, c, c_tok = self._models()
+        if self.backend == "onnx":
+            return self._runtime("ctx", c, c_tok).encode([str(t) for t in texts], 16)
         return self._encode(c, c_tok, texts, self.max_passage_length)
+
+    def _runtime(self, side: str, model: Any, tokenizer: Any) -> Any:
+        """The encoder of one side in ONNX Runtime (exported once, cached by its weights):
+        unnormalised mean-pooled vectors, as the torch path gives them for a dot product."""
+        if side not in self._onnx:
+            from ..models.dpr.pair import inner_encoder
+            from ..models.onnx import OnnxEncoder
+
+            length = self.max_question_length if side == "question" else self.max_passage_length
+            self._onnx[side] = OnnxEncoder(inner_encoder(model).bert_model, tokenizer, length,
+                                           quantize=self.precision == "int8", normalize=False)
+        return self._onnx[side]
 
     def _encode(self, model: Any, tokenizer: Any, texts: Sequence[str | Passage],
                 max_length: int) -> np.ndarray:

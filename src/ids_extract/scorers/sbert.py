@@ -12,26 +12,9 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.hub import model_id, quiet_transformers, resolve_model, transformer_folder
-from ..models.runtime import autocast, pick_device, pick_precision
+from ..models.onnx import pick_runtime
+from ..models.runtime import autocast, pick_device
 from .base import BiEncoderScorer
-
-BACKENDS = ("torch", "onnx")
-
-
-def pick_backend(backend: str, precision: str, device: str) -> str:
-    """``auto``: int8 ONNX Runtime on a CPU when onnxruntime is installed (the fastest setting
-    that keeps quality on any CPU, with or without native bf16: see bench/throughput.py), torch
-    on CUDA or when a torch-only precision is asked for or onnxruntime is missing."""
-    if backend != "auto":
-        return backend
-    if device.startswith("cuda") or precision in ("bf16", "fp16"):
-        return "torch"
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return "torch"
-    return "onnx"
-
 
 class SBERTScorer(BiEncoderScorer):
     name = "sbert"
@@ -48,17 +31,7 @@ class SBERTScorer(BiEncoderScorer):
         self.model_name = resolve_model(model)
         _check_model_folder(self.model_name)
         self.device = pick_device(device)
-        if backend not in ("auto", *BACKENDS):
-            raise ConfigError(f"backend {backend!r}: choose from auto, {', '.join(BACKENDS)}")
-        backend = pick_backend(backend, precision, self.device)
-        if backend == "onnx":
-            if precision not in ("auto", "fp32", "int8"):
-                raise ConfigError("backend onnx runs fp32 or int8")
-            self.precision = "int8" if precision == "auto" else precision
-        else:
-            if precision == "int8":
-                raise ConfigError("precision int8 needs --backend onnx")
-            self.precision = pick_precision(precision, self.device)
+        backend, self.precision = pick_runtime(backend, precision, self.device)
         self.backend = backend
         # onnxruntime gains from less padding more than it loses to more calls: 16 is ~12 %
         # faster than 64 for int8 MiniLM here; torch is best around 64.
@@ -96,7 +69,8 @@ class SBERTScorer(BiEncoderScorer):
             if self._onnx is None:
                 from ..models.onnx import OnnxEncoder
 
-                self._onnx = OnnxEncoder(self.model, quantize=self.precision == "int8")
+                self._onnx = OnnxEncoder.of_sentence_transformer(
+                    self.model, quantize=self.precision == "int8")
             return self._onnx.encode(texts, self.batch_size)
         with autocast(self.device, self.precision):
             embeddings = self.model.encode(

@@ -16,6 +16,7 @@ from ..models.onnx import pick_runtime
 from ..models.runtime import autocast, pick_device
 from .base import BiEncoderScorer
 
+
 class SBERTScorer(BiEncoderScorer):
     name = "sbert"
     reads = {"model": "sbert_model", "device": "device", "batch_size": "batch_size",

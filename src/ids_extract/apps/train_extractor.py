@@ -357,6 +357,8 @@ class Pipeline:
                                 self.quiet)
 
     def card(self) -> dict[str, Any]:
+        """Write extractor.json with the chosen profiles (their fusion files hashed) and the
+        model card; the profiles are read from the profiles stage's state, never recomputed."""
         spec = self.spec()
         chosen = read_state(self.out)["profiles"].result
         spec.profiles = {name: {"scorers": p["signals"], "cascade": p["cascade"],

@@ -111,6 +111,8 @@ class LearningCurve(TrainerCallback):
         self._mark = time.perf_counter()
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        """Score the sample every ``every`` steps and at the last; stop the training when the
+        stop rule is met (the clock counts training only, not the scoring)."""
         self._clock += time.perf_counter() - self._mark
         if state.global_step % self.every == 0 or state.global_step >= state.max_steps:
             self.measure(state, kwargs["model"], kwargs["processing_class"])

@@ -47,16 +47,23 @@ EXTRACTIONS = {"bm25": "bm25", "defaults": "bm25,sbert", "fast": "bm25,static"}
 # ---------------------------------------------------------------------------------- 1. costs
 
 def costs(steps: int) -> None:
+    """Each configuration in its own process; each row is kept in ``bench/work/readers-costs/``
+    as it lands, so an interrupted run measures only what is missing."""
+    done = WORK / "readers-costs"
+    done.mkdir(parents=True, exist_ok=True)
     rows = []
     for layers in SIZES:
         for length in LENGTHS:
-            _, out, rss = timed([sys.executable, __file__, "--probe", f"{layers},{length}",
-                                 "--probe-steps", str(steps)])
-            row = json.loads(out.strip().splitlines()[-1])
-            row["peak_rss_mib"] = rss
+            path = done / f"L{layers}@{length}.json"
+            if not path.is_file():
+                _, out, rss = timed([sys.executable, __file__, "--probe", f"{layers},{length}",
+                                     "--probe-steps", str(steps)])
+                row = json.loads(out.strip().splitlines()[-1])
+                path.write_text(json.dumps({**row, "peak_rss_mib": rss}), encoding="utf-8")
+            row = json.loads(path.read_text(encoding="utf-8"))
             rows.append(row)
             print(f"L{layers}@{length}: {row['seconds_per_step']:.3f} s/step "
-                  f"({row['precision']}), peak {rss} MiB", flush=True)
+                  f"({row['precision']}), peak {row['peak_rss_mib']} MiB", flush=True)
     write_result("readers-costs.json", {"machine": machine(), "batch_size": 16, "rows": rows})
 
 

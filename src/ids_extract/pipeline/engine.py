@@ -161,15 +161,17 @@ class _Run:
 
     def score_locally(self) -> None:
         """Shard by shard, the next one segmented while this one is scored."""
-        with self._meter() as bar, silenced(self.extractor):
-            for k, units in segmented_ahead(self.extractor, self._missing(bar)):
-                self.cache.save(k, score_segmented(self.extractor, units, bar))
+        driver = self.extractor.driver
+        with self._meter() as bar, silenced(driver):
+            for k, units in segmented_ahead(driver, self._missing(bar)):
+                self.cache.save(k, score_segmented(driver, units, bar))
 
     def score_with_ray(self, address: str | None, actors: int | None) -> None:
         from .ray_engine import score_shards
 
         with self._meter() as bar:
-            for k, packed in score_shards(self.extractor, self._missing(bar), address, actors):
+            for k, packed in score_shards(self.extractor.driver, self._missing(bar), address,
+                                          actors):
                 self.cache.save(k, packed)
                 bar.advance(self.pending.pop(k, 0))
 
@@ -188,8 +190,8 @@ class _Run:
         try:
             for k, shard in track(enumerate(self.shards()), "writing levels", self.n_shards,
                                   ex.quiet):
-                units, scored = unpack_shard(ex, shard, self.cache.path(k))
-                with silenced(ex):
+                units, scored = unpack_shard(ex.driver, shard, self.cache.path(k))
+                with silenced(ex.driver):
                     result = ex.select_all(shard, units, scored, only=todo)
                 ranking.merge(result.ranking)
                 for lr in result.levels:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ids_extract import compress
-from ids_extract.apps.compress import _scorers
+from ids_extract.apps.compress import selector_for
 from ids_extract.cli import app
 from ids_extract.models.hub import load_tokenizer
 
@@ -46,7 +46,7 @@ def test_the_budget_is_never_exceeded(passages: list[str], question: list[str], 
     assert out.tokens == real <= limit and out.under == limit - real >= 0
     for k in out.kept:  # every kept piece is a span of its own passage
         assert passages[k.passage][k.start:k.end] == k.text
-    share = compress(q, passages, f"ratio:{ratio:.3f}", scorers=["bm25"])
+    share = compress(q, passages, f"max-ratio:{ratio:.3f}", scorers=["bm25"])
     assert share.tokens == tokens(share.text) <= share.limit
 
 
@@ -66,7 +66,7 @@ def test_passages_are_kept_apart_and_located(tiny_sbert_dir: Path) -> None:
                                                        "device": "cpu", "precision": "fp32"})
     assert again.kept[0].passage == 0
     # the scorers (and the sbert model inside) were built once and reused
-    assert _scorers.cache_info().hits >= 1
+    assert selector_for.cache_info().hits >= 1
 
 
 def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
     got = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [g["id"] for g in got] == ["a", "2"] and got[1]["budget"] == "ratio:0.5"
+    assert [g["id"] for g in got] == ["a", "2"] and got[1]["budget"] == "max-ratio:0.5"
     assert got[0]["tokens"] <= 32 and "Rollo" in got[0]["text"]
     res = runner.invoke(app, ["compress", "--scorers", "bm25"], input=json.dumps(rows[0]) + "\n")
     assert res.exit_code == 0 and json.loads(res.stdout)["id"] == "a"
@@ -91,5 +91,5 @@ def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
 
 
 def test_a_budget_that_allows_nothing_gives_nothing() -> None:
-    out = compress("What?", "One two three four five.", "ratio:0.1", scorers=["bm25"])
+    out = compress("What?", "One two three four five.", "max-ratio:0.1", scorers=["bm25"])
     assert (out.text, out.tokens, out.limit, out.kept) == ("", 0, 0, [])

@@ -34,6 +34,8 @@ class DPRScorer(BiEncoderScorer):
     option_help = {"model": "a train-retriever pair folder, or a facebook/dpr-* name",
                    "question_model": "question encoder (with ctx_model, instead of model)",
                    "ctx_model": "passage encoder (with question_model)"}
+    runtime = frozenset({"device", "batch_size"})
+    recorded_as = {"model": ("question_model", "ctx_model")}  # the pair it resolves to
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,
@@ -53,8 +55,8 @@ class DPRScorer(BiEncoderScorer):
         self.passage_context = passage_context_of(Path(self.ctx_name).parent)
         self._loaded: tuple[Any, Any, Any, Any] | None = None
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "question_model": model_id(self.question_name),
+    def recorded(self) -> dict[str, object]:
+        return {"question_model": model_id(self.question_name),
                 "ctx_model": model_id(self.ctx_name), "pooling": self.pooling,
                 "precision": self.precision, "max_question_length": self.max_question_length,
                 "max_passage_length": self.max_passage_length,

@@ -23,14 +23,13 @@ from ..errors import ConfigError
 from ..progress import Meter
 from ..scorers import Scorer
 from ..select.budget import count_tokens
-from ..select.fusion import Fusion
 from ..select.levels import Level, parse_levels
 from ..select.pieces import check_unit
 from ..select.segment import Span, check_segmenter
 from ..select.step import Budget, Choice, Rules
 from ..textcls.model import TextDataset
 from ..textcls.units import SPLITS, TextUnits, text_units
-from .driver import Chosen, Driver, Tokenizers
+from .driver import Chosen, Driven, Driver, Tokenizers
 from .scoring import Scored
 from .selector import Selector
 
@@ -49,7 +48,7 @@ class TextLevelResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-class TextExtractor:
+class TextExtractor(Driven):
     """Keep the units of each text that matter for its label, at several levels.
 
     >>> ex = TextExtractor(["alone", "label"], "tokens:128",
@@ -76,34 +75,10 @@ class TextExtractor:
         self.stats_tokenizer = stats_tokenizer
         # the dataset is Any: only units() reads it (the texts are in the units), so selecting
         # from cached scores needs no dataset
-        self.driver: Driver[Any, TextUnits, _FillerRules, TextLevelResult] = Driver(
+        self.driver = Driver(
             TextTask(split, self.unit), self.selector, parsed,
                              Tokenizers.load(parsed, stats_tokenizer), chunk_size=chunk_size,
                              quiet=quiet)
-
-    @property
-    def scorers(self) -> list[Scorer]:
-        return self.selector.scorers
-
-    @property
-    def fuser(self) -> Fusion:
-        return self.selector.fusion
-
-    @property
-    def segmenter(self) -> str:
-        return self.selector.segmenter
-
-    @property
-    def levels(self) -> list[Level]:
-        return self.driver.levels
-
-    @property
-    def quiet(self) -> bool:
-        return self.driver.quiet
-
-    @quiet.setter
-    def quiet(self, value: bool) -> None:
-        self.driver.quiet = value
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output (manifest and cache key)."""

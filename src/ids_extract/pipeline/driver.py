@@ -26,6 +26,9 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.hub import load_tokenizer
 from ..progress import Meter, stage
+from ..scorers.base import Scorer
+from ..select.cascade import Cascade
+from ..select.fusion import Fusion
 from ..select.levels import Level
 from ..select.segment import Span
 from ..select.step import Budget, Choice, Rules, choose
@@ -165,3 +168,39 @@ class Driver(Generic[D, U, R, O]):
         """Units, scores and every level of data held in memory."""
         units = self.units(data)
         return self.select(data, units, self.score(units))
+
+
+class Driven:
+    """An extractor built on a driver (QA's, classification's): what it shows of its selector
+    and driver under the names its callers have always read."""
+
+    selector: Selector
+    driver: Driver[Any, Any, Any, Any]
+
+    @property
+    def scorers(self) -> list[Scorer]:
+        return self.selector.scorers
+
+    @property
+    def fuser(self) -> Fusion:
+        return self.selector.fusion
+
+    @property
+    def cascade(self) -> Cascade | None:
+        return self.selector.cascade
+
+    @property
+    def segmenter(self) -> str:
+        return self.selector.segmenter
+
+    @property
+    def levels(self) -> list[Level]:
+        return self.driver.levels
+
+    @property
+    def quiet(self) -> bool:
+        return self.driver.quiet
+
+    @quiet.setter
+    def quiet(self, value: bool) -> None:
+        self.driver.quiet = value

@@ -25,7 +25,6 @@ from ..scorers import Scorer
 from ..select import budget
 from ..select.budget import count_tokens
 from ..select.cascade import Cascade
-from ..select.fusion import Fusion
 from ..select.join import Joined, with_cut
 from ..select.levels import Level, add_gold, parse_levels
 from ..select.segment import Span, span_of
@@ -34,7 +33,7 @@ from ..select.step import Budget, Choice, Rules
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, squad_units
 from ..squad.write import output_version
-from .driver import Chosen, Driver, Tokenizers
+from .driver import Chosen, Driven, Driver, Tokenizers
 from .scoring import Scored
 from .selector import Selector
 
@@ -71,7 +70,7 @@ class ExtractionResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-class Extractor:
+class Extractor(Driven):
     """Keep the sentences of each context that matter for its question, at several levels.
 
     >>> ex = Extractor(scorers=["bm25", "sbert"], levels="ratio:0.5,tokens:128", split="eval")
@@ -130,35 +129,7 @@ class Extractor:
         """
         return cls(levels=levels, selector=Selector.from_pretrained(where, device), **options)
 
-    # ------------------------------------------------------------------ what it is made of
-
-    @property
-    def scorers(self) -> list[Scorer]:
-        return self.selector.scorers
-
-    @property
-    def fuser(self) -> Fusion:
-        return self.selector.fusion
-
-    @property
-    def cascade(self) -> Cascade | None:
-        return self.selector.cascade
-
-    @property
-    def segmenter(self) -> str:
-        return self.selector.segmenter
-
-    @property
-    def levels(self) -> list[Level]:
-        return self.driver.levels
-
-    @property
-    def quiet(self) -> bool:
-        return self.driver.quiet
-
-    @quiet.setter
-    def quiet(self, value: bool) -> None:
-        self.driver.quiet = value
+    # ------------------------------------------------------------------ configuration
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output (manifest and cache key)."""

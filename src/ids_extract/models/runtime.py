@@ -43,6 +43,16 @@ def cpu_has_native_bf16() -> bool:
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
+#: the CPU flags that decide an encoder's speed: native bf16, VNNI int8, AVX-512 or AVX2 only
+SPEED_FLAGS = frozenset({"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
+                         "amx_int8"})
+
+
+def speed_flags() -> list[str]:
+    """This CPU's :data:`SPEED_FLAGS`, sorted: where a run was measured (manifests, benches)."""
+    return sorted(cpu_flags() & SPEED_FLAGS)
+
+
 def cpu_flags() -> set[str]:
     """The CPU feature flags of ``/proc/cpuinfo`` (empty where there is none)."""
     try:

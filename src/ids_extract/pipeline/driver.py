@@ -36,6 +36,8 @@ from ..select.units import Units
 from .scoring import Scored
 from .selector import Selector
 
+# a task's data (D), units (U), rules (R) and output of one level (O); the Protocol has its own,
+# marked with their variance (a Protocol's type variables must say it)
 U = TypeVar("U", bound=Units)
 R = TypeVar("R", bound=Rules)
 D = TypeVar("D")

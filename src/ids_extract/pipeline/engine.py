@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError, check_limit
 from ..files import check_out, fingerprint
-from ..models.runtime import cpu_flags
+from ..models.runtime import speed_flags
 from ..progress import Meter, stage, stages, track
 from ..select.stats import LevelStats, RankingStats
 from ..squad import stream
@@ -116,8 +116,7 @@ def _fresh_manifest(extractor: Extractor, info: stream.InputInfo, fingerprint: s
         "config": {**extractor.config(), "formats": list(formats), "shard_size": shard_size},
         "packages": package_versions(),
         # what the encoders ran on: the speed (and which precision "auto" chose) depends on it
-        "cpu_flags": sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni",
-                                           "avx512_bf16", "amx_bf16", "amx_int8"}),
+        "cpu_flags": speed_flags(),
         "ranking": {},
         "levels": [],
     }

@@ -51,6 +51,7 @@ class Scorer(ABC):
     #: options left out of :meth:`config` at this value: an option added after score caches
     #: existed keeps their keys valid at the behaviour they had (the reader's ``precision``)
     omitted_at: ClassVar[Mapping[str, object]] = {}
+    _given: dict[str, object]  # the options it was built with (set by __new__)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Every scorer records the options it was built with (constructor parameters, defaults

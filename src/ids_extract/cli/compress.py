@@ -41,7 +41,7 @@ def compress_cmd(
                                               "string) or \"passages\" (a list), optional \"id\" "
                                               "and \"budget\"}; - for stdin.")] = "-",
     budget: Annotated[str, typer.Option(help="tokens:L[@tokenizer] (question + text + special "
-                                        "tokens fit in L) or ratio:R (at most R of the text's "
+                                        "tokens fit in L) or max-ratio:R (at most R of the text's "
                                         "tokens); a line's own \"budget\" wins.")] = "tokens:256",
     scorers: Annotated[str | None, typer.Option(help="Comma-separated scorers [default: "
                                                 "bm25,sbert].")] = None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -90,19 +89,21 @@ def run_costs(args: argparse.Namespace, lengths_of: dict[str, list[int]],
 
 def _child(job: list[Any], args: argparse.Namespace) -> dict[str, Any]:
     """One probe in a child process of the bench script (``--one-cost``); its JSON result."""
-    out = subprocess.run([sys.executable, sys.argv[0], *sys.argv[1:], "--one-cost",
-                          json.dumps(job)], check=True, capture_output=True, text=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return dict(args.bench.child([sys.executable, sys.argv[0], *sys.argv[1:], "--one-cost",
+                                  json.dumps(job)], lambda: probe(job, args)))
+
+
+def probe(job: list[Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Run one probe here: a step cost or a scorer cost."""
+    work = Path(args.work)
+    if job[0] == "step":
+        return step_cost(job[1], int(job[2]), work, args)
+    return scorer_cost(job[1], job[2], Path(job[3]), work, args)
 
 
 def one_cost(job: list[Any], args: argparse.Namespace) -> None:
     """Run one probe here and print its JSON (the child side of :func:`_child`)."""
-    work = Path(args.work)
-    if job[0] == "step":
-        found = step_cost(job[1], int(job[2]), work, args)
-    else:
-        found = scorer_cost(job[1], job[2], Path(job[3]), work, args)
-    print(json.dumps(found))
+    print(json.dumps(probe(job, args)))
 
 
 def plan(costs: dict[str, Any], rows_of: dict[str, list[tuple[str, int, int]]],

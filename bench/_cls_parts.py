@@ -14,18 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from _common import SHARED
+from ids_extract.apps.benchkit import Bench, scores_for
 from ids_extract.files import config_key, write_json
 from ids_extract.pipeline.classify import TextExtractor
-from ids_extract.pipeline.scoring import Scored, score_units
-from ids_extract.pipeline.shards import read_shard, save_shard, shard_arrays
+from ids_extract.pipeline.scoring import Scored
 from ids_extract.scorers import Scorer, build_scorer
 from ids_extract.select.fusion import WeightedFusion
 from ids_extract.textcls import load, write_like
 from ids_extract.textcls.model import TextDataset
 from ids_extract.textcls.units import TextUnits
 
-DATA = SHARED / "data" / "classification"
 DATASETS: dict[str, dict[str, Any]] = {
     "imdb": {"file": "imdb-train-5k.jsonl", "dev": "numeric id % 5 == 4",
              "tune": "numeric id % 20 == 3", "descriptions": {
@@ -55,12 +53,15 @@ RULES: dict[str, Callable[[int], str]] = {
 }
 
 
-def prepare(work: Path, limit_train: int | None, limit_dev: int | None) -> dict[str, Any]:
+def prepare(bench: Bench, work: Path, datasets: list[str], limit_train: int | None,
+            limit_dev: int | None) -> dict[str, Any]:
     """Write ``work/data/<ds>-<split>.jsonl`` by the documented id rules; counts per split."""
+    data = bench.shared / "data" / "classification"
     out: dict[str, Any] = {}
-    for ds, info in DATASETS.items():
+    for ds in datasets:
+        info = DATASETS[ds]
         parts: dict[str, TextDataset] = {}
-        source = load(DATA / info["file"])
+        source = load(data / info["file"])
         if ds in RULES:
             chosen = [RULES[ds](int(i.rsplit("_", 1)[1])) for i in source.ids]
             for split in ("train", "tune", "dev"):
@@ -68,7 +69,7 @@ def prepare(work: Path, limit_train: int | None, limit_dev: int | None) -> dict[
         else:  # emotion: the tune slice is every 20th text of the training file
             tune = [k for k in range(len(source)) if k % 20 == 3]
             parts = {"train": source.select([k for k in range(len(source)) if k % 20 != 3]),
-                     "tune": source.select(tune), "dev": load(DATA / "emotion-val.jsonl")}
+                     "tune": source.select(tune), "dev": load(data / "emotion-val.jsonl")}
         for split, part in parts.items():
             part = _spread(part, limit_train if split == "train" else limit_dev)
             path = work / "data" / f"{ds}-{split}.jsonl"
@@ -113,10 +114,11 @@ def unit_of(ds: str) -> str:
     return "clause" if ds == "emotion" else "sentence"
 
 
-def scores_for(ds: str, names: list[str], model: Path, work: Path,
-               args: argparse.Namespace) -> dict[str, SplitScores]:
+def split_scores(ds: str, names: list[str], model: Path, work: Path,
+                 args: argparse.Namespace) -> dict[str, SplitScores]:
     """Every scorer over train (split=train: gold targets), tune and dev (split=eval), each
-    cached in ``work/scores`` under a key of the scorer's config (model content hash included).
+    cached in ``work/scores`` under a key of the scorer's config (every option that can change a
+    score, models by content) and the units.
     IG, the costly signal, scores only ``--ig-train-sample`` training texts (split ``train_ig``,
     spread over the file): its rows train on those."""
     out = {}
@@ -132,20 +134,10 @@ def scores_for(ds: str, names: list[str], model: Path, work: Path,
                               quiet=True).to_units(data)
         found = SplitScores(split, data, units, {}, {})
         for name in scorer_names:
-            scorer = _scorer(name, ds, model, args)
-            path = work / "scores" / ds / f"{split}-{name}-{config_key(scorer.config())}.npz"
-            if not path.exists():
-                start = time.perf_counter()
-                scored = score_units(units, [scorer], WeightedFusion([scorer.name]), quiet=False)
-                seconds = time.perf_counter() - start
-                save_shard(path, shard_arrays(units.spans, scored))
-                write_json({"seconds": seconds, "texts": len(data), "config": scorer.config()},
-                           path.with_suffix(".json"))
-                print(f"scored {ds}/{split} with {name}: {seconds:.0f}s", flush=True)
-            spans, scored = read_shard(path)
-            assert spans == units.spans, "units changed since the scores were cached"
-            found.per_scorer[name] = scored.per_scorer[scorer.name]
-            found.seconds[name] = json.loads(path.with_suffix(".json").read_text())["seconds"]
+            scores, seconds = scores_for(units, _scorer(name, ds, model, args),
+                                         work / "scores" / ds / split)
+            print(f"scores of {ds}/{split} with {name}: {seconds:.0f}s", flush=True)
+            found.per_scorer[name], found.seconds[name] = scores, seconds
         out[split] = found
     return out
 

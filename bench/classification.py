@@ -44,36 +44,33 @@ result; a re-run skips finished rows (resumable cells).
 The IDS rows are those of ``--row-scorers`` (alone, alone_any, label, lead; ig when scored); the
 ``headtail`` scorer is scored for the fusion but gets no row (its texts are close to the
 b_headtail baseline's). ``--steps-of emotion=300`` gives one dataset's rows more steps.
+``--smoke``: BBC at 64 tokens, lead and headtail, a tiny backbone, one step a row, a few texts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _cls_costs import one_cost, pipeline_costs, plan, run_costs  # noqa: E402
-from _cls_parts import (  # noqa: E402
+from _cls_costs import one_cost, pipeline_costs, plan, run_costs
+from _cls_parts import (
     DATASETS,
     agreement,
     budget_tag,
     choose_fusion,
     extract_level,
     prepare,
-    scores_for,
+    split_scores,
     steps_of,
     text_profile,
 )
-from _common import ROOT, write_result  # noqa: E402
-from ids_extract.files import write_json  # noqa: E402
+from ids_extract.apps.benchkit import Bench, add_smoke
+from ids_extract.files import write_json
 
-WORK = ROOT / "bench" / "work" / "classification"
 SCORERS = ("alone", "alone_any", "label", "lead", "headtail")  # ig: --scorers ig,... (costly)
 ROW_SCORERS = ("alone", "alone_any", "label", "lead", "ig")  # the rows the issue asks for
 LABEL_FREE = ("alone_any", "label", "lead", "headtail")
@@ -142,8 +139,8 @@ def ensure_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespac
     path = Path(args.work) / "rows" / budget_tag(args, ds) / ds / name / "result.json"
     if not path.exists():
         start = time.perf_counter()
-        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--one-row",
-                        json.dumps([ds, name, spec])], check=True)
+        args.bench.child([sys.executable, __file__, *sys.argv[1:], "--one-row",
+                          json.dumps([ds, name, spec])], lambda: run_row(ds, name, spec, args))
         print(f"{ds}/{name}: {time.perf_counter() - start:.0f}s", flush=True)
     row = json.loads(path.read_text(encoding="utf-8"))
     print(f"{ds:8} {name:16} acc {row['accuracy']:6.2f}  F1 {row['macro_f1']:6.2f}  "
@@ -153,14 +150,15 @@ def ensure_row(ds: str, name: str, spec: dict[str, Any], args: argparse.Namespac
 
 def run_dataset(ds: str, args: argparse.Namespace) -> dict[str, Any]:
     """Baselines, the scorer classifier's scores, the IDS texts and rows of one dataset."""
-    lengths, ceiling, scorer_length = LENGTHS[ds], CEILING[ds], SCORER_LENGTH[ds]
+    lengths, ceiling = args.lengths_of[ds], args.ceiling_of[ds]
+    scorer_length = SCORER_LENGTH[ds] if SCORER_LENGTH[ds] in lengths else max(lengths)
     work, tag = Path(args.work), budget_tag(args, ds)
     base = base_rows(lengths, ceiling)
     top = base.pop(f"d_full{ceiling}")  # the slowest row runs last: a cut-short run has the claims
     rows = {n: ensure_row(ds, n, spec, args) for n, spec in base.items()}
     scorer_model = work / "rows" / tag / ds / f"a_head{scorer_length}" / "model"
     names = args.scorers.split(",")
-    scores = scores_for(ds, names, scorer_model, work, args)
+    scores = split_scores(ds, names, scorer_model, work, args)
     fusion_of: dict[int, dict[str, float]] = {}
     for n in lengths:
         for scorer in [x for x in names if x in args.row_scorers.split(",")]:
@@ -281,11 +279,24 @@ def main() -> None:
                         "plan, stop")
     parser.add_argument("--limit-train", type=int, default=None, help="smoke runs only")
     parser.add_argument("--limit-dev", type=int, default=None, help="smoke runs only")
-    parser.add_argument("--work", default=str(WORK))
+    parser.add_argument("--lengths", default=None, help="L for every dataset, e.g. 64 "
+                        "[default: 64,128; 16,32 for emotion]")
+    parser.add_argument("--work", default=None, help="[default: bench/work/classification]")
     parser.add_argument("--result", default="classification.json", help="file in bench/results/")
     parser.add_argument("--one-row", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--one-cost", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = add_smoke(parser).parse_args()
+    args.bench = bench = Bench.of(__file__, args.smoke)
+    if bench.smoke:  # BBC at 64 tokens, the position scorers, a tiny backbone, one step a row
+        vars(args).update(datasets="bbc", lengths="64", scorers="lead,headtail",
+                          row_scorers="lead", no_ceiling=True, max_steps=1, batch_size=4,
+                          limit_train=24, limit_dev=10,
+                          model=str(bench.tiny_models()["encoder"]))
+    args.work = args.work or str(bench.work)
+    args.lengths_of = {d: [int(n) for n in args.lengths.split(",")] if args.lengths else LENGTHS[d]
+                       for d in LENGTHS}
+    # the ceiling's length (its cost is probed even without its rows): a tiny backbone reads 128
+    args.ceiling_of = {d: min(c, 128) if bench.smoke else c for d, c in CEILING.items()}
     if args.epochs is not None:
         args.max_steps = 0
     args.epochs = args.epochs or 1.0
@@ -298,12 +309,13 @@ def main() -> None:
         one_cost(json.loads(args.one_cost), args)
         return
     datasets = args.datasets.split(",")
-    splits = prepare(Path(args.work), args.limit_train, args.limit_dev)
-    probed = list(dict.fromkeys([*args.scorers.split(","), "ig"]))  # IG's cost even when left out
-    costs = run_costs(args, {d: LENGTHS[d] for d in datasets}, {d: CEILING[d] for d in datasets},
-                      probed)
+    splits = prepare(bench, Path(args.work), datasets, args.limit_train, args.limit_dev)
+    probed = list(dict.fromkeys([*args.scorers.split(","), *([] if bench.smoke else ["ig"])]))
+    costs = run_costs(args, {d: args.lengths_of[d] for d in datasets},  # IG's cost even when
+                      {d: args.ceiling_of[d] for d in datasets}, probed)  # left out (not a smoke's)
     estimate = plan_of(costs, datasets, splits, args)
-    write_result(args.result.replace(".json", "-costs.json"), {"costs": costs, "plan": estimate})
+    bench.write_result(args.result.replace(".json", "-costs.json"),
+                       {"costs": costs, "plan": estimate})
     print(json.dumps(estimate, indent=1), flush=True)
     if args.costs_only:
         return
@@ -313,7 +325,7 @@ def main() -> None:
         if args.agreement_sample and ds != "emotion":
             results[ds]["agreement"] = agreement(ds, Path(args.work) / "rows" / budget_tag(args, ds)
                                                  / ds / f"a_head{SCORER_LENGTH[ds]}" / "model", args)
-        write_result(args.result, payload(args, splits, costs, estimate, results))
+        bench.write_result(args.result, payload(args, splits, costs, estimate, results))
     print(json.dumps({d: r.get("claims") for d, r in results.items()}, indent=1))
 
 
@@ -322,8 +334,9 @@ def plan_of(costs: dict[str, Any], datasets: list[str], splits: dict[str, Any],
     """The estimate of the whole run from the cost cell (before any row)."""
     own = [x for x in args.scorers.split(",") if x in args.row_scorers.split(",")]
     n_rows = len(own) + 4  # a, b, c, the IDS rows and the fusion per L
-    rows = {ds: [(r, n, steps_of(args, ds) or 300) for n in LENGTHS[ds] for r in range(n_rows)]
-            + [("ceiling", CEILING[ds], 0 if args.no_ceiling else args.ceiling_steps)]
+    rows = {ds: [(r, n, steps_of(args, ds) or 300) for n in args.lengths_of[ds]
+                 for r in range(n_rows)]
+            + [("ceiling", args.ceiling_of[ds], 0 if args.no_ceiling else args.ceiling_steps)]
             for ds in datasets}
     texts = {ds: {s: (splits[f"{ds}-tune"]["texts"] + splits[f"{ds}-dev"]["texts"]
                       + (args.ig_train_sample if s == "ig" else splits[f"{ds}-train"]["texts"]))
@@ -342,7 +355,7 @@ def payload(args: argparse.Namespace, splits: dict[str, Any], costs: dict[str, A
                   "precision": args.precision, "model": args.model or "all-MiniLM-L6-v2 + fresh head",
                   "splits": splits, "datasets": DATASETS, "ig_steps": args.ig_steps,
                   "ig_precision": args.ig_precision, "ig_train_sample": args.ig_train_sample,
-                  "lengths": LENGTHS, "ceiling": CEILING,
+                  "lengths": args.lengths_of, "ceiling": args.ceiling_of,
                   "scorer_classifier": {d: f"a_head{n}" for d, n in SCORER_LENGTH.items()},
                   "fusion": "equal-weight z-scores of 2 or 3 label-free scorers or of all four; "
                             "the one whose texts the a_head<L> classifier reads best on the tune "

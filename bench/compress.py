@@ -7,7 +7,7 @@ bm25+static with pysbd or blingfire sentences, bm25 alone). Also where the time 
 start-up of one ``ids-extract compress`` process.
 
     python bench/compress.py [--requests 30] [--profiles default,fast,fast-blingfire,bm25]
-                             [--long-repeats 3]
+                             [--long-repeats 3] [--smoke]
 
 Reports p50/p95 milliseconds per request, whether the budget held for every request (it must),
 the mean tokens under the budget, and how often the answer's sentence was kept. Writes
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import CLI, DEV, timed, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 
 SIZES = (1000, 4000, 16000)
 LONG_WORDS = 50_000
@@ -42,7 +42,7 @@ STAGES = {("select/segment.py", "split_sentences"): "segment",
           ("select/budget.py", "count_tokens"): "tokens", ("select/cut.py", "cut_span"): "cut"}
 
 
-def requests(n: int, size: int) -> list[dict[str, Any]]:
+def requests(dev: Path, n: int, size: int) -> list[dict[str, Any]]:
     """``n`` inputs of about ``size`` tokens: a question's paragraph with the paragraphs of its
     article around it, and the answer's text (to check it survived)."""
     from ids_extract import load
@@ -50,7 +50,7 @@ def requests(n: int, size: int) -> list[dict[str, Any]]:
     from ids_extract.select.budget import count_tokens
 
     tok = load_light_tokenizer(None)
-    articles = load(DEV).articles
+    articles = load(dev).articles
     out = []
     rng = np.random.default_rng(size)
     while len(out) < n:
@@ -68,12 +68,12 @@ def requests(n: int, size: int) -> list[dict[str, Any]]:
     return out
 
 
-def long_request() -> dict[str, Any]:
+def long_request(dev: Path) -> dict[str, Any]:
     """One context of 50,000 words (dev paragraphs in order, one string) and a question about
     its first paragraph."""
     from ids_extract import load
 
-    paragraphs = [p for a in load(DEV).articles for p in a.paragraphs]
+    paragraphs = [p for a in load(dev).articles for p in a.paragraphs]
     parts, words = [], 0
     for p in paragraphs:
         parts.append(p.context)
@@ -118,7 +118,7 @@ def stages(run: Callable[[], Any]) -> dict[str, float]:
     return found
 
 
-def startup(runs: int) -> dict[str, Any]:
+def startup(cli: str, runs: int) -> dict[str, Any]:
     """Wall seconds of a whole ``ids-extract compress --scorers bm25`` process on one request
     (bytecode compiled by a first run, as on a user's machine after the first call)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +126,7 @@ def startup(runs: int) -> dict[str, Any]:
         src.write_text(json.dumps({"question": "Who led the Norse raiders?", "context":
                                    "The Normans came from Normandy. Rollo led the raiders."})
                        + "\n")
-        cmd = [CLI, "compress", str(src), "--scorers", "bm25", "--budget", "tokens:32"]
+        cmd = [cli, "compress", str(src), "--scorers", "bm25", "--budget", "tokens:32"]
         timed(cmd)
         seconds = sorted(timed(cmd)[0] for _ in range(runs))
     return {"command": "ids-extract compress one.jsonl --scorers bm25 --budget tokens:32",
@@ -143,13 +143,18 @@ def main() -> None:
     ap.add_argument("--long-repeats", type=int, default=3, help="50,000-word runs (0: none)")
     ap.add_argument("--startup-runs", type=int, default=5)
     ap.add_argument("--result", default="compress.json")
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    if bench.smoke:  # two 1k-token requests, bm25 alone, one start-up
+        vars(args).update(requests=2, sizes="1000", profiles="bm25", long_repeats=0,
+                          startup_runs=1)
     from ids_extract import compress
 
-    payload: dict[str, Any] = {"budget": args.budget, "startup": startup(args.startup_runs)}
+    payload: dict[str, Any] = {"budget": args.budget,
+                               "startup": startup(bench.cli, args.startup_runs)}
     print("start-up", payload["startup"], flush=True)
-    batches = {int(s): requests(args.requests, int(s)) for s in args.sizes.split(",")}
-    long = long_request() if args.long_repeats else None
+    batches = {int(s): requests(bench.dev, args.requests, int(s)) for s in args.sizes.split(",")}
+    long = long_request(bench.dev) if args.long_repeats else None
     for profile in args.profiles.split(","):
         names, segmenter = PROFILES[profile]
 
@@ -157,7 +162,7 @@ def main() -> None:
             return compress(r["question"], r["passages"], args.budget, scorers=names,
                             segmenter=segmenter)
 
-        for r in requests(2, 1000):  # load the models, export/distil once, warm up
+        for r in requests(bench.dev, 2, 1000):  # load the models, export/distil once, warm up
             run(r)
         rows: dict[str, Any] = {"scorers": ",".join(names), "segmenter": segmenter}
         for size, batch in batches.items():
@@ -174,7 +179,7 @@ def main() -> None:
             print(profile, "50k words", rows[f"{LONG_WORDS} words"],
                   rows["stages_50000_words_s"], flush=True)
         payload[profile] = rows
-    print("wrote", write_result(args.result, payload))
+    print("wrote", bench.write_result(args.result, payload))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ The old generator is not kept in ``src/``: its two modules are read from git (``
 temporary package, so this needs the repository's history. Pools come from the whole dev file,
 as ``bench/extractor.py``'s stress set does; the draw of questions is seeded.
 
-    python bench/distractor_examples.py [--n 30] [--seed 20] [--out docs/DISTRACTORS.md]
+    python bench/distractor_examples.py [--n 30] [--seed 20] [--out docs/DISTRACTORS.md] [--smoke]
+
+``--smoke``: 2 questions, pools from the first 300 dev questions, the page in the smoke folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import random
 import subprocess
 import sys
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from _common import DEV, ROOT
+from ids_extract.apps.benchkit import Bench, add_smoke
 from ids_extract.files import atomic_path
 from ids_extract.squad.distractors import Distractor, DistractorMaker
 from ids_extract.squad.model import QA
@@ -31,18 +34,22 @@ OLD_COMMIT = "ba120cc"
 OLD_MODULES = ("declarative", "distractors")
 
 
-def old_generator(folder: Path) -> ModuleType:
+def old_generator(root: Path, folder: Path) -> ModuleType:
     """The old ``distractors`` module, from git into ``folder`` as package ``old_distractors``
-    (its ``.model`` import pointed at the installed one)."""
+    (its ``.model`` import pointed at the installed one), imported from there by location."""
     package = folder / "old_distractors"
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
     for name in OLD_MODULES:
         text = subprocess.run(["git", "show", f"{OLD_COMMIT}:src/ids_extract/squad/{name}.py"],
-                              cwd=ROOT, check=True, capture_output=True, text=True).stdout
+                              cwd=root, check=True, capture_output=True, text=True).stdout
         text = text.replace("from .model import", "from ids_extract.squad.model import")
         (package / f"{name}.py").write_text(text, encoding="utf-8")
-    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("old_distractors", package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
+    assert spec is not None and spec.loader is not None
+    sys.modules["old_distractors"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules["old_distractors"])
     return importlib.import_module("old_distractors.distractors")
 
 
@@ -74,14 +81,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--seed", type=int, default=20, help="seed of the draw of questions")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "DISTRACTORS.md")
-    args = ap.parse_args()
-    dev = load(DEV)
+    ap.add_argument("--out", type=Path, default=None, help="[default: docs/DISTRACTORS.md]")
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    dev = load(bench.dev).limit(300 if bench.smoke else None)
+    if bench.smoke:
+        args.n, args.out = 2, bench.results / "DISTRACTORS.md"
+    args.out = args.out or bench.root / "docs" / "DISTRACTORS.md"
     items = [(a.title, p.context, qa) for a, p, qa in dev.iter_qas()]
     picks = random.Random(args.seed).sample(items, args.n)
     question, answer = DistractorMaker(dev, 0), DistractorMaker(dev, 0, "answer-sentence")
     with tempfile.TemporaryDirectory() as tmp:
-        old = old_generator(Path(tmp)).DistractorMaker(dev, 0)
+        old = old_generator(bench.root, Path(tmp)).DistractorMaker(dev, 0)
         makers = {"before": old.make, "after: question": question.make,
                   "after: answer-sentence": answer.make}
         body = table(picks, makers)

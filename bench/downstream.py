@@ -20,6 +20,7 @@ extraction of train and dev is timed once and shared by the IDS rows.
         --work bench/work/downstream-steps300                  # the reported run (same steps)
     python bench/downstream.py --train-n 3000 --dev-n 1000 --epochs 1 \
         --result downstream-epochs.json                        # same passes over the data
+    python bench/downstream.py --smoke    # a tiny reader, 16/8 questions, one step, two rows
 """
 
 from __future__ import annotations
@@ -35,15 +36,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ids_extract.apps.benchkit import Bench, add_smoke
+from ids_extract.files import write_json
+from ids_extract.squad.read import load
+from ids_extract.squad.write import write_squad
 
-from _common import DEV, ROOT, TRAIN, write_result  # noqa: E402
-from ids_extract.files import write_json  # noqa: E402
-from ids_extract.squad.model import SquadDataset  # noqa: E402
-from ids_extract.squad.read import load  # noqa: E402
-from ids_extract.squad.write import write_squad  # noqa: E402
-
-WORK = ROOT / "bench" / "work" / "downstream"
+WORK = Path()  # set by main(): --work, or bench/work/downstream
 ROWS: dict[str, dict[str, Any]] = {  # in the order they run (the most telling first)
     "d_ids128": {"max_seq_length": 128, "mode": "window", "data": "tokens:128"},
     "b_window128": {"max_seq_length": 128, "mode": "window", "data": "original"},
@@ -57,20 +55,15 @@ LEVELS = "tokens:128,tokens:64"
 LEVEL_FILES = {"tokens:128": "D1-tokens128.json", "tokens:64": "D2-tokens64.json"}
 
 
-def every_kth(dataset: SquadDataset, n: int | None) -> SquadDataset:
-    """About ``n`` questions spread over the whole file (:meth:`SquadDataset.spread`)."""
-    return dataset.spread(n)
-
-
-def prepare(args: argparse.Namespace) -> dict[str, Any]:
+def prepare(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     """Write the subsets and extract them (train: split=train, keep-gold; dev: split=eval)."""
     from ids_extract.pipeline.extractor import Extractor
 
     info: dict[str, Any] = {}
-    for name, source, n in (("train", TRAIN, args.train_n), ("dev", DEV, args.dev_n)):
+    for name, source, n in (("train", bench.train, args.train_n), ("dev", bench.dev, args.dev_n)):
         path = WORK / f"{name}-subset.json"
         if not path.exists():
-            write_squad(every_kth(load(source), n), path)
+            write_squad(load(source).spread(n), path)
         info[f"{name}_questions"] = load(path).num_questions
     timing_path = WORK / "extraction.json"
     if timing_path.exists():
@@ -78,7 +71,8 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
         return info
     for name, split in (("train", "train"), ("dev", "eval")):
         start = time.perf_counter()
-        ex = Extractor(["bm25", "sbert"], LEVELS, split=split, quiet=True)  # type: ignore[arg-type]
+        ex = Extractor(args.scorers.split(","), LEVELS, split=split,  # type: ignore[arg-type]
+                       quiet=True)
         result = ex.run(load(WORK / f"{name}-subset.json"))
         for level in result.levels:
             write_squad(level.dataset, WORK / f"ids-{name}" / f"{level.stats.name}.json")
@@ -198,24 +192,30 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", help="auto: bf16 on CPUs with native bf16")
     parser.add_argument("--model", default=None, help="reader init [default: all-MiniLM-L6-v2]")
     parser.add_argument("--rows", default=",".join(ROWS))
-    parser.add_argument("--work", default=str(WORK), help="work folder (subsets, models)")
+    parser.add_argument("--work", default=None, help="work folder (subsets, models) [default: "
+                        "bench/work/downstream]")
     parser.add_argument("--features-only", action="store_true",
                         help="only count training/dev features and tokens per row (no training)")
+    parser.add_argument("--scorers", default="bm25,sbert", help="the extraction's scorers")
     parser.add_argument("--one-row", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    WORK = Path(args.work).resolve()
+    args = add_smoke(parser).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    if bench.smoke:  # a tiny reader, a few questions, one step, the two 128-token window rows
+        vars(args).update(train_n=16, dev_n=8, max_steps=1, batch_size=4, scorers="bm25",
+                          rows="d_ids128,b_window128", model=str(bench.tiny_models()["encoder"]))
+    WORK = Path(args.work or bench.work).resolve()
     WORK.mkdir(parents=True, exist_ok=True)
     if args.one_row:
         print(json.dumps(run_row(args.one_row, args)))
         return
-    info = prepare(args)
+    info = prepare(bench, args)
     print(json.dumps(info), flush=True)
     if args.features_only:
         counts = count_features(args)
         base = counts["a_window384"]["train_tokens"]
         for r in counts.values():
             r["train_tokens_vs_a"] = round(r["train_tokens"] / base, 3)
-        print("wrote", write_result("downstream-features.json", {
+        print("wrote", bench.write_result("downstream-features.json", {
             "setup": {"train_questions": info["train_questions"],
                       "dev_questions": info["dev_questions"],
                       "subset": "every k-th question of the file"},
@@ -228,7 +228,8 @@ def main() -> None:
         path = WORK / "rows" / name / "result.json"
         if not path.exists():
             start = time.perf_counter()
-            subprocess.run([sys.executable, __file__, *child, "--one-row", name], check=True)
+            bench.child([sys.executable, __file__, *child, "--one-row", name],
+                        lambda name=name: run_row(name, args))
             print(f"{name}: {time.perf_counter() - start:.0f}s", flush=True)
         rows[name] = json.loads(path.read_text())
         r = rows[name]
@@ -236,13 +237,13 @@ def main() -> None:
               f"features {r['train_features']:6d} peak {r['peak_rss_mb']:.0f} MB", flush=True)
     import ids_extract
 
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(["git", "-C", str(bench.root), "rev-parse", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
     result = {
         "code": {"ids_extract": ids_extract.__file__, "git_head_at_finish": head},
         "environment": {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "PYTHONPATH",
                                                        "OMP_NUM_THREADS")},
-        "setup": {"train_file": str(TRAIN), "dev_file": str(DEV), "train_questions":
+        "setup": {"train_file": str(bench.train), "dev_file": str(bench.dev), "train_questions":
                   info["train_questions"], "dev_questions": info["dev_questions"],
                   "subset": "every k-th question of the file (fixed, spread over all articles)",
                   "epochs": args.epochs, "max_steps": args.max_steps,
@@ -257,7 +258,7 @@ def main() -> None:
         "acceptance": comparisons(rows),
     }
     print(json.dumps(result["acceptance"], indent=1))
-    print("wrote", write_result(args.result, result))
+    print("wrote", bench.write_result(args.result, result))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 and on the stress set, training cost per stage, and extraction throughput against the reference.
 
     python bench/extractor.py [--work bench/work/extractor] [--limit N] [--train-option=--x=y ...]
+    python bench/extractor.py --smoke     # a tiny extractor made without training, 10 questions
 
 1. **Train**: ``ids-extract train-extractor train-v1.1-subset44.json --out WORK/model`` in its own
    process (wall time and peak RSS of the whole run; per stage from ``stages.json``). Re-running
@@ -35,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from _common import DEV, REFERENCE, ROOT, TRAIN, timed, write_result
 from ids_extract import Extractor, load
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 from ids_extract.apps.stages import read_state
 from ids_extract.models.runtime import cpu_flags, cpu_has_native_bf16
 from ids_extract.pipeline.robustness import compare, distractor_units, fused, signal_scores
@@ -46,39 +47,45 @@ from ids_extract.squad.model import SquadDataset
 from ids_extract.squad.stress import stress_set
 from ids_extract.squad.units import answer_units, squad_units
 
-CLI = str(Path(sys.executable).with_name("ids-extract"))
 ACCEPT = {"top1": 90.0, "top3": 98.5, "stress_loss": 3.0, "distractor_first": 10.0,
           "training_minutes": 60.0}  # issue 20; an AVX2-only machine may take 2x the minutes
 
 
-def train(model: Path, extra: list[str]) -> dict[str, Any]:
+def train(bench: Bench, model: Path, extra: list[str]) -> dict[str, Any]:
     """Train (or resume, or reuse) the extractor; per-stage records and the run's own cost."""
     reused = (model / "extractor.json").is_file()
-    seconds, _, rss = timed([CLI, "train-extractor", str(TRAIN), "--out", str(model), "--quiet",
-                             *extra])
+    seconds, _, rss = timed([bench.cli, "train-extractor", str(bench.train), "--out", str(model),
+                             "--quiet", *extra])
     stages = {n: {"wall_s": r.wall_s, "peak_rss_mib": r.peak_rss_mib,
                   "peak_gpu_mib": r.peak_gpu_mib, "result": r.result}
               for n, r in read_state(model).items()}
     total = sum(s["wall_s"] for s in stages.values())
     print(f"training: {total / 60:.1f} min over the stages ({'reused' if reused else 'this run'}"
           f": {seconds:.0f} s, peak {rss} MiB)")
-    return {"command": f"ids-extract train-extractor {TRAIN.name} --out {model} {' '.join(extra)}",
+    return {"command": f"ids-extract train-extractor {bench.train.name} --out {model} "
+                       f"{' '.join(extra)}",
             "reused": reused, "this_run_wall_s": round(seconds, 1), "this_run_peak_rss_mib": rss,
             "stages": stages, "stage_wall_s_total": round(total, 1),
             "training_minutes": round(total / 60, 1)}
 
 
-def extraction(model: Path, work: Path, limit: list[str]) -> tuple[dict[str, Any], Path]:
-    """The whole extract job with the trained extractor against the reference pipeline."""
-    ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
-    ref = json.loads(ref_out)
+def extraction(bench: Bench, model: Path, work: Path, limit: list[str]
+               ) -> tuple[dict[str, Any], Path]:
+    """The whole extract job with the trained extractor against the reference pipeline (not in
+    a smoke run)."""
+    ref_s, ref = float("nan"), {"questions": float("nan")}
+    if not bench.smoke:
+        ref_s, ref_out, ref_rss = timed([sys.executable, str(bench.reference), str(bench.dev),
+                                         *limit])
+        ref = json.loads(ref_out)
     out = work / "dev-extract"
     shutil.rmtree(out, ignore_errors=True)  # no score cache: time the whole job
-    ours_s, _, ours_rss = timed([CLI, "extract", str(DEV), "--extractor", str(model), "--out",
-                                 str(out), "--quiet", *limit])
+    ours_s, _, ours_rss = timed([bench.cli, "extract", str(bench.dev), "--extractor", str(model),
+                                 "--out", str(out), "--quiet", *limit])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     n = manifest["input"]["questions"]
-    row = {"questions": n, "reference_s": round(ref_s, 1), "reference_peak_rss_mib": ref_rss,
+    row = {"questions": n, "reference_s": round(ref_s, 1),
+           "reference_peak_rss_mib": None if bench.smoke else ref_rss,
            "reference_questions_per_s": round(ref["questions"] / ref_s, 2),
            "extractor_s": round(ours_s, 1), "extractor_peak_rss_mib": ours_rss,
            "extractor_questions_per_s": round(n / ours_s, 2),
@@ -121,24 +128,32 @@ def cascade_recall(clean: dict[str, list[np.ndarray]], names: list[str], ex: Ext
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "extractor")
-    ap.add_argument("--limit", type=int, default=None, help="first N dev questions (a smoke run)")
+    ap.add_argument("--work", type=Path, default=None, help="[default: bench/work/extractor]")
+    ap.add_argument("--limit", type=int, default=None, help="first N dev questions")
     ap.add_argument("--train-option", action="append", default=[],
                     help="passed on to train-extractor, e.g. --train-option=--device=cuda")
     ap.add_argument("--result", default="extractor.json")
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    args.work = args.work or bench.work
+    if bench.smoke:  # no training: a tiny extractor; 10 questions, pools from 300
+        args.limit, model = 10, bench.tiny_extractor()
+        training: dict[str, Any] = {"smoke": "not trained: a tiny extractor",
+                                    "training_minutes": 0.0}
+    else:
+        model = args.work / "model"
+        training = train(bench, model, args.train_option)
     limit = ["--limit", str(args.limit)] if args.limit else []
-    model = args.work / "model"
-    training = train(model, args.train_option)
-    throughput, out = extraction(model, args.work, limit)
+    throughput, out = extraction(bench, model, args.work, limit)
 
     ex = Extractor.from_pretrained(model, "top-k:1", quiet=True)
     names = [s.name for s in ex.scorers]
-    dev: SquadDataset = load(DEV).limit(args.limit)
+    dev: SquadDataset = load(bench.dev).limit(args.limit)
     clean_units = squad_units(dev, "eval", ex.segmenter)
     clean = shard_scores(out, names)
     assert len(clean[names[0]]) == len(clean_units), "shard cache and dev questions differ"
-    stress = stress_set(dev, seed=0, segmenter=ex.segmenter, source=load(DEV))  # pools: all dev
+    pools = load(bench.dev).limit(300 if bench.smoke else None)  # pools: all dev
+    stress = stress_set(dev, seed=0, segmenter=ex.segmenter, source=pools)
     print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
     stress_units = squad_units(stress.dataset, "eval", ex.segmenter)
     began = time.perf_counter()
@@ -166,8 +181,8 @@ def main() -> None:
     cascade = cascade_recall(clean, names, ex, answer_units(clean_units))
     import torch
 
-    path = write_result(args.result, {
-        "dev": {"file": DEV.name, "questions": len(clean_units), "limit": args.limit,
+    path = bench.write_result(args.result, {
+        "dev": {"file": bench.dev.name, "questions": len(clean_units), "limit": args.limit,
                 "rows": rows, "stress": {"seed": 0, "with_distractor": len(stress.inserted),
                                          "coverage_pct": round(100 * stress.coverage, 2),
                                          "scoring_s": round(stress_s, 1)}},

@@ -9,6 +9,7 @@ that times the steps of one epoch over the training part (the training file minu
 held-out questions), and the data preparation is not in it.
 
     python bench/extractor_costs.py            # writes bench/results/extractor-costs.json
+    python bench/extractor_costs.py --smoke    # one step of each trainer, a tiny backbone
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ import argparse
 import json
 import math
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import TRAIN, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke
 
 PROBES: dict[str, dict[str, Any]] = {
     "reader-L6-256": {"trainer": "reader", "length": 256},
@@ -37,21 +37,25 @@ PROBES: dict[str, dict[str, Any]] = {
 }
 
 
-def probe(name: str, steps: int) -> dict[str, Any]:
-    """Train ``steps`` steps of one probe; its seconds per step, steps per full epoch, peak RSS."""
+def probe(name: str, steps: int, train: Path, model: str | None = None) -> dict[str, Any]:
+    """Train ``steps`` steps of one probe on ``train`` (from ``model``: None, the default
+    backbone; a tiny one reads 128 tokens at most); its seconds per step, steps per full
+    epoch, peak RSS."""
     from ids_extract import load
     from ids_extract.squad.units import squad_units
 
-    spec = PROBES[name]
-    data = load(TRAIN)
-    questions = data.num_questions - 1000  # the training part of train-extractor's split
+    spec = dict(PROBES[name])
+    if model is not None and "length" in spec:
+        spec["length"] = min(spec["length"], 128)
+    data = load(train)
+    questions = max(data.num_questions - 1000, 1)  # the training part of train-extractor's split
     out = Path(tempfile.mkdtemp(prefix=f"cost-{name}-"))
     sample = data.limit(16 * steps * 2)
     if spec["trainer"] == "reader":
         from ids_extract.models.qa.features import ReaderConfig
         from ids_extract.models.qa.train import TrainConfig, train_reader
 
-        s = train_reader(sample, None, out, ReaderConfig(max_seq_length=spec["length"]),
+        s = train_reader(sample, model, out, ReaderConfig(max_seq_length=spec["length"]),
                          TrainConfig(max_steps=steps, batch_size=16, learning_rate=1e-4,
                                      save_steps=10**6), quiet=True)
         per_step, full = s.train_seconds / s.steps, math.ceil(questions * s.features
@@ -61,7 +65,7 @@ def probe(name: str, steps: int) -> dict[str, Any]:
 
         groups, _ = build_groups(data.limit(8 * steps * 6), "pysbd", True)
         groups = groups[:8 * steps]
-        s = train_retriever(TrainConfig(str(TRAIN), epochs=1, heldout_questions=0,
+        s = train_retriever(TrainConfig(str(train), backbone=model, epochs=1, heldout_questions=0,
                                         save_steps=10**6), out, quiet=True, groups=groups)
         all_groups = len(build_groups(data, "pysbd", True)[0])
         per_step, full = s.wall_s / s.steps, math.ceil(all_groups * questions
@@ -71,8 +75,9 @@ def probe(name: str, steps: int) -> dict[str, Any]:
         from ids_extract.models.cross.train import TrainConfig, build_groups, train_cross
 
         groups = build_groups(squad_units(sample, "train"), spec["candidates"])
-        s = train_cross(groups, out, fmt=InputFormat(spec["context"], spec["context"],
-                                                     spec["length"]),
+        s = train_cross(groups, out, backbone=model, fmt=InputFormat(spec["context"],
+                                                                     spec["context"],
+                                                                     spec["length"]),
                         config=TrainConfig(max_steps=steps, max_candidates=spec["candidates"],
                                            init_layers=spec.get("layers"), save_steps=10**6),
                         quiet=True)
@@ -86,20 +91,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--probes", default=",".join(PROBES))
+    ap.add_argument("--train", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--model", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
     if args.one:
-        print(json.dumps(probe(args.one, args.steps)))
+        print(json.dumps(probe(args.one, args.steps, args.train, args.model)))
         return
+    bench = Bench.of(__file__, args.smoke)
+    args.train = bench.train
+    if bench.smoke:  # one step of each trainer from a tiny backbone, on the first questions
+        args.steps, args.train = 1, bench.squad_slice(bench.train, 120)
+        args.model = str(bench.tiny_models()["encoder"])
+        args.probes = "reader-L6-256,dpr-L6,cross-L6-4cand-ctx0-128"
     rows = []
     for name in args.probes.split(","):
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--one", name],
-                             check=True, capture_output=True, text=True)
-        rows.append({**json.loads(out.stdout.strip().splitlines()[-1]),
-                     "probe_wall_s": round(time.perf_counter() - start, 1)})
+        cmd = [sys.executable, __file__, "--steps", str(args.steps), "--train", str(args.train),
+               *(["--model", args.model] if args.model else []), "--one", name]
+        found = bench.child(cmd, lambda name=name: probe(name, args.steps, args.train,
+                                                         args.model))
+        rows.append({**found, "probe_wall_s": round(time.perf_counter() - start, 1)})
         print(rows[-1], flush=True)
-    path = write_result("extractor-costs.json", {"probes": rows})
+    path = bench.write_result("extractor-costs.json", {"probes": rows})
     print(f"wrote {path}")
 
 

@@ -4,6 +4,7 @@ pipeline timed in the same run; the named profiles timed end to end; multi-passa
 
     python bench/extractor_profiles.py [--work bench/work/extractor] [--limit N]
                                        [--parts train,frontier,timing,passages,report]
+    python bench/extractor_profiles.py --smoke   # a tiny extractor, 10 questions: timing, passages
 
 1. **train**: ``ids-extract train-extractor`` (every signal: bm25, sbert, static, dpr, reader,
    cross, cross-small) into ``WORK/model``, resumed or reused; its ``profiles`` stage chose
@@ -35,9 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import DEV, REFERENCE, RESULTS, ROOT, TRAIN, machine, timed, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 
-CLI = str(Path(sys.executable).with_name("ids-extract"))
+B = Bench.of(__file__)  # set again in main() for --smoke
 SIGNALS = "bm25,sbert,static,dpr,reader,cross,cross-small"
 TARGETS = {"fast": {"speed_vs_reference": 4.0, "top1": 86.0, "distractor_first": 10.0},
            "best": {"top1": 90.0}}
@@ -47,7 +48,7 @@ def train(model: Path, limit: list[str]) -> dict[str, Any]:
     """Train, resume or reuse the extractor; its stage records."""
     from ids_extract.apps.stages import read_state
 
-    subprocess.run([CLI, "train-extractor", str(TRAIN), "--out", str(model), "--stages", SIGNALS,
+    subprocess.run([B.cli, "train-extractor", str(B.train), "--out", str(model), "--stages", SIGNALS,
                     "--quiet", *limit], check=True)
     return {n: {"wall_s": r.wall_s, "peak_rss_mib": r.peak_rss_mib, "result": r.result}
             for n, r in read_state(model).items()}
@@ -66,8 +67,8 @@ def dev_scores(model: Path, work: Path, limit: int | None) -> tuple[Any, dict[st
 
     spec = load_spec(model)
     scorers = [build_scorer(n, **o) for n, o in spec.scorer_options().items()]
-    dev = load(DEV).limit(limit)
-    stress = stress_set(dev, seed=0, segmenter=spec.segmenter, source=load(DEV))
+    dev = load(B.dev).limit(limit)
+    stress = stress_set(dev, seed=0, segmenter=spec.segmenter, source=load(B.dev))
     clean_units = squad_units(dev, "eval", spec.segmenter)
     stress_units = squad_units(stress.dataset, "eval", spec.segmenter)
     cache = work / "dev-scores"
@@ -136,12 +137,12 @@ def timing(model: Path, work: Path, limit: list[str]) -> dict[str, Any]:
     """Whole jobs against the reference, in one session (see the module doc)."""
     from ids_extract.pipeline.pretrained import load_spec
 
-    ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
+    ref_s, ref_out, ref_rss = timed([sys.executable, str(B.reference), str(B.dev), *limit])
     ref_qps = json.loads(ref_out)["questions"] / ref_s
-    runs = {"defaults": [CLI, "extract", str(DEV), *limit],
-            "--fast": [CLI, "extract", str(DEV), "--fast", *limit],
-            "--scorers bm25": [CLI, "extract", str(DEV), "--scorers", "bm25", *limit]}
-    runs["extractor"] = [CLI, "extract", str(DEV), "--extractor", str(model), *limit]
+    runs = {"defaults": [B.cli, "extract", str(B.dev), *limit],
+            "--fast": [B.cli, "extract", str(B.dev), "--fast", *limit],
+            "--scorers bm25": [B.cli, "extract", str(B.dev), "--scorers", "bm25", *limit]}
+    runs["extractor"] = [B.cli, "extract", str(B.dev), "--extractor", str(model), *limit]
     for name in load_spec(model).profiles:
         runs[f"profile {name}"] = [*runs["extractor"], "--profile", name]
     out: dict[str, Any] = {"reference": {"seconds": round(ref_s, 1), "peak_rss_mib": ref_rss,
@@ -162,7 +163,7 @@ def passages(model: Path, questions: int) -> dict[str, Any]:
     from ids_extract.pipeline.pretrained import load_spec
     from ids_extract.squad.passages import multi_passage
 
-    data = multi_passage(load(DEV).spread(questions), others=4, seed=0)
+    data = multi_passage(load(B.dev).spread(questions), others=4, seed=0)
     levels = "tokens:128,tokens:256"
     makers = {"defaults": lambda: Extractor(levels=levels, quiet=True),
               "--fast": lambda: Extractor(["bm25", "static"], levels, quiet=True)}
@@ -183,7 +184,7 @@ def passages(model: Path, questions: int) -> dict[str, Any]:
 def base_seconds(work: Path, limit: list[str], bm25_s: float) -> float:
     """The job's work besides scoring (read, segment, select, write): a whole bm25-only job
     minus bm25's own scoring seconds."""
-    row = job([CLI, "extract", str(DEV), "--scorers", "bm25", *limit], work / "jobs" / "base")
+    row = job([B.cli, "extract", str(B.dev), "--scorers", "bm25", *limit], work / "jobs" / "base")
     return max(row["seconds"] - bm25_s, 0.0)
 
 
@@ -234,14 +235,20 @@ def _meets(value: float | None, goal: float, key: str) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "extractor")
+    global B
+    ap = add_smoke(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    ap.add_argument("--work", type=Path, default=None, help="[default: bench/work/extractor]")
     ap.add_argument("--limit", type=int, default=None, help="first N dev questions (smoke run)")
     ap.add_argument("--passage-questions", type=int, default=2000)
     ap.add_argument("--parts", default="train,frontier,timing,passages,report")
     args = ap.parse_args()
+    B = Bench.of(__file__, args.smoke)
+    if args.smoke:  # a tiny extractor made without training (no profiles), 10 questions
+        args.work, args.limit, args.parts = B.work, 10, "timing,passages"
+    args.work = args.work or B.root / "bench" / "work" / "extractor"
     limit = ["--limit", str(args.limit)] if args.limit else []
-    model, parts = args.work / "model", args.parts.split(",")
+    model = B.tiny_extractor() if args.smoke else args.work / "model"
+    parts = args.parts.split(",")
     state_file = args.work / "profiles-bench.json"
     found: dict[str, Any] = (json.loads(state_file.read_text(encoding="utf-8"))
                              if state_file.is_file() else {})
@@ -264,12 +271,14 @@ def main() -> None:
         found["passages"] = passages(model, args.passage_questions if not args.limit
                                      else min(args.limit, args.passage_questions))
         save()
+    if args.smoke:
+        print(f"wrote {B.write_result('extractor-profiles.json', found)}")
     if "report" in parts:
         found["profiles"] = json.loads((model / "extractor.json").read_text())["profiles"]
         found["targets"] = TARGETS
-        found["verdict"] = report(found, RESULTS / "extractor-profiles.png")
+        found["verdict"] = report(found, B.results / "extractor-profiles.png")
         print(json.dumps(found["verdict"], indent=1))
-        path = write_result("extractor-profiles.json", {"machine": machine(), **found})
+        path = B.write_result("extractor-profiles.json", found)
         print(f"wrote {path}")
 
 

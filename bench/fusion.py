@@ -11,9 +11,10 @@ dpr is near-perfect and the regression learns to trust it more than it deserves 
 
 IG uses the fast setting given by ``--ig`` (see ``bench/ig.py`` for its agreement with the
 50-step reference). Per-scorer scores are cached under ``bench/work/fusion/`` so that a re-run
-after a kill resumes.
+after a kill resumes (keyed by each scorer's config: models by content).
 
     flock /tmp/ids-heavy.lock python bench/fusion.py --reader-model MODEL [--dev-sample 1000]
+    python bench/fusion.py --smoke      # tiny models, a dozen questions
 
 Writes ``bench/results/fusion.json``.
 """
@@ -21,30 +22,21 @@ Writes ``bench/results/fusion.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ids_extract.apps.benchkit import Bench, add_smoke, scores_for
+from ids_extract.pipeline.fit_fusion import sentence_labels
+from ids_extract.scorers import build_scorer
+from ids_extract.select import fusion
+from ids_extract.select.learned import fit
+from ids_extract.select.stats import RankingStats
+from ids_extract.squad.model import Article, SquadDataset
+from ids_extract.squad.read import load
+from ids_extract.squad.units import answer_units, squad_units
 
-from _common import DEV, RESULTS, ROOT, TRAIN, write_result  # noqa: E402
-from downstream import every_kth  # noqa: E402
-from ids_extract.pipeline.fit_fusion import sentence_labels  # noqa: E402
-from ids_extract.scorers import build_scorer  # noqa: E402
-from ids_extract.select import fusion  # noqa: E402
-from ids_extract.select.learned import fit  # noqa: E402
-from ids_extract.select.stats import RankingStats  # noqa: E402
-from ids_extract.squad.model import Article, SquadDataset  # noqa: E402
-from ids_extract.squad.read import load  # noqa: E402
-from ids_extract.squad.units import SquadUnits, answer_units, squad_units  # noqa: E402
-
-WORK = ROOT / "bench" / "work" / "fusion"
-DPR_DEFAULT = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
 IG_SETTINGS: dict[str, dict[str, Any]] = {
     "gxi": {"mode": "gxi"},
     "steps4-sum": {"n_steps": 4, "target": "sum"},
@@ -55,42 +47,15 @@ IG_SETTINGS: dict[str, dict[str, Any]] = {
 AFFORDABLE = ("gxi", "steps4-sum", "steps8-sum")  # what ``--ig auto`` may pick on a CPU
 
 
-def auto_ig() -> str:
+def auto_ig(bench: Bench) -> str:
     """The fastest affordable setting that ``bench/ig.py`` measured at Spearman >= 0.9 with the
     50-step reference (``steps4-sum`` when there is no such measurement)."""
-    path = RESULTS / "ig.json"
+    path = bench.root / "bench" / "results" / "ig.json"
     if not path.exists():
         return "steps4-sum"
     rows = json.loads(path.read_text(encoding="utf-8"))["settings"]
     good = [n for n in AFFORDABLE if n in rows and rows[n].get("spearman_mean", 0) >= 0.9]
     return min(good, key=lambda n: rows[n]["seconds"]) if good else "steps4-sum"
-
-
-def scores_for(name: str, options: dict[str, Any], seg: SquadUnits, tag: str,
-               timings: dict[str, float]) -> list[np.ndarray]:
-    """One scorer over every question, cached in ``WORK`` by (data tag, scorer, options)."""
-    key = hashlib.sha1(json.dumps([tag, name, options], sort_keys=True).encode()).hexdigest()[:12]
-    path = WORK / f"{tag}-{name}-{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            flat, lengths = z["flat"], z["lengths"]
-            timings[f"{tag}:{name}"] = float(z["seconds"])
-        bounds = np.cumsum(np.concatenate([[0], lengths]))
-        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    scorer = build_scorer(name, **options)
-    out: list[np.ndarray] = []
-    start = time.perf_counter()
-    for _, batch in seg.batches(256):
-        out.extend(scorer.score(batch))
-    seconds = time.perf_counter() - start
-    timings[f"{tag}:{name}"] = seconds
-    print(f"{tag} {name}: {seconds:.1f} s for {len(out)} questions", flush=True)
-    WORK.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, flat=np.concatenate(out), lengths=np.array([len(o) for o in out]),
-             seconds=seconds)
-    tmp.replace(path)
-    return out
 
 
 def last_articles(dataset: SquadDataset, n_questions: int) -> SquadDataset:
@@ -108,9 +73,10 @@ def last_articles(dataset: SquadDataset, n_questions: int) -> SquadDataset:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reader-model", required=True)
-    ap.add_argument("--dpr-model", default=str(DPR_DEFAULT) if (DPR_DEFAULT / "question_encoder")
-                    .is_dir() else None)
+    ap.add_argument("--reader-model", default=None, help="a trained reader (required but in a "
+                    "smoke run, which uses a tiny one)")
+    ap.add_argument("--dpr-model", default=None, help="[default: bench/work/retriever/dpr-minilm "
+                    "when trained]")
     ap.add_argument("--fit-on", choices=["heldout", "sample"], default="heldout",
                     help="heldout: the retriever's held-out last articles; sample: every k-th "
                          "training question (--train-sample)")
@@ -121,13 +87,24 @@ def main() -> None:
     ap.add_argument("--ig", default="auto", choices=["auto", *IG_SETTINGS])
     ap.add_argument("--no-ig", action="store_true", help="leave the ig signal out")
     ap.add_argument("--result", default="fusion.json", help="file in bench/results/")
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    sbert: dict[str, Any] = {}
+    if bench.smoke:  # tiny models, a dozen questions each side, one IG step
+        tiny = bench.tiny_models()
+        args.reader_model, args.heldout, args.dev_sample, args.ig = str(tiny["qa"]), 10, 12, "gxi"
+        sbert = {"model": str(tiny["sbert"]), "backend": "torch", "device": "cpu"}
+    if not args.reader_model:
+        ap.error("--reader-model is required")
+    dpr_default = bench.root / "bench" / "work" / "retriever" / "dpr-minilm"
+    if args.dpr_model is None and not bench.smoke and (dpr_default / "question_encoder").is_dir():
+        args.dpr_model = str(dpr_default)
     if args.ig == "auto":
-        args.ig = auto_ig()
+        args.ig = auto_ig(bench)
         print("ig setting:", args.ig, IG_SETTINGS[args.ig], flush=True)
 
     options: dict[str, dict[str, Any]] = {
-        "bm25": {}, "sbert": {},
+        "bm25": {}, "sbert": sbert,
         "reader": {"model": args.reader_model, "device": "cpu"},
         "ig": {"model": args.reader_model, "device": "cpu", **IG_SETTINGS[args.ig]},
     }
@@ -137,15 +114,17 @@ def main() -> None:
         del options["ig"]
     names = list(options)
     timings: dict[str, float] = {}
-    train = load(TRAIN)
+    train = load(bench.train)
     splits = {"train": (last_articles(train, args.heldout) if args.fit_on == "heldout"
-                        else every_kth(train, args.train_sample)),
-              "dev": every_kth(load(DEV), args.dev_sample or None)}
+                        else train.spread(args.train_sample)),
+              "dev": load(bench.dev).spread(args.dev_sample or None)}
     segs = {t: squad_units(d) for t, d in splits.items()}
-    prefix = {"train": "trainheldout" if args.fit_on == "heldout" else "train", "dev": "dev"}
-    tags = {t: f"{prefix[t]}{splits[t].num_questions}" for t in splits}
-    scores = {t: {n: scores_for(n, options[n], segs[t], tags[t], timings) for n in names}
-              for t in splits}
+    scores: dict[str, dict[str, list[np.ndarray]]] = {t: {} for t in splits}
+    for t, units in segs.items():
+        for n in names:
+            scores[t][n], timings[f"{t}:{n}"] = scores_for(units, build_scorer(n, **options[n]),
+                                                           bench.work)
+            print(f"{t} {n}: {timings[f'{t}:{n}']:.1f} s for {len(units)} questions", flush=True)
 
     labels = sentence_labels(segs["train"])
     combos = {"bm25+sbert": ["bm25", "sbert"], "all": names,
@@ -165,12 +144,12 @@ def main() -> None:
         print(f"{row:28s} {r}")
     best = recall.recall_pct.get("learned:all", {}).get("top1")
     result = {
-        "train": {"file": TRAIN.name, "questions": splits["train"].num_questions,
+        "train": {"file": bench.train.name, "questions": splits["train"].num_questions,
                   "sample": ("last articles, held out from train-retriever"
                              if args.fit_on == "heldout" else "every k-th question"),
                   "articles": [a.title for a in splits["train"].articles]
                   if args.fit_on == "heldout" else None},
-        "dev": {"file": DEV.name, "questions": n_dev, "answerable": recall.answerable,
+        "dev": {"file": bench.dev.name, "questions": n_dev, "answerable": recall.answerable,
                 "sample": "whole file" if not args.dev_sample else "every k-th question"},
         "options": options, "ig_setting": None if args.no_ig else args.ig,
         "top_k_recall_pct": recall.recall_pct,
@@ -179,7 +158,7 @@ def main() -> None:
         "scoring_seconds": {k: round(v, 1) for k, v in timings.items()},
         "acceptance_learned_all_top1_ge_92": None if best is None else best >= 92.0,
     }
-    print("wrote", write_result(args.result, result))
+    print("wrote", bench.write_result(args.result, result))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ written here: scikit-learn has no conditional logit) and gradient-boosted trees 
 each on the same features (z-score and reciprocal rank per signal), clean and stressed questions.
 
     python bench/fusion_objectives.py [--model bench/work/extractor/model]
+    python bench/fusion_objectives.py --smoke     # a tiny extractor made without training
 
 Needs a trained extractor (``python bench/extractor.py`` trains one); reads its cached held-out
 scores. Writes ``bench/results/fusion-objectives.json``.
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from _common import ROOT, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke
 from ids_extract.apps.heldout import FOLDS, HeldOut
 from ids_extract.pipeline.fit_fusion import sentence_labels
 from ids_extract.pipeline.pretrained import load_spec
@@ -76,8 +77,12 @@ def gbm(x: list[np.ndarray], y: list[np.ndarray]) -> Any:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, default=ROOT / "bench" / "work" / "extractor" / "model")
-    args = ap.parse_args()
+    ap.add_argument("--model", type=Path, default=None,
+                    help="[default: bench/work/extractor/model]")
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    args.model = (bench.tiny_extractor() if bench.smoke else
+                  args.model or bench.root / "bench" / "work" / "extractor" / "model")
     config = json.loads((args.model / "extractor.json").read_text(encoding="utf-8"))["info"]["config"]
     # the extractor's own seed and device: its cached held-out scores (and stress set) are reused
     held = HeldOut(args.model, load_spec(args.model), config["seed"], config["train_file"], "auto",
@@ -103,7 +108,7 @@ def main() -> None:
         r = rows[name]
         print(f"{name:40} top-1 {r['top1']:6.2f}  top-3 {r['top3']:6.2f}  stressed "
               f"{r['stress_top1']:6.2f}  distractor first {r['distractor_first']:5.2f} %")
-    write_result("fusion-objectives.json", {
+    bench.write_result("fusion-objectives.json", {
         "heldout_questions": n, "signals": names, "folds": FOLDS,
         "features": "z-score and reciprocal rank per signal", "rows": rows})
 

@@ -9,6 +9,7 @@ the same, the share of questions the cascade sent to IG, and top-1/2/3 sentence 
 the gold answers (the extractor's definition).
 
     flock /tmp/ids-heavy.lock python bench/ig.py --reader-model MODEL [--sample 100]
+    python bench/ig.py --smoke          # a tiny reader, 4 questions
 
 Writes ``bench/results/ig.json``.
 """
@@ -16,23 +17,19 @@ Writes ``bench/results/ig.json``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import DEV, write_result  # noqa: E402
-from downstream import every_kth  # noqa: E402
-from ids_extract.analysis.sanity import spearman_per_question  # noqa: E402
-from ids_extract.scorers import build_scorer  # noqa: E402
-from ids_extract.select.stats import RankingStats  # noqa: E402
-from ids_extract.select.units import ScoringBatch  # noqa: E402
-from ids_extract.squad.read import load  # noqa: E402
-from ids_extract.squad.units import answer_units, squad_units  # noqa: E402
+from ids_extract.analysis.sanity import spearman_per_question
+from ids_extract.apps.benchkit import Bench, add_smoke
+from ids_extract.scorers import build_scorer
+from ids_extract.select.stats import RankingStats
+from ids_extract.select.units import ScoringBatch
+from ids_extract.squad.read import load
+from ids_extract.squad.units import answer_units, squad_units
 
 REFERENCE: dict[str, Any] = {"n_steps": 50}
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -74,15 +71,22 @@ def run(name: str, options: dict[str, Any], parts: list[ScoringBatch], model: st
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reader-model", required=True)
-    ap.add_argument("--data", type=Path, default=DEV)
+    ap.add_argument("--reader-model", default=None, help="a trained reader (required but in a "
+                    "smoke run, which uses a tiny one)")
+    ap.add_argument("--data", type=Path, default=None, help="[default: dev-v1.1]")
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=8, help="windows per captum call")
     ap.add_argument("--only", default=None, help="comma-separated setting names")
     ap.add_argument("--out", default="ig.json")
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    if bench.smoke:  # a tiny reader, 4 questions, two settings
+        args.reader_model, args.sample, args.only = str(bench.tiny_models()["qa"]), 4, "gxi,steps4"
+    if not args.reader_model:
+        ap.error("--reader-model is required")
+    args.data = args.data or bench.dev
 
-    dataset = every_kth(load(args.data), args.sample)
+    dataset = load(args.data).spread(args.sample)
     seg = squad_units(dataset)
     parts = batches(seg, 64)
     names = args.only.split(",") if args.only else list(SETTINGS)
@@ -117,7 +121,7 @@ def main() -> None:
                            "targets, fp32", "settings": rows,
               "acceptance_fast_settings": fast}
     print("settings >= 20x faster at Spearman >= 0.9:", fast or "none")
-    print("wrote", write_result(args.out, result))
+    print("wrote", bench.write_result(args.out, result))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ levels at 128 tokens (Figure 2); then the inference cost of each size at its mat
 
     python bench/ladder.py                      # everything; every cell resumes
     python bench/ladder.py --parts cost,report  # only re-measure cost and rewrite the report
+    python bench/ladder.py --smoke              # one tiny L2 cell at 64 tokens, one step
 
 Config: ``bench/ladder.json`` (the grid, the data subsets, the training budget). Results:
 ``bench/results/ladder.json``, ``ladder.csv``, ``ladder-f1_vs_length.png``,
@@ -23,21 +24,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, timed, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 
-CONFIG = ROOT / "bench" / "ladder.json"
 MATCHED = {"L2": 64, "L4": 128, "L6": 256}  # each size at the length the paper pairs it with
 REFERENCE = ("L6", 384, "window")
 
 
-def ids_extract() -> str:
-    return str(Path(sys.executable).with_name("ids-extract"))
-
-
-def run_grid(config: Path, work: Path) -> None:
+def run_grid(bench: Bench, config: Path, work: Path) -> None:
     start = time.perf_counter()
-    subprocess.run([ids_extract(), "ladder", str(config), "--out", str(work), "--quiet"],
-                   check=True)
+    subprocess.run([bench.cli, "ladder", str(config), "--out", str(work), "--quiet"], check=True)
     print(f"grid: {time.perf_counter() - start:.0f} s", flush=True)
 
 
@@ -58,8 +53,12 @@ def cost_configs(rows: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]
     return out
 
 
-def measure(model: str, method: str, questions: int, batch: int, data: str) -> dict[str, Any]:
-    """Latency per question of one configuration, in its own process (peak RSS is its own)."""
+def measure(bench: Bench, model: str, method: str, questions: int, batch: int,
+            data: str) -> dict[str, Any]:
+    """Latency per question of one configuration, in its own process (peak RSS is its own; in
+    this one, without it, in a smoke run)."""
+    if bench.smoke:
+        return {**measured(model, method, questions, batch, data), "peak_rss_mb": None}
     cmd = [sys.executable, __file__, "--measure-one", model, "--method", method, "--questions",
            str(questions), "--batch", str(batch), "--data", data]
     _, stdout, rss = timed(cmd)
@@ -68,37 +67,39 @@ def measure(model: str, method: str, questions: int, batch: int, data: str) -> d
     return result
 
 
-def measure_one(args: argparse.Namespace) -> None:
-    """(In the child process.) Load once, warm up, then time answering the sample."""
+def measured(model: str, method: str, questions: int, batch: int, data: str) -> dict[str, Any]:
+    """Load once, warm up, then time answering the sample (the child's work)."""
     from ids_extract import load
     from ids_extract.apps.answer import ExtractThenRead, Question
     from ids_extract.models.qa.reader import Reader
 
-    dev = load(args.data).spread(args.questions)
+    dev = load(data).spread(questions)
     items = [Question(qa.question, p.context, qa.id) for _, p, qa in dev.iter_qas()]
-    reader = Reader.load(args.measure_one)
-    pipeline = ExtractThenRead(reader, extract=args.method == "ids")
-    pipeline.answer_many(items[:4], batch_size=args.batch)  # warm-up: models loaded, caches hot
+    reader = Reader.load(model)
+    pipeline = ExtractThenRead(reader, extract=method == "ids")
+    pipeline.answer_many(items[:4], batch_size=batch)  # warm-up: models loaded, caches hot
     start = time.perf_counter()
-    for lo in range(0, len(items), args.batch):
-        pipeline.answer_many(items[lo: lo + args.batch], batch_size=args.batch)
+    for lo in range(0, len(items), batch):
+        pipeline.answer_many(items[lo: lo + batch], batch_size=batch)
     seconds = time.perf_counter() - start
-    print(json.dumps({"questions": len(items), "batch": args.batch,
-                      "ms_per_question": round(1000 * seconds / len(items), 2)}))
+    return {"questions": len(items), "batch": batch,
+            "ms_per_question": round(1000 * seconds / len(items), 2)}
 
 
-def run_cost(rows: list[dict[str, Any]], work: Path, questions: int) -> list[dict[str, Any]]:
-    data = str(ROOT.parent / "shared" / "data" / "squad" / "dev-v1.1.json")
-    measured = []
+def run_cost(bench: Bench, rows: list[dict[str, Any]], work: Path,
+             questions: int) -> list[dict[str, Any]]:
+    """Latency of every matched cell (:func:`cost_configs`) at batch 1 and 32 (1 in a smoke
+    run)."""
+    found = []
     for cfg in cost_configs(rows, work):
-        for batch in (1, 32):
-            m = measure(cfg["model"], cfg["method"], questions, batch, data)
+        for batch in (1,) if bench.smoke else (1, 32):
+            m = measure(bench, cfg["model"], cfg["method"], questions, batch, str(bench.dev))
             entry = {**cfg, **m, "f1_per_ms": round(cfg["f1"] / m["ms_per_question"], 3)}
-            measured.append(entry)
+            found.append(entry)
             print(f"{cfg['name']}@{cfg['max_seq_length']} {cfg['method']:>6} batch {batch:>2}: "
                   f"{m['ms_per_question']:8.1f} ms/q  peak {m['peak_rss_mb']} MB  "
                   f"F1 {cfg['f1']}", flush=True)
-    return measured
+    return found
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -147,10 +148,22 @@ def plot_cost(measured: list[dict[str, Any]], target: Path) -> None:
     plt.close(fig)
 
 
+def smoke_config(bench: Bench) -> Path:
+    """One tiny L2 cell at 64 tokens (window and IDS, bm25), one step on a few questions."""
+    config = {"train": str(bench.squad_slice(bench.train, 40)),
+              "dev": str(bench.squad_slice(bench.dev, 20)), "train_limit": 16, "dev_limit": 8,
+              "scorers": ["bm25"], "training": {"max_steps": 1, "batch_size": 4},
+              "cells": [{"name": "L2", "model": str(bench.tiny_models()["encoder"]),
+                         "max_seq_length": 64, "methods": ["window", "ids"]}]}
+    path = bench.work / "ladder-smoke.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", type=Path, default=CONFIG)
-    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "ladder")
+    ap.add_argument("--config", type=Path, default=None, help="[default: bench/ladder.json]")
+    ap.add_argument("--work", type=Path, default=None, help="[default: bench/work/ladder]")
     ap.add_argument("--parts", default="grid,cost,report")
     ap.add_argument("--cost-questions", type=int, default=200)
     ap.add_argument("--measure-one", default=None, help=argparse.SUPPRESS)
@@ -158,39 +171,50 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200, help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--data", default="", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = add_smoke(ap).parse_args()
     if args.measure_one:
-        measure_one(args)
+        print(json.dumps(measured(args.measure_one, args.method, args.questions, args.batch,
+                                  args.data)))
         return
+    bench = Bench.of(__file__, args.smoke)
+    bench.work.mkdir(parents=True, exist_ok=True)
+    if bench.smoke:
+        args.config, args.cost_questions = smoke_config(bench), 4
+    args.config = args.config or bench.root / "bench" / "ladder.json"
+    args.work = args.work or bench.work
     parts = args.parts.split(",")
     if "grid" in parts:
-        run_grid(args.config, args.work)
+        run_grid(bench, args.config, args.work)
     rows = json.loads((args.work / "results.json").read_text(encoding="utf-8"))
     cost_file = args.work / "cost.json"
     if "cost" in parts:
-        cost_file.write_text(json.dumps(run_cost(rows, args.work, args.cost_questions), indent=1))
-    measured = json.loads(cost_file.read_text()) if cost_file.exists() else []
+        cost_file.write_text(json.dumps(run_cost(bench, rows, args.work, args.cost_questions),
+                                        indent=1))
+    costs = json.loads(cost_file.read_text()) if cost_file.exists() else []
     if "report" in parts:
-        report(rows, measured, args)
+        report(bench, rows, costs, args)
 
 
-def report(rows: list[dict[str, Any]], measured: list[dict[str, Any]],
+def report(bench: Bench, rows: list[dict[str, Any]], measured: list[dict[str, Any]],
            args: argparse.Namespace) -> None:
+    """The figures and tables of the grid copied beside the result, the cost plot, the
+    comparisons, and ``ladder.json``."""
     from ids_extract.models.runtime import cpu_flags
 
+    bench.results.mkdir(parents=True, exist_ok=True)
     for name in ("f1_vs_length.png", "f1_vs_level.png"):
         if (args.work / name).exists():
-            shutil.copyfile(args.work / name, RESULTS / f"ladder-{name}")
-    shutil.copyfile(args.work / "results.csv", RESULTS / "ladder.csv")
+            shutil.copyfile(args.work / name, bench.results / f"ladder-{name}")
+    shutil.copyfile(args.work / "results.csv", bench.results / "ladder.csv")
     if measured:
-        plot_cost(measured, RESULTS / "ladder-cost.png")
+        plot_cost(measured, bench.results / "ladder-cost.png")
     table = summary(rows)
     for key, row in table.items():
         print(f"{key:>8}: IDS {row['ids']:6.2f}  window {row['window']:6.2f}  trunc "
               f"{row['truncate']:6.2f}  (IDS-window {row['ids_minus_window']:+.2f}, "
               f"IDS-trunc {row['ids_minus_truncate']:+.2f})")
     flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni"})
-    path = write_result("ladder.json", {
+    path = bench.write_result("ladder.json", {
         "config": json.loads(args.config.read_text()), "cpu_flags": flags,
         "comparisons": table, "rows": [{k: v for k, v in r.items() if k != "metrics"}
                                        for r in rows], "cost": measured})

@@ -5,6 +5,7 @@ for the same wall-clock budget, each with its learning curve, scored on the full
     python bench/readers.py --parts grid             # 2. the equal-compute grid (resumable)
     python bench/readers.py --parts long             # 3. the two runs to convergence (resumable)
     python bench/readers.py --parts infer,report     # 4. ms per question; 5. results and plots
+    python bench/readers.py --smoke                  # a 1-layer reader's cost, 3 steps; the report
 
 1. **costs**: L2, L4 and L6 (all-MiniLM-L6-v2 cut to its first layers) at 64, 128, 256 and 384
    tokens: 14 real optimiser steps of 16 features (the reader trainer, bf16 where the CPU has
@@ -35,12 +36,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import DEV, RESULTS, ROOT, TRAIN, machine, timed, write_result
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 
-CLI = str(Path(sys.executable).with_name("ids-extract"))
-WORK = ROOT / "bench" / "work"
-GRID, LONG = ROOT / "bench" / "readers.json", ROOT / "bench" / "readers-long.json"
-SIZES, LENGTHS = (2, 4, 6), (64, 128, 256, 384)
+B = Bench.of(__file__)  # set again in main() for --smoke
+WORK = B.root / "bench" / "work"
+GRID, LONG = B.root / "bench" / "readers.json", B.root / "bench" / "readers-long.json"
+SIZES, LENGTHS = [2, 4, 6], [64, 128, 256, 384]
 EXTRACTIONS = {"bm25": "bm25", "defaults": "bm25,sbert", "fast": "bm25,static"}
 
 
@@ -56,25 +57,25 @@ def costs(steps: int) -> None:
         for length in LENGTHS:
             path = done / f"L{layers}@{length}.json"
             if not path.is_file():
-                _, out, rss = timed([sys.executable, __file__, "--probe", f"{layers},{length}",
-                                     "--probe-steps", str(steps)])
-                row = json.loads(out.strip().splitlines()[-1])
-                path.write_text(json.dumps({**row, "peak_rss_mib": rss}), encoding="utf-8")
+                row = B.child([sys.executable, __file__, "--probe", f"{layers},{length}",
+                               "--probe-steps", str(steps)],
+                              lambda s=f"{layers},{length}": measure(s, steps))
+                path.write_text(json.dumps(row), encoding="utf-8")
             row = json.loads(path.read_text(encoding="utf-8"))
             rows.append(row)
             print(f"L{layers}@{length}: {row['seconds_per_step']:.3f} s/step "
                   f"({row['precision']}), peak {row['peak_rss_mib']} MiB", flush=True)
-    write_result("readers-costs.json", {"machine": machine(), "batch_size": 16, "rows": rows})
+    B.write_result("readers-costs.json", {"batch_size": 16, "rows": rows})
 
 
-def probe(spec: str, steps: int) -> None:
-    """(In the child process.) One configuration's cost."""
+def measure(spec: str, steps: int) -> dict[str, Any]:
+    """(In the child process.) One configuration's cost; its peak RSS is the process's."""
     from ids_extract import load
-    from ids_extract.apps.ladder.compute import probe as measure
+    from ids_extract.apps.ladder.compute import probe
 
     layers, length = (int(x) for x in spec.split(","))
-    train = load(TRAIN).limit(400)
-    print(json.dumps(measure(train, None, layers, length, steps=steps)))
+    train = load(B.train).limit(40 if B.smoke else 400)
+    return probe(train, None, layers, length, steps=steps)
 
 
 # ------------------------------------------------------------------------- 2./3. grid, long
@@ -82,7 +83,7 @@ def probe(spec: str, steps: int) -> None:
 def ladder(config: Path) -> None:
     out = WORK / config.stem
     start = time.perf_counter()
-    subprocess.run([CLI, "ladder", str(config), "--out", str(out), "--quiet"], check=True)
+    subprocess.run([B.cli, "ladder", str(config), "--out", str(out), "--quiet"], check=True)
     print(f"{config.name}: {time.perf_counter() - start:.0f} s", flush=True)
 
 
@@ -130,7 +131,7 @@ def extracted_f1(row: dict[str, Any], model: Path, way: str) -> float:
 
     done = model.parent / f"eval-{way}.json"
     if not done.is_file():
-        dev = load(DEV)
+        dev = load(B.dev)
         level = f"tokens:{row['max_seq_length']}"
         extracted = Extractor(EXTRACTIONS[way].split(","), level, split="eval",
                               quiet=True).run(dev).levels[0].dataset
@@ -146,7 +147,7 @@ def measure_one(args: argparse.Namespace) -> None:
     from ids_extract.apps.answer import ExtractThenRead, Question
     from ids_extract.models.qa.reader import Reader
 
-    dev = load(DEV).spread(args.questions)
+    dev = load(B.dev).spread(args.questions)
     items = [Question(qa.question, p.context, qa.id) for _, p, qa in dev.iter_qas()]
     reader = Reader.load(args.measure_one)
     extract = args.way != "none"
@@ -173,19 +174,21 @@ def report(measured: list[dict[str, Any]]) -> None:
         r["ms_per_question"] = {f"{m['extraction']}/batch{m['batch']}": m["ms_per_question"]
                                 for m in measured if m["cell"] ==
                                 f"{r['name']}@{r['max_seq_length']} {r['method']}"}
-    plot_curves(cells, runs, RESULTS / "readers-curves.png")
+    if cells or runs:
+        plot_curves(cells, runs, B.results / "readers-curves.png")
     if measured:
-        plot_pareto(measured, RESULTS / "readers-pareto.png")
+        plot_pareto(measured, B.results / "readers-pareto.png")
     found = answers(cells, runs, measured)
     for key, value in found.items():
         print(f"{key}: {value}")
-    write_result("readers.json", {"machine": machine(), "grid": json.loads(GRID.read_text()),
+    B.write_result("readers.json", {"grid": json.loads(GRID.read_text()),
                                   "long_config": json.loads(LONG.read_text()), "cells": cells,
                                   "long_runs": runs, "inference": measured, "answers": found})
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    global B, WORK
+    ap = add_smoke(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     ap.add_argument("--parts", default="costs,grid,long,infer,report")
     ap.add_argument("--probe-steps", type=int, default=14)
     ap.add_argument("--infer-questions", type=int, default=300)
@@ -195,8 +198,12 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=300, help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    B = Bench.of(__file__, args.smoke)
+    if args.smoke:  # one 1-layer reader at 32 tokens, 3 steps: the costs and an empty report
+        WORK, args.parts, args.probe_steps = B.work, "costs,report", 3
+        SIZES[:], LENGTHS[:] = [1], [32]
     if args.probe:
-        return probe(args.probe, args.probe_steps)
+        return print(json.dumps(measure(args.probe, args.probe_steps)))
     if args.measure_one:
         return measure_one(args)
     parts = args.parts.split(",")

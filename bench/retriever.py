@@ -1,6 +1,6 @@
 """Our trained dual encoder against bm25 and sbert on SQuAD dev-v1.1 (top-1/2/3 sentence recall).
 
-    python bench/retriever.py [--limit N] [--precision auto|fp32|bf16] [--epochs E]
+    python bench/retriever.py [--limit N] [--precision auto|fp32|bf16] [--epochs E] [--smoke]
                               [--passage-context K]
 
 1. Trains the DPR pair on ``train-v1.1-subset44.json`` with the default ``train-retriever``
@@ -27,15 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from _common import DEV, ROOT, TRAIN, write_result
 from ids_extract import Extractor, SquadDataset, load
+from ids_extract.apps.benchkit import Bench, add_smoke, recall
 from ids_extract.models.dpr.train import TrainConfig, build_groups, split_heldout, train_retriever
 from ids_extract.scorers import Scorer, build_scorer
-from ids_extract.select import fusion
 from ids_extract.select.stats import RankingStats
 from ids_extract.squad.units import answer_units
-
-WORK = ROOT / "bench" / "work" / "retriever" / "dpr-minilm"
 
 
 def timed_scorer(scorer: Scorer, seconds: dict[str, float]) -> Scorer:
@@ -51,21 +48,6 @@ def timed_scorer(scorer: Scorer, seconds: dict[str, float]) -> Scorer:
 
     scorer.score = score  # type: ignore[method-assign]
     return scorer
-
-
-def recall(seg: Any, per_scorer: dict[str, list[np.ndarray]], combo: tuple[str, ...],
-           weights: dict[str, float] | None = None) -> dict[str, float]:
-    """Top-k recall of one scorer, or of the z-score fusion of several (equal weights unless
-    given; ties broken by the scorers' own z-scores in the order given, as the extractor does)."""
-    if len(combo) == 1:
-        return RankingStats.measure(answer_units(seg), {combo[0]: per_scorer[combo[0]]}).recall_pct[
-            combo[0]]
-    weights = weights or dict.fromkeys(combo, 1.0)
-    orders = []
-    for q in range(len(seg)):
-        fused = fusion.weighted({n: per_scorer[n][q] for n in combo}, weights)
-        orders.append(fusion.ranking(fused, *(fusion.zscore(per_scorer[n][q]) for n in combo)))
-    return RankingStats.measure(answer_units(seg), {"fused": orders}).recall_pct["fused"]
 
 
 def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float], dict[str, Any]]:
@@ -96,11 +78,12 @@ def heldout_weights(config: TrainConfig, ex: Extractor) -> tuple[dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", type=Path, default=TRAIN)
-    ap.add_argument("--data", type=Path, default=DEV)
+    ap.add_argument("--train", type=Path, default=None, help="[default: train-v1.1-subset44]")
+    ap.add_argument("--data", type=Path, default=None, help="[default: dev-v1.1]")
     ap.add_argument("--limit", type=int, default=None, help="first N dev questions")
     ap.add_argument("--precision", default="auto")
-    ap.add_argument("--work", type=Path, default=WORK, help="folder of the trained pair")
+    ap.add_argument("--work", type=Path, default=None, help="folder of the trained pair "
+                    "[default: bench/work/retriever/dpr-minilm]")
     ap.add_argument("--train-limit", type=int, default=None, help="smoke runs only")
     ap.add_argument("--epochs", type=float, default=None, help="training epochs [default: the "
                     "train-retriever default]")
@@ -110,25 +93,34 @@ def main() -> None:
     ap.add_argument("--contexts-per-step", type=int, default=None,
                     help="train-retriever --contexts-per-step; the pair goes to <work>-bK")
     ap.add_argument("--result", default="retriever.json", help="file in bench/results/")
-    args = ap.parse_args()
-
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    args.train, args.data = args.train or bench.train, args.data or bench.dev
+    default_work = bench.work / "dpr-minilm"
     config = TrainConfig(train_file=str(args.train), limit=args.train_limit,
                          passage_context=args.passage_context)
+    sbert: dict[str, Any] = {}
+    if bench.smoke:  # a tiny encoder trained a step on a few questions of 4 articles
+        tiny = bench.tiny_models()
+        config = TrainConfig(train_file=str(bench.squad_slice(args.train, 12, articles=4)),
+                             backbone=str(tiny["sbert"]), heldout_questions=10, epochs=0.1,
+                             precision="fp32")
+        args.limit, sbert = 10, {"model": str(tiny["sbert"]), "backend": "torch"}
     if args.epochs is not None:
         config.epochs = args.epochs
     if args.contexts_per_step is not None:
         config.contexts_per_step = args.contexts_per_step
-    if args.work == WORK:
+    if args.work is None:
         suffix = (f"-ctx{args.passage_context}" if args.passage_context else "") + (
             f"-b{args.contexts_per_step}" if args.contexts_per_step else "")
-        args.work = WORK.with_name(WORK.name + suffix)
+        args.work = default_work.with_name(default_work.name + suffix)
     summary = train_retriever(config, args.work)
     print(f"training: {summary.steps} steps, {summary.wall_s:.0f} s wall, peak RSS "
           f"{summary.peak_rss_mib:.0f} MiB{' (reused: measured when trained)' if summary.reused else ''}")
 
     seconds: dict[str, float] = {}
     scorers = [timed_scorer(build_scorer("bm25"), seconds),
-               timed_scorer(build_scorer("sbert", precision=args.precision), seconds),
+               timed_scorer(build_scorer("sbert", precision=args.precision, **sbert), seconds),
                timed_scorer(build_scorer("dpr", model=str(args.work), precision=args.precision), seconds)]
     ex = Extractor(scorers, "top-k:1", split="eval", quiet=True)
     dataset = load(args.data).limit(args.limit)
@@ -151,21 +143,17 @@ def main() -> None:
     print(f"\nscoring {len(seg)} questions: {score_s:.0f} s wall "
           f"({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())})")
 
-    path = write_result(args.result, {
+    path = bench.write_result(args.result, {
         "train_data": args.train.name, "eval_data": args.data.name, "limit": args.limit,
         "questions": len(seg), "answerable": answerable,
         "train_config": config.run_config(),
-        "training": {**asdict(summary), "out": _shown(Path(summary.out))},
+        "training": {**asdict(summary), "out": bench.shown(Path(summary.out))},
         "scorers": [s.config() for s in scorers],
         "top_k_recall_pct": table,
         "fusion_weights_fit": {"weights": weights, **fit},
         "eval_wall_s": {"total": round(score_s, 1), **{k: round(v, 1) for k, v in seconds.items()}},
     })
     print(f"wrote {path}")
-
-
-def _shown(path: Path) -> str:
-    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ reference pipeline (``../shared/bench/reference_pipeline.py``) in the same
 run; encoder settings (torch fp32 / bf16, onnx fp32 / int8) with their top-1 recall; peak RSS; a
 scaling series (dev repeated 1x, 2x, 4x with fresh ids); local engine vs Ray on a local instance.
 
-    python bench/throughput.py [--limit N] [--parts speed,ray,scaling]
+    python bench/throughput.py [--limit N] [--parts speed,ray,scaling] [--smoke]
+
+``--smoke``: 10 questions, bm25 alone (as the default row and as the fp32 base), no reference and
+no warm-up; the scaling series on those questions.
 
 Writes ``bench/results/throughput.json`` (speed), ``throughput-ray.json`` and
 ``throughput-scaling.json``, each with the command that made it.
@@ -18,23 +21,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _common import CLI, DEV, REFERENCE, ROOT, timed, write_result
-from _common import extract as run_extract
+from ids_extract.apps.benchkit import Bench, add_smoke, timed
 from ids_extract.models.runtime import cpu_has_native_bf16
 
-WORK = ROOT / "bench" / "work" / "throughput"
+#: the runs of the speed part: name -> options of ``ids-extract extract``
+RUNS = {
+    "default (no options)": [],
+    "bm25": ["--scorers", "bm25"],
+    "--fast (bm25+static)": ["--fast"],
+    "--fast --segmenter blingfire": ["--fast", "--segmenter", "blingfire"],
+    "bm25+sbert torch fp32": ["--backend", "torch", "--precision", "fp32"],
+    "bm25+sbert torch bf16": ["--backend", "torch", "--precision", "bf16"],
+    "bm25+sbert onnx fp32": ["--backend", "onnx", "--precision", "fp32"],
+}
+SMOKE_RUNS = {"default (no options)": ["--scorers", "bm25"],
+              "bm25+sbert torch fp32": ["--scorers", "bm25"]}
 
 
-def extract(name: str, source: Path, *args: str) -> dict[str, Any]:
-    return run_extract(name, source, WORK, *args)
-
-
-def repeated(times: int) -> Path:
-    """dev-v1.1 repeated ``times`` times, question ids made unique."""
-    path = WORK / f"dev-x{times}.json"
+def repeated(bench: Bench, source: Path, times: int) -> Path:
+    """``source`` repeated ``times`` times, question ids made unique."""
+    path = bench.work / f"{source.stem}-x{times}.json"
     if path.exists():
         return path
-    raw = json.loads(DEV.read_text(encoding="utf-8"))
+    raw = json.loads(source.read_text(encoding="utf-8"))
     articles = []
     for r in range(times):
         for article in json.loads(json.dumps(raw["data"])):
@@ -53,54 +62,57 @@ def main() -> None:
     ap.add_argument("--parts", default="speed,ray,scaling")
     ap.add_argument("--result", default="throughput.json", help="the speed part's file in "
                     "bench/results/ (one per CPU kind: the figures differ with the CPU's flags)")
-    args = ap.parse_args()
-    parts = set(args.parts.split(","))
-    limit = ["--limit", str(args.limit)] if args.limit else []
-    WORK.mkdir(parents=True, exist_ok=True)
-    # warm-up: compile every library's bytecode once, for the reference and for us alike
-    timed([sys.executable, str(REFERENCE), str(DEV), "--limit", "5"])
-    timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
-           "--fast", "--overwrite"])  # the static model is distilled once (cached) before timing
-    for prec in ("fp32", "int8"):  # and export the ONNX models once (a one-off cost per model,
-        # cached in $IDS_EXTRACT_HOME for every later run)
-        timed([CLI, "extract", str(DEV), "--out", str(WORK / "warm"), "--quiet", "--limit", "5",
-               "--backend", "onnx", "--precision", prec, "--overwrite"])
+    args = add_smoke(ap).parse_args()
+    bench = Bench.of(__file__, args.smoke)
+    parts = set(args.parts.split(",")) - ({"ray"} if bench.smoke else set())
+    limit = ["--limit", str(10 if bench.smoke else args.limit)] if args.limit or bench.smoke \
+        else []
+    bench.work.mkdir(parents=True, exist_ok=True)
+    if not bench.smoke:
+        warm_up(bench)
     if "speed" in parts:
-        write_result(args.result, speed(limit))
+        bench.write_result(args.result, speed(bench, limit))
     if "ray" in parts:
-        local = extract("local", DEV, *limit)
-        ray = extract("ray_local", DEV, "--engine", "ray", *limit)
+        local = bench.extract("local", bench.dev, *limit)
+        ray = bench.extract("ray_local", bench.dev, "--engine", "ray", *limit)
         ray["note"] = "peak RSS is the driver's only: Ray workers are not its children"
-        write_result("throughput-ray.json", {
+        bench.write_result("throughput-ray.json", {
             "local": local, "ray_local": ray,
             "ray_over_local_seconds": round(ray["seconds"] / local["seconds"], 3)})
     if "scaling" in parts:
-        write_result("throughput-scaling.json", scaling())
+        source = bench.squad_slice(bench.dev, 10) if bench.smoke else bench.dev
+        bench.write_result("throughput-scaling.json", scaling(bench, source))
 
 
-def speed(limit: list[str]) -> dict[str, Any]:
-    """Questions/second of each scorer and encoder setting against the reference."""
+def warm_up(bench: Bench) -> None:
+    """Compile every library's bytecode once, for the reference and for us alike; distil the
+    static model and export the ONNX models once (one-off costs, cached in $IDS_EXTRACT_HOME)."""
+    dev, warm = str(bench.dev), str(bench.work / "warm")
+    timed([sys.executable, str(bench.reference), dev, "--limit", "5"])
+    for extra in (["--fast"], ["--backend", "onnx", "--precision", "fp32"],
+                  ["--backend", "onnx", "--precision", "int8"]):
+        timed([bench.cli, "extract", dev, "--out", warm, "--quiet", "--limit", "5", *extra,
+               "--overwrite"])
+
+
+def speed(bench: Bench, limit: list[str]) -> dict[str, Any]:
+    """Questions/second of each scorer and encoder setting against the reference (none in a
+    smoke run)."""
     results: dict[str, Any] = {}
-    ref_s, ref_out, ref_rss = timed([sys.executable, str(REFERENCE), str(DEV), *limit])
-    ref = json.loads(ref_out)
-    ref_qps = ref["questions"] / ref_s
-    results["reference"] = {"seconds": round(ref_s, 2), "questions_per_s": round(ref_qps, 2),
-                            "peak_rss_mib": ref_rss, "stage_s": ref["seconds"],
-                            "top1": {k: v["top1"] for k, v in ref["top_k_recall_pct"].items()}}
-    print(f"{'reference (bm25+minilm)':<28}{ref_s:>8.1f} s{ref_qps:>9.1f} q/s{ref_rss:>7} MiB")
-
-    runs = {
-        "default (no options)": [],
-        "bm25": ["--scorers", "bm25"],
-        "--fast (bm25+static)": ["--fast"],
-        "--fast --segmenter blingfire": ["--fast", "--segmenter", "blingfire"],
-        "bm25+sbert torch fp32": ["--backend", "torch", "--precision", "fp32"],
-        "bm25+sbert torch bf16": ["--backend", "torch", "--precision", "bf16"],
-        "bm25+sbert onnx fp32": ["--backend", "onnx", "--precision", "fp32"],
-    }
+    ref_qps = float("nan")
+    if not bench.smoke:
+        ref_s, ref_out, ref_rss = timed([sys.executable, str(bench.reference), str(bench.dev),
+                                         *limit])
+        ref = json.loads(ref_out)
+        ref_qps = ref["questions"] / ref_s
+        results["reference"] = {"seconds": round(ref_s, 2), "questions_per_s": round(ref_qps, 2),
+                                "peak_rss_mib": ref_rss, "stage_s": ref["seconds"],
+                                "top1": {k: v["top1"] for k, v in ref["top_k_recall_pct"].items()}}
+        print(f"{'reference (bm25+minilm)':<28}{ref_s:>8.1f} s{ref_qps:>9.1f} q/s{ref_rss:>7} MiB")
+    runs = dict(SMOKE_RUNS if bench.smoke else RUNS)
     if not cpu_has_native_bf16():  # emulated bf16 is several times slower than fp32: not a
-        del runs["bm25+sbert torch bf16"]  # setting anyone would choose on this CPU
-    rows = {name: extract(name.replace(" ", "_"), DEV, *extra, *limit)
+        runs.pop("bm25+sbert torch bf16", None)  # setting anyone would choose on this CPU
+    rows = {name: bench.extract(name.replace(" ", "_"), bench.dev, *extra, *limit)
             for name, extra in runs.items()}
     base_top1 = rows["bm25+sbert torch fp32"]["top1"]["fused"]
     for name, row in rows.items():
@@ -121,12 +133,14 @@ def speed(limit: list[str]) -> dict[str, Any]:
     return results
 
 
-def scaling() -> dict[str, Any]:
-    """Time and peak RSS of bm25+sbert (defaults) on dev repeated 1x, 2x, 4x."""
+def scaling(bench: Bench, source: Path) -> dict[str, Any]:
+    """Time and peak RSS of bm25+sbert (defaults; bm25 in a smoke run) on the source repeated
+    1x, 2x, 4x."""
     rows = {}
+    scorers = "bm25" if bench.smoke else "bm25,sbert"
     for times in (1, 2, 4):
-        source = DEV if times == 1 else repeated(times)
-        rows[f"x{times}"] = extract(f"scale_x{times}", source, "--scorers", "bm25,sbert")
+        data = source if times == 1 else repeated(bench, source, times)
+        rows[f"x{times}"] = bench.extract(f"scale_x{times}", data, "--scorers", scorers)
     base = rows["x1"]
     for row in rows.values():
         row["time_ratio_vs_x1"] = round(row["seconds"] / base["seconds"], 3)

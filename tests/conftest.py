@@ -62,37 +62,19 @@ def squad_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A WordPiece tokenizer trained on the fly on the test texts (and dev, when present)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import BertTokenizerFast
+    """A WordPiece tokenizer trained on the fly on the test texts."""
+    from ids_extract.apps.benchkit import tiny_tokenizer
 
     texts = [CONTEXT, CONTEXT2] + [q["question"] for a in squad_dict()["data"]
                                    for p in a["paragraphs"] for q in p["qas"]]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tok.train_from_iterator(texts * 5, trainer)
-    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                             cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    out = tmp_path_factory.mktemp("tokenizer")
-    fast.save_pretrained(out)
-    return out
+    return tiny_tokenizer(texts, tmp_path_factory.mktemp("tokenizer"))
 
 
 def save_tiny_bert(model_class: Any, tokenizer_dir: Path, out: Path) -> Path:
     """A 2-layer, 32-wide BERT of ``model_class`` (random but seeded weights) and the tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig
+    from ids_extract.apps.benchkit import tiny_bert
 
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    model_class(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return tiny_bert(model_class, tokenizer_dir, out)
 
 
 @pytest.fixture(scope="session")
@@ -106,14 +88,9 @@ def tiny_encoder_dir(tiny_tokenizer_dir: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="session")
 def tiny_sbert_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny BERT with mean pooling, saved as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from ids_extract.apps.benchkit import tiny_sbert
 
-    word = Transformer(str(tiny_encoder_dir), max_seq_length=128)
-    pooling = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
-    out = tmp_path_factory.mktemp("tiny-sbert")
-    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
-    return out
+    return tiny_sbert(tiny_encoder_dir, tmp_path_factory.mktemp("tiny-sbert"))
 
 
 @pytest.fixture(scope="session")

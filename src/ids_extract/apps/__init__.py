@@ -1,1 +1,2 @@
-"""Applications built on the pipeline: extract-then-read answering and the size-matched ladder."""
+"""Applications built on the pipeline: compress, extract-then-read answering, the size-matched
+ladder, the extractor's training, and what the bench scripts share."""

@@ -9,19 +9,25 @@ Budgets:
 
 - ``tokens:L[@tokenizer]``: the question, the kept text and the tokenizer's special tokens fit in
   ``L`` tokens (the level made for a reader with ``max_seq_length = L``);
-- ``ratio:R``: the kept text holds at most ``R`` of the text's tokens.
+- ``max-ratio:R``: the kept text holds at most ``R`` of the text's tokens (the text counted as
+  written). ``ratio:R`` is the old spelling, read as ``max-ratio:R`` with a warning: in
+  ``extract``'s levels ``ratio:R`` means *at least* R, so the upper bound has its own name.
 
 Best sentences are kept while they fit (in their original order); when even the best one does not
 fit, it is cut to the room around its most relevant part (:mod:`ids_extract.select.cut`), so the
 budget is never exceeded (the selection step is the one every task uses,
 :func:`ids_extract.select.step.choose`, in its ``exact`` form); ``under`` says by how many
-tokens the result is under it. The scorers are built once per configuration and reused by every
-later call (the models stay loaded).
+tokens the result is under it. The request runs through the one driver
+(:mod:`ids_extract.pipeline.driver`) as a task of its own (:class:`_Request`); its scorers,
+fusion, cascade and segmenter are a :class:`~ids_extract.pipeline.selector.Selector` built once
+per configuration (:func:`selector_for`) and reused by every later call (the models stay loaded).
+A request that is not text (bytes, a lone surrogate) is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -31,14 +37,13 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
-from ..pipeline.scoring import score_units
-from ..scorers import Scorer, build_scorer
+from ..pipeline.driver import Chosen, Driver, Tokenizers
+from ..pipeline.selector import Selector
 from ..select.budget import count_tokens, rooms
-from ..select.cascade import DEFAULT_K, Cascade
-from ..select.fusion import WeightedFusion, parse_weights
+from ..select.cascade import DEFAULT_K
 from ..select.levels import Level, parse_level
-from ..select.segment import Span, check_segmenter, split_sentences
-from ..select.step import Budget, choose
+from ..select.segment import Span, split_sentences
+from ..select.step import Rules
 from ..select.units import Units
 
 SEPARATOR = "\n\n"  # between passages, in the text they are read as
@@ -133,38 +138,123 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     them no more than a short one (None: every scorer reads every sentence); ``scorer_options``
     go to the scorers by name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
     level = check_budget(budget)
-    passages = [context] if isinstance(context, str) else list(context)
-    if not question.strip() or not any(p.strip() for p in passages):
-        raise ConfigError("compress needs a non-empty question and text")
-    text, spans, owners = _segment(passages, check_segmenter(segmenter))
-    built = _scorers(tuple(scorers), _frozen(scorer_options))
-    units = Units([text], [spans], [0], [question])
-    names = [s.name for s in built]
-    cascade = Cascade.over(cascade_k, names, [s.cheap for s in built])
-    scored = score_units(units, built, WeightedFusion(names, parse_weights(weights, names)),
-                         quiet=True, cascade=cascade)
-    [order] = scored.rankings([s.name for s in built])
+    passages = checked_request(question, context)
+    selector = selector_for(tuple(scorers), _frozen(scorer_options), weights, cascade_k,
+                            segmenter)
     tokenizer = load_light_tokenizer(level.tokenizer)
-    counted = Budget.counted(units, tokenizer)
-    [lengths] = counted.lengths
-    limit, room = _room(level, question, lengths, tokenizer)
-    choice = choose(units, level, scored.fused, [order], Budget(tokenizer, [lengths], [room]),
-                    exact=True)
-    kept, final = choice.kept[0], choice.spans(units, 0)
-    joined = choice.joined(units, 0).context if kept else ""
-    used = int(count_tokens([joined], tokenizer)[0]) if joined else 0
-    total = used + (limit - room if level.kind == "tokens" else 0)
-    return Compression(joined, str(level), limit, total, limit - total, int(lengths.sum()),
-                       _kept(text, final, kept, owners, passages, scored.fused[0]),
-                       choice.cuts[0] is not None)
+    if level.kind == "tokens":
+        [room] = rooms(int(level.value), [question], tokenizer)
+        if room < 1:
+            raise ConfigError(f"budget {level}: the question and the special tokens take "
+                              f"{int(level.value) - room} tokens, leaving no room for text; give "
+                              "a larger L")
+    driver = Driver(_Request(question), selector, [level], Tokenizers(tokenizer), exact=True,
+                    quiet=True)
+    [out] = driver.run(passages).outputs
+    return out
 
 
 def check_budget(spec: str) -> Level:
-    """The budget's level; anything but ``tokens:L`` or ``ratio:R`` is a :class:`ConfigError`."""
+    """The budget's level: ``tokens:L[@tokenizer]`` or ``max-ratio:R``; the old spelling
+    ``ratio:R`` (which means *at least* R in ``extract``'s levels) is read as ``max-ratio:R`` with
+    a warning, for one release. Anything else is a :class:`ConfigError`."""
     level = parse_level(spec)
-    if level.kind not in ("tokens", "ratio"):
-        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or ratio:R")
+    if level.kind == "ratio":
+        warnings.warn(f"budget {spec!r}: a compress budget's ratio is an upper bound, spelled "
+                      f"max-ratio:R now (ratio:R means at least R in extract's levels); "
+                      "ratio:R goes in the next release", FutureWarning, stacklevel=1)
+        level = Level("max-ratio", level.value)
+    if level.kind not in ("tokens", "max-ratio"):
+        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or max-ratio:R")
     return level
+
+
+def checked_request(question: object, context: object) -> list[str]:
+    """The request's passages, or a :class:`ConfigError` that says what is wrong: text that is
+    not ``str`` (bytes must be decoded first), an empty question or text, or a lone surrogate
+    (not Unicode text: the tokenizer cannot read it)."""
+    if isinstance(context, bytes | bytearray) or not isinstance(context, str | Sequence):
+        raise ConfigError(f"compress: the context must be text (str) or a list of texts, not "
+                          f"{type(context).__name__}{_decode_hint(context)}")
+    passages = [context] if isinstance(context, str) else list(context)
+    named = [("question", question), *((f"passage {n}", p) for n, p in enumerate(passages))]
+    for what, text in named:
+        if not isinstance(text, str):
+            raise ConfigError(f"compress: the {what} must be text (str), not "
+                              f"{type(text).__name__}{_decode_hint(text)}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ConfigError(f"compress: the {what} holds a lone surrogate "
+                              f"(U+{ord(text[err.start]):04X}) at character {err.start}: it is not "
+                              "Unicode text; decode it with errors='replace', or remove it"
+                              ) from None
+    if not str(question).strip() or not any(p.strip() for p in passages):
+        raise ConfigError("compress needs a non-empty question and text")
+    return passages
+
+
+def _decode_hint(value: object) -> str:
+    return " (decode it first, e.g. .decode('utf-8'))" if isinstance(value, bytes | bytearray) \
+        else ""
+
+
+@lru_cache(maxsize=8)
+def selector_for(names: tuple[str, ...], options: tuple[tuple[str, Any], ...],
+                 weights: str | None, cascade_k: int | None, segmenter: str) -> Selector:
+    """The scorers, fusion, cascade and segmenter of one configuration, built once: later calls
+    reuse them and their loaded models."""
+    given = {name: dict(opts) for name, opts in options}
+    return Selector.build(names, options=given, weights=weights, cascade=cascade_k,
+                          segmenter=segmenter)
+
+
+def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((name, tuple(sorted(opts.items()))) for name, opts in options.items()))
+
+
+@dataclass
+class _PassageUnits(Units):
+    """The request as units: one document (the passages joined by a blank line), one item (the
+    question), and per unit its passage."""
+
+    passages: list[str] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Request:
+    """One ``compress`` request as a task of the driver (:class:`~ids_extract.pipeline.driver.
+    Task`): the passages cut into sentences, no rules of its own, the level written as a
+    :class:`Compression`."""
+
+    question: str
+
+    def units(self, data: list[str], segmenter: str, *,
+              spans: Sequence[list[Span]] | None = None, quiet: bool = True) -> _PassageUnits:
+        text, cut, owners = _segment(data, segmenter)
+        return _PassageUnits([text], [list(spans[0]) if spans else cut], [0], [self.question],
+                             passages=data, owners=owners)
+
+    def rules(self, units: _PassageUnits, level: Level, name: str) -> Rules:
+        return Rules()
+
+    def write(self, data: list[str], chosen: Chosen[_PassageUnits, Rules]) -> Compression:
+        """The kept text, what the budget counts of it, and each kept sentence located."""
+        units, choice, level = chosen.units, chosen.choice, chosen.level
+        tokenizer = choice.budget.tokenizer
+        assert choice.budget.rooms is not None  # both budgets are token budgets
+        [room] = choice.budget.rooms
+        limit = int(level.value) if level.kind == "tokens" else room
+        kept, final = choice.kept[0], choice.spans(units, 0)
+        joined = choice.joined(units, 0).context if kept else ""
+        used = int(count_tokens([joined], tokenizer)[0]) if joined else 0
+        total = used + (limit - room if level.kind == "tokens" else 0)
+        original = int(count_tokens([units.texts[0]], tokenizer)[0])  # the text as written
+        return Compression(joined, str(level), limit, total, limit - total, original,
+                           _kept(units.texts[0], final, kept, units.owners, data,
+                                 chosen.scored.fused[0]),
+                           choice.cuts[0] is not None)
 
 
 def _segment(passages: Sequence[str], segmenter: str) -> tuple[str, list[Span], list[int]]:
@@ -182,30 +272,6 @@ def _segment(passages: Sequence[str], segmenter: str) -> tuple[str, list[Span], 
             owners.append(n)
         text += passage
     return text, spans, owners
-
-
-@lru_cache(maxsize=8)
-def _scorers(names: tuple[str, ...], options: tuple[tuple[str, Any], ...]) -> list[Scorer]:
-    """Scorers built once per configuration: later calls reuse them and their loaded models."""
-    given = dict(options)
-    return [build_scorer(n, **dict(given.get(n, ()))) for n in names]
-
-
-def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((name, tuple(sorted(opts.items()))) for name, opts in options.items()))
-
-
-def _room(level: Level, question: str, lengths: np.ndarray, tokenizer: Any) -> tuple[int, int]:
-    """(the budget in tokens, the part of it left for the kept text)."""
-    if level.kind == "ratio":
-        limit = int(math.floor(level.value * float(lengths.sum())))
-        return limit, limit
-    limit = int(level.value)
-    [room] = rooms(limit, [question], tokenizer)
-    if room < 1:
-        raise ConfigError(f"budget {level}: the question and the special tokens take "
-                          f"{limit - room} tokens, leaving no room for text; give a larger L")
-    return limit, room
 
 
 def _kept(text: str, spans: Sequence[Span], kept: Sequence[int], owners: Sequence[int],

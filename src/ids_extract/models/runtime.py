@@ -43,6 +43,16 @@ def cpu_has_native_bf16() -> bool:
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
+#: the CPU flags that decide an encoder's speed: native bf16, VNNI int8, AVX-512 or AVX2 only
+SPEED_FLAGS = frozenset({"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
+                         "amx_int8"})
+
+
+def speed_flags() -> list[str]:
+    """This CPU's :data:`SPEED_FLAGS`, sorted: where a run was measured (manifests, benches)."""
+    return sorted(cpu_flags() & SPEED_FLAGS)
+
+
 def cpu_flags() -> set[str]:
     """The CPU feature flags of ``/proc/cpuinfo`` (empty where there is none)."""
     try:
@@ -53,13 +63,9 @@ def cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
-SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
-def machine_flags() -> list[str]:
-    """The CPU flags that decide how fast a model trains or runs here (native bf16, VNNI int8,
-    AMX, AVX-512 or AVX2 only): recorded with every timing, as machines differ 3x by them."""
-    return sorted(cpu_flags() & set(SPEED_FLAGS))
+#: the name the learning curves and score-cache timings use: recorded with every timing, as
+#: machines differ 3x by these flags
+machine_flags = speed_flags
 
 
 def pick_precision(precision: str, device: str) -> str:

@@ -1,9 +1,9 @@
 """Classification extraction: texts → units → scores (no question) → fusion → levels → shorter texts.
 
-:class:`TextExtractor` is the Python API behind ``ids-extract extract-texts``; the work is the
-task-agnostic core's (:mod:`ids_extract.select`, :func:`.scoring.score_units`), only where the units
-come from is classification's (:mod:`ids_extract.textcls.units`: one document and one item per
-text, an empty query, gold labels on a training split only).
+:class:`TextExtractor` is the Python API behind ``ids-extract extract-texts``; the steps are the
+one driver's (:mod:`.driver`), and what is classification's is :class:`TextTask`: where the units
+come from (:mod:`ids_extract.textcls.units`: one document and one item per text, an empty query,
+gold labels on a training split only), the filler rule, and the level written as shorter texts.
 
 One call of the classification extractor beyond the core: units that hold only markup or white
 space (:func:`ids_extract.select.pieces.is_filler`, e.g. IMDB's ``<br /><br />``) rank last, and
@@ -20,18 +20,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import load_tokenizer
 from ..progress import Meter
-from ..scorers import Scorer, build_scorer
+from ..scorers import Scorer
 from ..select.budget import count_tokens
-from ..select.fusion import WeightedFusion, parse_weights
 from ..select.levels import Level, parse_levels
 from ..select.pieces import check_unit
 from ..select.segment import Span, check_segmenter
-from ..select.step import Budget, Choice, Rules, choose
+from ..select.step import Budget, Choice, Rules
 from ..textcls.model import TextDataset
 from ..textcls.units import SPLITS, TextUnits, text_units
-from .scoring import Scored, score_units
+from .driver import Chosen, Driven, Driver, Tokenizers
+from .scoring import Scored
+from .selector import Selector
 
 DEFAULT_TEXT_LEVELS = "tokens:128,tokens:64"
 DEFAULT_TEXT_SCORERS = ("label",)
@@ -48,7 +48,7 @@ class TextLevelResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-class TextExtractor:
+class TextExtractor(Driven):
     """Keep the units of each text that matter for its label, at several levels.
 
     >>> ex = TextExtractor(["alone", "label"], "tokens:128",
@@ -68,20 +68,17 @@ class TextExtractor:
         if split not in SPLITS:
             raise ConfigError(f"split {split!r}: choose from {', '.join(SPLITS)}")
         self.split, self.unit = split, check_unit(unit)
-        self.segmenter = check_segmenter(segmenter)
-        self.levels = parse_levels(levels if isinstance(levels, str) else [str(x) for x in levels])
-        options = scorer_options or {}
-        self.scorers = [s if isinstance(s, Scorer) else
-                        build_scorer(s, task="text", **options.get(s, {})) for s in scorers]
-        if not self.scorers:
-            raise ConfigError("no scorers given")
-        names = [s.name for s in self.scorers]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"scorers {names}: a scorer is given twice")
-        given = (parse_weights(weights, names) if isinstance(weights, str) or weights is None
-                 else {n: float(weights.get(n, 1.0)) for n in names})
-        self.fuser = WeightedFusion(names, given)
-        self.stats_tokenizer, self.chunk_size, self.quiet = stats_tokenizer, chunk_size, quiet
+        check_segmenter(segmenter)
+        parsed = parse_levels(levels if isinstance(levels, str) else [str(x) for x in levels])
+        self.selector = Selector.build(scorers, task="text", options=scorer_options,
+                                       weights=weights, segmenter=segmenter)
+        self.stats_tokenizer = stats_tokenizer
+        # the dataset is Any: only units() reads it (the texts are in the units), so selecting
+        # from cached scores needs no dataset
+        self.driver = Driver(
+            TextTask(split, self.unit), self.selector, parsed,
+                             Tokenizers.load(parsed, stats_tokenizer), chunk_size=chunk_size,
+                             quiet=quiet)
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output (manifest and cache key)."""
@@ -96,54 +93,59 @@ class TextExtractor:
         return {k: cfg[k] for k in ("split", "unit", "segmenter", "scorers", "fusion")}
 
     def level_names(self) -> list[str]:
-        return [f"D{n}-{lv.name}" for n, lv in enumerate(self.levels, 1)]
+        return self.driver.level_names
 
     # ------------------------------------------------------------------ stages
 
     def to_units(self, dataset: TextDataset,
                  spans_given: Sequence[list[Span]] | None = None) -> TextUnits:
-        return text_units(dataset, self.split, self.unit, self.segmenter, spans_given=spans_given,
-                          quiet=self.quiet)
+        return self.driver.units(dataset, spans_given)
 
     def score(self, units: TextUnits, meter: Meter | None = None) -> Scored:
-        return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet, meter=meter)
+        return self.driver.score(units, meter)
 
     def select_all(self, units: TextUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> list[TextLevelResult]:
         """Apply every level (or those named in ``only``, e.g. ``"D1-tokens128"``)."""
-        orders = [_fillers_last(o, f) for o, f in
-                  zip(scored.rankings([s.name for s in self.scorers]), units.fillers, strict=True)]
-        fused = [_fillers_lowest(s, f) for s, f in zip(scored.fused, units.fillers, strict=True)]
-        base = Budget.counted(units, load_tokenizer(self.stats_tokenizer))
-        out = []
-        for name, level in zip(self.level_names(), self.levels, strict=True):
-            if only is None or name in only:
-                out.append(self._apply(units, orders, fused, level, name, base))
-        return out
+        return self.driver.select(None, units, scored, only).outputs
 
     def run(self, dataset: TextDataset) -> list[TextLevelResult]:
-        units = self.to_units(dataset)
-        return self.select_all(units, self.score(units))
+        return self.driver.run(dataset).outputs
 
-    # ------------------------------------------------------------------ one level
 
-    def _apply(self, units: TextUnits, orders: list[np.ndarray], fused: list[np.ndarray],
-               level: Level, name: str, base: Budget) -> TextLevelResult:
-        """One level: the selection step with the fillers rule, the texts joined."""
-        tokenizer = load_tokenizer(level.tokenizer) if level.tokenizer else None
-        budget = base.for_level(level, units, tokenizer)
-        choice = choose(units, level, fused, orders, budget, _FillerRules(units.fillers))
+@dataclass
+class TextTask:
+    """Classification as a task of the driver (:class:`.driver.Task`): one document and one
+    item per text (no query; gold labels on a training split only), markup fillers ranked last
+    and dropped, and each level written as the shortened texts with their statistics."""
+
+    split: str
+    unit: str
+
+    def units(self, data: TextDataset, segmenter: str, *,
+              spans: Sequence[list[Span]] | None = None, quiet: bool = True) -> TextUnits:
+        return text_units(data, self.split, self.unit, segmenter, spans_given=spans, quiet=quiet)
+
+    def rules(self, units: TextUnits, level: Level, name: str) -> _FillerRules:
+        return _FillerRules(units.fillers)
+
+    def write(self, data: object, chosen: Chosen[TextUnits, _FillerRules]) -> TextLevelResult:
+        """The level's texts (kept units joined) and what it did to them."""
+        units, choice = chosen.units, chosen.choice
         texts = [choice.joined(units, q).context for q in range(len(units))]
-        stats = level_stats(name, level, units, choice, base, texts)
-        return TextLevelResult(level, name, texts, choice.kept, stats)
+        stats = level_stats(chosen.name, chosen.level, units, choice, chosen.counted, texts)
+        return TextLevelResult(chosen.level, chosen.name, texts, choice.kept, stats)
 
 
 class _FillerRules(Rules):
-    """Fillers are kept only when the whole text is (then it is unchanged)."""
+    """Fillers rank last and below every other unit (so ``threshold`` levels skip them), and
+    are kept only when the whole text is (then it is unchanged)."""
 
     def __init__(self, fillers: Sequence[Sequence[bool]]) -> None:
         self.fillers = fillers
+
+    def ranked(self, q: int, fused: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _fillers_lowest(fused, self.fillers[q]), _fillers_last(order, self.fillers[q])
 
     def after_level(self, q: int, kept: list[int], order: np.ndarray, lengths: np.ndarray,
                     room: int | None) -> list[int]:

@@ -103,10 +103,10 @@ def _scores(extractor: TextExtractor, dataset: TextDataset, cache: ShardCache,
     bounds = [range(k * shard_size, min((k + 1) * shard_size, len(dataset)))
               for k in range(n_shards)]
     missing = [k for k in range(n_shards) if not cache.has(k)]
-    quiet = extractor.quiet
-    with silenced(extractor):
+    quiet, driver = extractor.quiet, extractor.driver
+    with silenced(driver):
         for k in track(missing, "scoring shards", len(missing), quiet):
-            cache.save(k, score_segmented(extractor, extractor.to_units(dataset.select(bounds[k]))))
+            cache.save(k, score_segmented(driver, driver.units(dataset.select(bounds[k]))))
         spans, parts = [], []
         for k in range(n_shards):
             shard_spans, scored = cache.read(k)

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError, check_limit
 from ..files import check_out, fingerprint
-from ..models.runtime import cpu_flags
+from ..models.runtime import speed_flags
 from ..progress import Meter, stage, stages, track
 from ..select.stats import LevelStats, RankingStats
 from ..squad import stream
@@ -116,8 +116,7 @@ def _fresh_manifest(extractor: Extractor, info: stream.InputInfo, fingerprint: s
         "config": {**extractor.config(), "formats": list(formats), "shard_size": shard_size},
         "packages": package_versions(),
         # what the encoders ran on: the speed (and which precision "auto" chose) depends on it
-        "cpu_flags": sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni",
-                                           "avx512_bf16", "amx_bf16", "amx_int8"}),
+        "cpu_flags": speed_flags(),
         "ranking": {},
         "levels": [],
     }
@@ -161,15 +160,17 @@ class _Run:
 
     def score_locally(self) -> None:
         """Shard by shard, the next one segmented while this one is scored."""
-        with self._meter() as bar, silenced(self.extractor):
-            for k, units in segmented_ahead(self.extractor, self._missing(bar)):
-                self.cache.save(k, score_segmented(self.extractor, units, bar))
+        driver = self.extractor.driver
+        with self._meter() as bar, silenced(driver):
+            for k, units in segmented_ahead(driver, self._missing(bar)):
+                self.cache.save(k, score_segmented(driver, units, bar))
 
     def score_with_ray(self, address: str | None, actors: int | None) -> None:
         from .ray_engine import score_shards
 
         with self._meter() as bar:
-            for k, packed in score_shards(self.extractor, self._missing(bar), address, actors):
+            for k, packed in score_shards(self.extractor.driver, self._missing(bar), address,
+                                          actors):
                 self.cache.save(k, packed)
                 bar.advance(self.pending.pop(k, 0))
 
@@ -188,8 +189,8 @@ class _Run:
         try:
             for k, shard in track(enumerate(self.shards()), "writing levels", self.n_shards,
                                   ex.quiet):
-                units, scored = unpack_shard(ex, shard, self.cache.path(k))
-                with silenced(ex):
+                units, scored = unpack_shard(ex.driver, shard, self.cache.path(k))
+                with silenced(ex.driver):
                     result = ex.select_all(shard, units, scored, only=todo)
                 ranking.merge(result.ranking)
                 for lr in result.levels:

@@ -3,9 +3,10 @@
 :class:`Extractor` is the Python API behind ``ids-extract extract``. It works on a whole
 :class:`~ids_extract.squad.model.SquadDataset` and returns, per level, the compressed dataset, the
 kept sentence indices of every question and the statistics; :mod:`.engine` streams it over large
-files and puts the results on disk. The work itself is the task-agnostic core's
-(:mod:`ids_extract.select`); what is QA here is where the units come from (paragraphs, with answers
-guiding segmentation on a training split), the lost-answer policy, and moving answer offsets.
+files and puts the results on disk. The steps are the one driver's (:mod:`.driver`); what is QA
+here is :class:`QATask`: where the units come from (paragraphs, with answers guiding
+segmentation on a training split), the lost-answer policy (:class:`QARules`), and the level
+written as a SQuAD dataset with its answer offsets moved.
 """
 
 from __future__ import annotations
@@ -19,28 +20,26 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import load_tokenizer
 from ..progress import Meter, stage
-from ..scorers import Scorer, build_scorer
+from ..scorers import Scorer
 from ..select import budget
 from ..select.budget import count_tokens
 from ..select.cascade import Cascade
-from ..select.fusion import Fusion, WeightedFusion, parse_weights
 from ..select.join import Joined, with_cut
-from ..select.learned import LearnedFusion
 from ..select.levels import Level, add_gold, parse_levels
-from ..select.segment import Span, check_segmenter, span_of
+from ..select.segment import Span, span_of
 from ..select.stats import LevelStats, RankingStats
-from ..select.step import Budget, Choice, Rules, choose
+from ..select.step import Budget, Choice, Rules
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, squad_units
 from ..squad.write import output_version
-from .scoring import Scored, score_units
+from .driver import Chosen, Driven, Driver, Tokenizers
+from .scoring import Scored
+from .selector import Selector
 
 Split = Literal["train", "eval"]
 LostPolicy = Literal["keep-gold", "drop", "unanswerable"]
 LOST_POLICIES: tuple[str, ...] = ("keep-gold", "drop", "unanswerable")
-FUSIONS: tuple[str, ...] = ("weighted", "learned")
 DEFAULT_LEVELS = "ratio:0.5,tokens:128,tokens:64"
 DEFAULT_SCORERS = ("bm25", "sbert")
 
@@ -71,7 +70,7 @@ class ExtractionResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-class Extractor:
+class Extractor(Driven):
     """Keep the sentences of each context that matter for its question, at several levels.
 
     >>> ex = Extractor(scorers=["bm25", "sbert"], levels="ratio:0.5,tokens:128", split="eval")
@@ -80,6 +79,10 @@ class Extractor:
     ``split="train"`` allows gold answers to be used (answer-crossing sentences are merged, and
     ``lost="keep-gold"`` puts a dropped answer sentence back); ``split="eval"`` never looks at
     gold answers while selecting: they are only remapped, and counted for the statistics.
+
+    The work is the one driver's (:class:`.driver.Driver` with :class:`QATask`); ``selector``
+    (a built :class:`.selector.Selector`) replaces ``scorers``, ``weights``, ``fusion``,
+    ``cascade`` and ``segmenter``.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class Extractor:
         fusion: str = "weighted",
         fusion_model: Any = None,
         cascade: Cascade | int | None = None,
+        selector: Selector | None = None,
     ) -> None:
         self.split: Split = _choice(split, SPLITS, "split")  # type: ignore[assignment]
         self.lost: LostPolicy = _choice(  # type: ignore[assignment]
@@ -105,26 +109,14 @@ class Extractor:
             "lost-answer policy")
         if self.lost == "keep-gold" and split != "train":
             raise ConfigError("keep-gold uses gold answers: only allowed with split='train'")
-        self.segmenter = check_segmenter(segmenter)
-        self.levels = _levels(levels)
-        options = scorer_options or {}
-        self.scorers = [s if isinstance(s, Scorer) else build_scorer(s, **options.get(s, {}))
-                        for s in scorers]
-        if not self.scorers:
-            raise ConfigError("no scorers given")
-        names = [s.name for s in self.scorers]
-        if len(set(names)) != len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
-            raise ConfigError(f"scorer {', '.join(twice)} given twice: each scorer once")
-        self.fuser = _fusion(fusion, fusion_model, weights, [s.name for s in self.scorers])
-        # an int k: every scorer that is not cheap reads only the top k of the cheap ones
-        self.cascade = (Cascade.over(cascade, names, [s.cheap for s in self.scorers])
-                        if isinstance(cascade, int) else
-                        cascade.check(names) if cascade is not None else None)
+        levels = _levels(levels)
+        self.selector = selector or Selector.build(
+            scorers, options=scorer_options, weights=weights, fusion=fusion,
+            fusion_model=fusion_model, cascade=cascade, segmenter=segmenter)
         self.stats_tokenizer = stats_tokenizer
-        self.tokenizers = _tokenizers(self.levels, stats_tokenizer)  # resolved before any work
-        self.chunk_size = chunk_size
-        self.quiet = quiet
+        tokenizers = Tokenizers.load(levels, stats_tokenizer)  # resolved before any work
+        self.driver = Driver(QATask(self.split, self.lost), self.selector, levels, tokenizers,
+                             chunk_size=chunk_size, quiet=quiet)
 
     @classmethod
     def from_pretrained(cls, where: str | Path, levels: str | Sequence[str] = DEFAULT_LEVELS, *,
@@ -137,29 +129,23 @@ class Extractor:
 
         >>> ex = Extractor.from_pretrained("models/extractor", "tokens:128")  # doctest: +SKIP
         """
-        from .pretrained import load_spec
-
-        spec = load_spec(where).profile(profile)
-        learned = spec.fusion_model()
-        return cls(spec.scorer_names(), levels, segmenter=spec.segmenter,
-                   scorer_options=spec.scorer_options(device),
-                   fusion="learned" if learned is not None else "weighted",
-                   fusion_model=learned, weights=spec.fusion.get("weights"),
-                   cascade=Cascade.from_config(spec.cascade), **options)
+        selector = Selector.from_pretrained(where, device, profile)
+        return cls(levels=levels, selector=selector, **options)
 
     # ------------------------------------------------------------------ configuration
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output (manifest and cache key)."""
+        scoring = self.selector.config()
         return {
             "split": self.split,
             "lost": self.lost,
             "segmenter": self.segmenter,
-            "scorers": [s.config() for s in self.scorers],
-            "fusion": self.fuser.config(),
+            "scorers": scoring["scorers"],
+            "fusion": scoring["fusion"],
             "levels": [str(lv) for lv in self.levels],
             "stats_tokenizer": self.stats_tokenizer or "default",
-            **({"cascade": self.cascade.config()} if self.cascade else {}),
+            **({"cascade": scoring["cascade"]} if "cascade" in scoring else {}),
         }
 
     def scoring_config(self) -> dict[str, Any]:
@@ -173,8 +159,7 @@ class Extractor:
     def to_units(self, dataset: SquadDataset,
                  spans_given: Sequence[list[Span]] | None = None) -> SquadUnits:
         """Units of every paragraph (see :func:`ids_extract.squad.units.squad_units`)."""
-        return squad_units(dataset, self.split, self.segmenter, spans_given=spans_given,
-                           quiet=self.quiet)
+        return self.driver.units(dataset, spans_given)
 
     def segment(self, dataset: SquadDataset,
                 spans_given: Sequence[list[Span]] | None = None) -> SquadUnits:
@@ -186,27 +171,17 @@ class Extractor:
     def score(self, units: SquadUnits, meter: Meter | None = None) -> Scored:
         """Every scorer over the questions in batches of whole paragraphs, then fused (progress
         on ``meter`` when the caller has one)."""
-        return score_units(units, self.scorers, self.fuser, chunk_size=self.chunk_size,
-                           quiet=self.quiet, meter=meter, cascade=self.cascade)
+        return self.driver.score(units, meter)
 
     def select_all(self, dataset: SquadDataset, units: SquadUnits, scored: Scored,
                    only: Sequence[str] | None = None) -> ExtractionResult:
         """Apply every level (or those named in ``only``, e.g. ``"D2-tokens128"``); returns the
         datasets, kept indices and statistics."""
+        selected = self.driver.select(dataset, units, scored, only)
         with stage("rank"):
-            orders = scored.rankings([s.name for s in self.scorers])
             ranking = RankingStats.measure(answer_units(units),
-                                           {**scored.per_scorer, "fused": orders})
-        with stage("count tokens"):
-            base = Budget.counted(units, load_tokenizer(self.stats_tokenizer))
-        results = []
-        for n, level in enumerate(self.levels, 1):
-            if only is not None and f"D{n}-{level.name}" not in only:
-                continue
-            with stage("select"):
-                results.append(self._apply_level(dataset, units, orders, scored.fused, level,
-                                                 base, f"D{n}"))
-        return ExtractionResult(results, ranking, self.config())
+                                           {**scored.per_scorer, "fused": selected.orders})
+        return ExtractionResult(selected.outputs, ranking, self.config())
 
     def run(self, dataset: SquadDataset) -> ExtractionResult:
         """Every level of a dataset held in memory (:func:`.engine.extract_to_dir` streams a
@@ -215,15 +190,13 @@ class Extractor:
         units = self.to_units(dataset)
         return self.select_all(dataset, units, self.score(units))
 
-    # ------------------------------------------------------------------ one level
-
     def check_questions(self, questions: Sequence[tuple[str, str]]) -> None:
         """Refuse, before any work, a ``tokens:L`` level that leaves a question (id, text) no
         room for context at all: the level could not be made for that model size."""
         for level in self.levels:
             if level.kind != "tokens":
                 continue
-            tokenizer = self.tokenizers[str(level)]
+            tokenizer = self.driver.tokenizers.levels[str(level)]
             room = budget.rooms(int(level.value), [q for _, q in questions], tokenizer)
             worst = int(np.argmin(room)) if room else 0
             if room and room[worst] < 1:
@@ -234,24 +207,34 @@ class Extractor:
                                   f"tokens, leaving no room for its context; use tokens:{need} or "
                                   "more")
 
-    def _apply_level(self, dataset: SquadDataset, units: SquadUnits, orders: list[np.ndarray],
-                     fused: list[np.ndarray], level: Level, base: Budget,
-                     tag: str) -> LevelResult:
-        """One level: the selection step (:func:`~ids_extract.select.step.choose`) with QA's
-        rules, then the answers remapped into the shortened contexts."""
-        stats = LevelStats(name=f"{tag}-{level.name}", level=str(level))
-        rules = QARules(units, self.lost, stats)
-        budget = base.for_level(level, units, self.tokenizers.get(str(level)))
-        choice = choose(units, level, fused, orders, budget, rules, progress=f"{tag} {level}",
-                        quiet=self.quiet)
+
+@dataclass
+class QATask:
+    """QA as a task of the driver (:class:`.driver.Task`): units from paragraphs (answers guide
+    segmentation on a training split), the lost-answer policy as rules of the selection step,
+    and each level written as a SQuAD dataset with its answers remapped."""
+
+    split: Split
+    lost: LostPolicy
+
+    def units(self, data: SquadDataset, segmenter: str, *,
+              spans: Sequence[list[Span]] | None = None, quiet: bool = True) -> SquadUnits:
+        return squad_units(data, self.split, segmenter, spans_given=spans, quiet=quiet)
+
+    def rules(self, units: SquadUnits, level: Level, name: str) -> QARules:
+        return QARules(units, self.lost, LevelStats(name=name, level=str(level)))
+
+    def write(self, data: SquadDataset, chosen: Chosen[SquadUnits, QARules]) -> LevelResult:
+        """The level's dataset (one paragraph per question, articles kept) and statistics."""
+        rules, choice = chosen.rules, chosen.choice
         for q, cut in enumerate(choice.cuts):
             if cut is not None:
                 rules.count_cut(q, *cut)
-        articles = self._assemble(units, choice, base, stats)
-        stats.finish()
-        version = output_version(dataset.version, dataset.is_v2 or self.lost == "unanswerable")
-        return LevelResult(level, SquadDataset(version, articles, source=dataset.source),
-                           stats, choice.kept, choice.cuts)
+        articles = self._assemble(chosen.units, choice, chosen.counted, rules.stats)
+        rules.stats.finish()
+        version = output_version(data.version, data.is_v2 or self.lost == "unanswerable")
+        return LevelResult(chosen.level, SquadDataset(version, articles, source=data.source),
+                           rules.stats, choice.kept, choice.cuts)
 
     def _assemble(self, units: SquadUnits, choice: Choice, base: Budget,
                   stats: LevelStats) -> list[Article]:
@@ -350,43 +333,6 @@ def _choice(value: str, allowed: Sequence[str], what: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{what} {value!r}: choose from {', '.join(allowed)}")
     return value
-
-
-def _fusion(method: str, model: Any, weights: Mapping[str, float] | str | None,
-            names: Sequence[str]) -> Fusion:
-    """``weighted`` (z-scores and weights) or ``learned`` (a :class:`LearnedFusion`, a path or a
-    name); the learned model must have been fitted on scorers that are all given."""
-    _choice(method, FUSIONS, "fusion")
-    if method == "weighted":
-        if model is not None:
-            raise ConfigError("a fusion model is only used with fusion='learned'")
-        given = (parse_weights(weights, names) if isinstance(weights, str) or weights is None
-                 else {n: float(weights.get(n, 1.0)) for n in names})
-        return WeightedFusion(names, given)
-    if model is None:
-        raise ConfigError("fusion='learned' needs a fusion model (--fusion-model PATH or NAME, "
-                          "from 'ids-extract fit-fusion')")
-    learned = model if isinstance(model, LearnedFusion) else LearnedFusion.load(model)
-    missing = [n for n in learned.scorers if n not in names]
-    if missing:
-        raise ConfigError(f"the learned fusion was fitted on scorers {learned.scorers}: add "
-                          f"{missing} to the scorers")
-    return learned
-
-
-def _tokenizers(levels: Sequence[Level], stats_tokenizer: str | None) -> dict[str, Any]:
-    """The tokenizer of every ``tokens:L@name`` level and of the statistics, loaded now: a
-    name that cannot be loaded is a :class:`ConfigError` before any work, not after scoring."""
-    names = {str(lv): lv.tokenizer or stats_tokenizer for lv in levels if lv.kind == "tokens"}
-    loaded: dict[str | None, Any] = {}
-    for name in {*names.values(), stats_tokenizer}:
-        try:
-            loaded[name] = load_tokenizer(name)
-        except (OSError, ValueError) as err:
-            what = f"tokenizer {name!r}" if name else "the default tokenizer"
-            raise ConfigError(f"{what} cannot be loaded ({str(err).splitlines()[0]}); give a "
-                              "tokenizer folder, or a hub name with internet") from None
-    return {level: loaded[name] for level, name in names.items()}
 
 
 def _levels(levels: str | Sequence[str] | Sequence[Level]) -> list[Level]:

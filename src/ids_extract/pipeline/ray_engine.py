@@ -1,6 +1,6 @@
 """The scoring pass as a Ray Data job (``--engine ray``; install ``ids-extract[ray]``).
 
-Shards go through ``map_batches`` to a pool of actors; each actor builds the extractor once (the
+Shards go through ``map_batches`` to a pool of actors; each actor unpickles the driver once (the
 models stay loaded) and returns the same arrays the local engine computes, so the written datasets
 are byte-identical. Ray runs on a local instance by default, or joins ``address`` (a cluster).
 Shards are submitted in windows so that the driver never holds the whole input.
@@ -17,27 +17,24 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..squad.model import SquadDataset
-from .extractor import Extractor
-from .shards import dump_shard, pack_bytes, score_shard
+from .shards import AnyDriver, dump_shard, pack_bytes, score_shard
 
 
 class _ShardScorer:
-    """A Ray actor: holds one extractor (and its models) and scores the shards it is sent."""
+    """A Ray actor: holds one driver (and its models) and scores the shards it is sent."""
 
-    def __init__(self, extractor_blob: bytes, threads: int | None) -> None:
+    def __init__(self, driver_blob: bytes, threads: int | None) -> None:
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.extractor: Extractor = pickle.loads(extractor_blob)
+        self.driver: AnyDriver = pickle.loads(driver_blob)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"shard": [], "npz": []}
         for k, blob in zip(batch["shard"], batch["payload"], strict=True):
-            shard: SquadDataset = pickle.loads(blob)
             out["shard"].append(int(k))
-            out["npz"].append(pack_bytes(score_shard(self.extractor, shard)))
+            out["npz"].append(pack_bytes(score_shard(self.driver, pickle.loads(blob))))
         return out
 
 
@@ -56,7 +53,7 @@ def _init(address: str | None) -> Any:
     return ray
 
 
-def score_shards(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]],
+def score_shards(driver: AnyDriver, shards: Iterator[tuple[int, Any]],
                  address: str | None, actors: int | None) -> Iterator[tuple[int, bytes]]:
     """Yield ``(shard index, packed arrays)`` for every shard, scored on the Ray cluster."""
     ray = _init(address)
@@ -64,7 +61,7 @@ def score_shards(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]
     gpus = int(ray.cluster_resources().get("GPU", 0))
     pool = actors or max(1, gpus or 1)
     threads = None if gpus else max(1, min(cpus // pool, os.cpu_count() or 1))
-    blob = pickle.dumps(extractor)
+    blob = pickle.dumps(driver)
     window = max(2 * pool, 4)
     for items in _windows(shards, window):
         ds = ray.data.from_items([{"shard": k, "payload": dump_shard(s)} for k, s in items])

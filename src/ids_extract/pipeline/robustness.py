@@ -25,7 +25,7 @@ from ..scorers.base import Scorer
 from ..select.cascade import Cascade, candidates
 from ..select.fusion import Fusion
 from ..select.stats import TOP_K
-from ..select.units import unit_of
+from ..select.units import Units, unit_of
 from ..squad.stress import StressSet
 from ..squad.units import SquadUnits, answer_units
 from .scoring import score_units
@@ -33,7 +33,7 @@ from .scoring import score_units
 PerSignal = dict[str, list[np.ndarray]]
 
 
-def units_key(units: SquadUnits) -> str:
+def units_key(units: Units) -> str:
     """A short hash of what is scored: texts, unit spans and questions."""
     return config_key([units.texts, units.spans, units.queries, units.owner])
 
@@ -55,38 +55,45 @@ def signal_scores(units: SquadUnits, scorers: Sequence[Scorer], cache: Path | No
     return {s.name: out[s.name] for s in scorers}
 
 
-def cached_scores(units: SquadUnits, scorer: Scorer, cache: Path | None,
+def cached_scores(units: Units, scorer: Scorer, cache: Path | None,
                   quiet: bool = True, chosen: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """One scorer over every item (only the units ``chosen`` per item, when given: a cascade);
     with ``cache``, read from or written to ``cache/<name>-<key>.npz`` (key: the scorer's config,
-    the units and the chosen units), with the seconds the scoring took beside it
-    (:func:`scoring_seconds`)."""
+    the units and the chosen units)."""
+    return timed_scores(units, scorer, cache, quiet, chosen)[0]
+
+
+def timed_scores(units: Units, scorer: Scorer, cache: Path | None, quiet: bool = True,
+                 chosen: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], float | None]:
+    """:func:`cached_scores` and the seconds the scoring took: measured now, or as the cache file
+    recorded it (None for a file written before the time was recorded)."""
     path = None
     if cache is not None:
         path = cache_path(units, scorer, cache, chosen)
         if path.is_file():
             with np.load(path) as z:
                 flat, lengths = z["flat"], z["lengths"]
+                seconds = float(z["seconds"]) if "seconds" in z.files else None
             bounds = np.cumsum(np.concatenate([[0], lengths]))
-            return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], seconds
     if not quiet:
-        console.print(f"scoring {len(units)} questions with {scorer.name}")
+        console.print(f"scoring {len(units)} items with {scorer.name}")
     began = time.perf_counter()
     scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet,
                          candidates=chosen).per_scorer[scorer.name]
-    seconds = time.perf_counter() - began
+    took = time.perf_counter() - began
     if path is not None:
         buffer = io.BytesIO()
         np.savez(buffer, flat=np.concatenate(scores) if scores else np.zeros(0),
-                 lengths=np.array([len(s) for s in scores], dtype=np.int64))
+                 lengths=np.array([len(s) for s in scores], dtype=np.int64), seconds=took)
         write_bytes(buffer.getvalue(), path)
         read = sum(len(c) for c in chosen) if chosen is not None else sum(len(s) for s in scores)
-        write_json({"seconds": round(seconds, 3), "items": len(scores), "units_read": read,
+        write_json({"seconds": round(took, 3), "items": len(scores), "units_read": read,
                     "cpu_flags": machine_flags()}, path.with_suffix(".time.json"))
-    return scores
+    return scores, took
 
 
-def cache_path(units: SquadUnits, scorer: Scorer, cache: Path,
+def cache_path(units: Units, scorer: Scorer, cache: Path,
                chosen: list[np.ndarray] | None = None) -> Path:
     """Where :func:`cached_scores` keeps one scorer's scores of these units."""
     key: list[Any] = [scorer.config(), units_key(units)]
@@ -95,7 +102,7 @@ def cache_path(units: SquadUnits, scorer: Scorer, cache: Path,
     return cache / f"{scorer.name}-{config_key(key)}.npz"
 
 
-def scoring_seconds(units: SquadUnits, scorer: Scorer, cache: Path) -> dict[str, Any] | None:
+def scoring_seconds(units: Units, scorer: Scorer, cache: Path) -> dict[str, Any] | None:
     """What scoring these units with ``scorer`` cost when it was cached (seconds, items, units
     read, CPU flags); None when it was not timed."""
     path = cache_path(units, scorer, cache).with_suffix(".time.json")

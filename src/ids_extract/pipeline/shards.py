@@ -23,45 +23,46 @@ from ..files import config_key, write_bytes
 from ..progress import Meter, add_stage, stage
 from ..select.segment import Span
 from ..select.units import Units
-from ..squad.model import SquadDataset
-from ..squad.units import SquadUnits, squad_units
-from .extractor import Extractor
+from .driver import D, Driver, Task, U
 from .folder import CACHE
 from .scoring import Scored
 
+#: any task's driver: the cache holds units' spans and scores, whatever the task
+AnyDriver = Driver[Any, Any, Any, Any]
+
 
 @contextlib.contextmanager
-def silenced(extractor: Any) -> Iterator[None]:
-    """The extractor's own per-step bars off (the engine shows one bar per pass); any task's
-    extractor (it has a ``quiet`` switch)."""
-    quiet, extractor.quiet = extractor.quiet, True
+def silenced(driver: AnyDriver) -> Iterator[None]:
+    """The driver's own per-step bars off (the engine shows one bar per pass)."""
+    quiet, driver.quiet = driver.quiet, True
     try:
         yield
     finally:
-        extractor.quiet = quiet
+        driver.quiet = quiet
 
 
-def score_shard(extractor: Extractor, shard: SquadDataset,
+def score_shard(driver: AnyDriver, shard: Any,
                 meter: Meter | None = None) -> dict[str, np.ndarray]:
-    """Segment and score one shard; the arrays that the cache file holds."""
-    with silenced(extractor):
+    """Segment and score one shard of the task's data; the arrays that the cache file holds."""
+    with silenced(driver):
         with stage("segment"):
-            units = extractor.to_units(shard)
-        return score_segmented(extractor, units, meter)
+            units = driver.units(shard)
+        return score_segmented(driver, units, meter)
 
 
-def score_segmented(extractor: Any, units: Units, meter: Meter | None = None) -> dict[str, np.ndarray]:
+def score_segmented(driver: AnyDriver, units: Units,
+                    meter: Meter | None = None) -> dict[str, np.ndarray]:
     """Score one shard already segmented (:func:`segmented_ahead`); the same arrays as
-    :func:`score_shard`. Any task's extractor (``score(units, meter)``)."""
-    with silenced(extractor):
-        scored = extractor.score(units, meter)
+    :func:`score_shard`."""
+    with silenced(driver):
+        scored = driver.score(units, meter)
     return shard_arrays(units.spans, scored)
 
 
-def _segment_timed(split: str, segmenter: str, shard: SquadDataset) -> tuple[SquadUnits, float]:
-    """What the worker process runs: :func:`~ids_extract.squad.units.segment`, timed there."""
+def _units_timed(task: Task[D, U, Any, Any], segmenter: str, shard: D) -> tuple[U, float]:
+    """What the worker process runs: the task's units of one shard, timed there."""
     start = time.perf_counter()
-    units = squad_units(shard, split, segmenter, quiet=True)
+    units = task.units(shard, segmenter, spans=None, quiet=True)
     return units, time.perf_counter() - start
 
 
@@ -83,24 +84,24 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def segmented_ahead(extractor: Extractor, shards: Iterator[tuple[int, SquadDataset]]
-                    ) -> Iterator[tuple[int, SquadUnits]]:
+def segmented_ahead(driver: Driver[D, U, Any, Any], shards: Iterator[tuple[int, D]]
+                    ) -> Iterator[tuple[int, U]]:
     """``(k, units)`` per shard, shard k+1 segmented in a worker process while the caller scores
     shard k. The segmenter (pysbd) is pure Python and holds the GIL, so a thread would slow the
     scorers' own Python rather than overlap (measured); a process overlaps with the encoders.
 
     The worker is started by ``forkserver`` (``spawn`` where there is none), not forked: a
     forked child would inherit the output folder's lock and keep it after a ``kill -9`` of this
-    process. It gets only the segmenter's name and split, and returns exactly what
-    :meth:`Extractor.segment` returns."""
+    process. It gets only the task (a small picklable object) and the segmenter's name, and
+    returns exactly what :meth:`Driver.units` returns."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    run = partial(_segment_timed, extractor.split, extractor.segmenter)
+    run = partial(_units_timed, driver.task, driver.selector.segmenter)
     with ProcessPoolExecutor(1, mp_context=mp.get_context(method), initializer=_exit_with,
                              initargs=(os.getpid(),)) as pool:
-        pending: tuple[int, Future[tuple[SquadUnits, float]]] | None = None
+        pending: tuple[int, Future[tuple[U, float]]] | None = None
         for k, shard in shards:
             ahead = (k, pool.submit(run, shard))
             if pending is not None:
@@ -110,7 +111,7 @@ def segmented_ahead(extractor: Extractor, shards: Iterator[tuple[int, SquadDatas
             yield pending[0], _collect(pending[1])
 
 
-def _collect(future: Future[tuple[SquadUnits, float]]) -> SquadUnits:
+def _collect(future: Future[tuple[U, float]]) -> U:
     units, seconds = future.result()
     add_stage("segment", seconds)  # the worker's time: it overlaps the scoring
     return units
@@ -133,13 +134,12 @@ def read_shard(path: Path) -> tuple[list[list[Span]], Scored]:
     return spans, Scored.from_arrays(loaded)
 
 
-def unpack_shard(extractor: Extractor, shard: SquadDataset,
-                 path: Path) -> tuple[SquadUnits, Scored]:
+def unpack_shard(driver: Driver[D, U, Any, Any], shard: D, path: Path) -> tuple[U, Scored]:
     """A shard's units and scores from its cache file (spans as saved, so no segmenter runs and
     the units are exactly those that were scored)."""
     spans, scored = read_shard(path)
-    with silenced(extractor):
-        units = extractor.to_units(shard, spans_given=spans)
+    with silenced(driver):
+        units = driver.units(shard, spans)
     return units, scored
 
 
@@ -176,6 +176,6 @@ class ShardCache:
         return read_shard(self.path(k))
 
 
-def dump_shard(shard: SquadDataset) -> bytes:
+def dump_shard(shard: Any) -> bytes:
     """A shard as bytes for another process (Ray workers)."""
     return pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)

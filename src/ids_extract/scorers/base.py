@@ -8,6 +8,7 @@ per question.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -41,14 +42,65 @@ class Scorer(ABC):
     #: one line of help per constructor option (``ids-extract scorers`` lists them with their
     #: defaults)
     option_help: ClassVar[Mapping[str, str]] = {}
+    #: constructor options that cannot change a score, only where and how fast it is computed
+    #: (device, batch sizes, progress): the only options :meth:`config` leaves out
+    runtime: ClassVar[frozenset[str]] = frozenset()
+    #: an option recorded under other keys of :meth:`recorded` (a DPR ``model`` as its two
+    #: encoders), so it is not added again under its own name
+    recorded_as: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: options left out of :meth:`config` at this value: an option added after score caches
+    #: existed keeps their keys valid at the behaviour they had (the reader's ``precision``)
+    omitted_at: ClassVar[Mapping[str, object]] = {}
+    _given: dict[str, object]  # the options it was built with (set by __new__)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Every scorer records the options it was built with (constructor parameters, defaults
+        filled in) before its own ``__init__`` runs, so :meth:`config` needs no help from it."""
+        self = super().__new__(cls)
+        if cls.__init__ is object.__init__ and (args or kwargs):  # object's would let them by
+            raise TypeError(f"{cls.__name__}() takes no options")
+        try:
+            bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs)
+        except TypeError:
+            bound = None  # the constructor refuses these arguments itself
+        if bound is not None:
+            bound.apply_defaults()
+            self._given = {k: v for k, v in list(bound.arguments.items())[1:]
+                           if k in declared_options(cls)}
+        return self
 
     @abstractmethod
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """One float array per question, of length ``len(batch.contexts[batch.owner[q]])``."""
 
+    def recorded(self) -> dict[str, object]:
+        """How this scorer records its options in :meth:`config`, in order: the value it
+        resolved (a model by its content identity, ``"auto"`` by what was chosen) and facts
+        that follow from them (a model folder's input format). Options it does not name are
+        added as given; so override this, not :meth:`config`."""
+        return {}
+
     def config(self) -> dict[str, object]:
-        """What identifies this scorer's output (written to the manifest and the score cache)."""
-        return {"name": self.name}
+        """What identifies this scorer's output: the manifest's record and the score cache's
+        key. Derived from the declared options, so none can be forgotten: the name, then
+        :meth:`recorded`, then every other constructor option that is not :attr:`runtime`, as
+        given (an option declared later changes the key, and old scores are never reused for
+        it)."""
+        out: dict[str, object] = {"name": self.name, **self.recorded()}
+        for option, value in getattr(self, "_given", {}).items():
+            if option in self.runtime or option in out or (
+                    set(self.recorded_as.get(option, ())) & out.keys()):
+                continue
+            out[option] = value
+        return {k: v for k, v in out.items()
+                if not (k in self.omitted_at and self.omitted_at[k] == v)}
+
+
+def declared_options(cls: type) -> list[str]:
+    """A scorer class's declared options: its constructor's named parameters, in order."""
+    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    return [name for name, p in list(params.items())[1:]
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
 
 class BiEncoderScorer(Scorer):

@@ -36,10 +36,6 @@ class BM25Scorer(Scorer):
         self.stopwords_name = stopwords
         self.stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN) if stopwords == "en" else frozenset()
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "k1": self.k1, "b": self.b, "method": self.method,
-                "stopwords": self.stopwords_name}
-
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """One index per context (its sentences are the corpus), queried by each of its
         questions."""

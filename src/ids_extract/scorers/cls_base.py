@@ -38,6 +38,7 @@ class ClassifierScorer(Scorer):
     """A scorer that explains a trained classifier's decision for each text."""
 
     allowed_targets: tuple[str, ...] = ("auto", "predicted", "gold")
+    runtime = frozenset({"device", "batch_size"})
 
     def __init__(self, model: str | None = None, device: str = "auto", precision: str = "fp32",
                  target: str = "auto", batch_size: int = 32) -> None:
@@ -49,8 +50,8 @@ class ClassifierScorer(Scorer):
         self.clf: Classifier = load_classifier(model, device, precision)
         self.target, self.batch_size = target, batch_size
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": model_id(self.clf.path), "target": self.target,
+    def recorded(self) -> dict[str, object]:
+        return {"model": model_id(self.clf.path), "target": self.target,
                 "precision": self.clf.precision, "reads": self.clf.config.max_seq_length}
 
     def item_texts(self, batch: ScoringBatch) -> list[str]:

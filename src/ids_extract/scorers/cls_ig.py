@@ -49,6 +49,7 @@ class ClassifierIGScorer(ClassifierScorer):
     option_help = {"model": "classifier folder (required)", "n_steps": "integration steps",
                    "target": "auto (gold on a training split), predicted or gold",
                    "precision": "fp32, bf16 or auto (bf16 where native)"}
+    runtime = frozenset({"device", "batch_size", "internal_batch_size"})
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  mode: str = "ig", aggregation: str = "mean", internal_batch_size: int = 64,
@@ -69,8 +70,8 @@ class ClassifierIGScorer(ClassifierScorer):
         self.windows = replace(self.clf.config, overlap=overlap).check() if overlap is not None \
             else self.clf.config
 
-    def config(self) -> dict[str, object]:
-        return {**super().config(), "mode": self.mode, "n_steps": self.n_steps,
+    def recorded(self) -> dict[str, object]:
+        return {**super().recorded(), "mode": self.mode, "n_steps": self.n_steps,
                 "method": self.method, "aggregation": self.aggregation,
                 "overlap": self.windows.window_overlap}
 

@@ -23,6 +23,7 @@ class CrossScorer(Scorer):
     reads = {"model": "cross_model", "device": "device", "batch_size": "batch_size",
              "precision": "precision"}
     option_help = {"model": "cross-encoder folder (train-extractor) or one-logit name"}
+    runtime = frozenset({"device", "batch_size"})
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
                  precision: str = "auto") -> None:
@@ -30,9 +31,9 @@ class CrossScorer(Scorer):
         self.precision = pick_precision(precision, self.cross.device)
         self.batch_size = batch_size
 
-    def config(self) -> dict[str, object]:
+    def recorded(self) -> dict[str, object]:
         fmt = self.cross.fmt
-        return {"name": self.name, "model": model_id(self.cross.path), "before": fmt.before,
+        return {"model": model_id(self.cross.path), "before": fmt.before,
                 "after": fmt.after, "max_length": fmt.max_length, "precision": self.precision}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:

@@ -39,6 +39,8 @@ class DPRScorer(BiEncoderScorer):
                    "backend": "auto (ONNX int8 on a CPU for a mean-pooled pair without passage "
                               "context, as train-retriever makes them), torch or onnx",
                    "precision": "auto, fp32, bf16 or int8 (onnx)"}
+    runtime = frozenset({"device", "batch_size"})
+    recorded_as = {"model": ("question_model", "ctx_model")}  # the pair it resolves to
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,
@@ -65,8 +67,8 @@ class DPRScorer(BiEncoderScorer):
         self._loaded: tuple[Any, Any, Any, Any] | None = None
         self._onnx: dict[str, Any] = {}
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "question_model": model_id(self.question_name),
+    def recorded(self) -> dict[str, object]:
+        return {"question_model": model_id(self.question_name),
                 "ctx_model": model_id(self.ctx_name), "pooling": self.pooling,
                 "precision": self.precision, "max_question_length": self.max_question_length,
                 "max_passage_length": self.max_passage_length,

@@ -88,6 +88,7 @@ class IGScorer(Scorer):
                    "cascade": "scorers whose top units IG explains alone",
                    "precision": "fp32, bf16 or auto (bf16 where native)"}
     items_per_call = 8  # IG is slow: progress every few questions
+    runtime = frozenset({"device", "batch_size", "internal_batch_size", "quiet"})
 
     def __init__(self, model: str | None = None, n_steps: int = IG_STEPS, method: str = "gausslegendre",
                  target: str = "both", aggregation: str = "mean", internal_batch_size: int = 64,
@@ -122,8 +123,8 @@ class IGScorer(Scorer):
             self._cheap = [build_scorer(n) for n in self.cascade_names]
         self.last_ig_fraction = 1.0  # share of questions the last score() call ran IG on
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": model_id(self.qa.path), "mode": self.mode,
+    def recorded(self) -> dict[str, object]:
+        return {"model": model_id(self.qa.path), "mode": self.mode,
                 "n_steps": self.n_steps, "method": self.method, "target": self.target,
                 "precision": self.precision,
                 "aggregation": self.aggregation, "max_seq_length": self.qa.max_seq_length,

@@ -46,6 +46,8 @@ class LabelScorer(Scorer):
     option_help = {"labels": "the classes [the classifier's, the descriptions' or the data's]",
                    "descriptions": "LABEL=TEXT|TEXT,…",
                    "mode": "margin or max"}
+    runtime = frozenset({"device", "batch_size"})
+    recorded_as = {"labels": ("descriptions",)}  # every label with its description
 
     def __init__(self, labels: Sequence[str] | None = None,
                  descriptions: str | Mapping[str, str | Sequence[str]] | None = None,
@@ -68,8 +70,8 @@ class LabelScorer(Scorer):
                                    precision=precision)
         self._labels: np.ndarray | None = None
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": model_id(self.encoder.model_name),
+    def recorded(self) -> dict[str, object]:
+        return {"model": model_id(self.encoder.model_name),
                 "precision": self.encoder.precision, "mode": self.mode,
                 "descriptions": self.descriptions}
 

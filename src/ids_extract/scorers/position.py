@@ -33,9 +33,6 @@ class HeadTailScorer(Scorer):
             raise ConfigError(f"headtail head_ratio {head_ratio}: must be in [0, 1]")
         self.head_ratio = head_ratio
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "head_ratio": self.head_ratio}
-
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """Character shares before and after each unit (see the module doc for the rule)."""
         out = []

@@ -106,6 +106,8 @@ class ReaderScorer(Scorer):
     option_help = {"model": "extractive QA reader folder or name (required)",
                    "precision": "fp32, bf16 or auto"}
     items_per_call = 64
+    runtime = frozenset({"device", "batch_size"})
+    omitted_at = {"precision": "fp32"}  # the option came later: fp32 was the only one
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 32,
                  max_seq_length: int | None = None, stride: int | None = None,
@@ -114,10 +116,9 @@ class ReaderScorer(Scorer):
         self.batch_size, self.stride = batch_size, stride
         self.precision = pick_precision(precision, self.qa.device)
 
-    def config(self) -> dict[str, object]:
-        out = {"name": self.name, "model": model_id(self.qa.path),
-               "max_seq_length": self.qa.max_seq_length, "stride": self.stride}
-        return out if self.precision == "fp32" else {**out, "precision": self.precision}
+    def recorded(self) -> dict[str, object]:
+        return {"model": model_id(self.qa.path), "max_seq_length": self.qa.max_seq_length,
+                "stride": self.stride, "precision": self.precision}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """Start/end probability mass per sentence, each sentence taking its best window."""

@@ -25,6 +25,7 @@ class SBERTScorer(BiEncoderScorer):
                    "backend": "auto (ONNX int8 for the default model), torch or onnx",
                    "precision": "auto, fp32, bf16 or int8 (onnx)",
                    "max_seq_length": "tokens read of a sentence"}
+    runtime = frozenset({"device", "batch_size"})
 
     def __init__(self, model: str | None = None, device: str | None = None,
                  batch_size: int | None = None, max_seq_length: int | None = None,
@@ -41,8 +42,8 @@ class SBERTScorer(BiEncoderScorer):
         self.max_seq_length = max_seq_length
         self._model: Any = None
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": model_id(self.model_name),
+    def recorded(self) -> dict[str, object]:
+        return {"model": model_id(self.model_name),
                 "max_seq_length": self.max_seq_length, "precision": self.precision,
                 "backend": self.backend}
 

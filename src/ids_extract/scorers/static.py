@@ -22,6 +22,7 @@ class StaticScorer(BiEncoderScorer):
     cheap = True
     reads = {"model": "static_model"}
     option_help = {"model": "model2vec folder [distilled from all-MiniLM-L6-v2 on first use]"}
+    runtime = frozenset({"batch_size"})
 
     def __init__(self, model: str | None = None, batch_size: int = 1024) -> None:
         self.source, _ = resolve_static(model)  # a missing folder fails now, not at scoring
@@ -39,9 +40,8 @@ class StaticScorer(BiEncoderScorer):
     def model(self) -> Any:
         return load_static(self.folder)
 
-    def config(self) -> dict[str, object]:
-        return {"name": self.name, "model": {"name": display_name(self.source),
-                                              "sha256": content_hash(self.folder)}}
+    def recorded(self) -> dict[str, object]:
+        return {"model": {"name": display_name(self.source), "sha256": content_hash(self.folder)}}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 embeddings, in the order given (no worker processes: the lookup

@@ -3,6 +3,8 @@
 A level is one selection rule; a ladder of levels gives D1 (mild) … Dn (strong compression):
 
 - ``ratio:r``      best sentences until at least ``r`` of the context's tokens are kept;
+- ``max-ratio:r``  the best sentences that fit in at most ``r`` of the context's tokens (a token
+  budget, as ``tokens:L`` is: ``compress``'s ratio; the whole text counted as written);
 - ``top-k:k``      the ``k`` best sentences;
 - ``tokens:L[@tokenizer]``  the best sentences that fit, with the question and the special tokens,
   into ``max_seq_length = L`` of that tokenizer (greedy by rank; a sentence that does not fit is
@@ -24,7 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-KINDS = ("ratio", "top-k", "tokens", "threshold")
+KINDS = ("ratio", "max-ratio", "top-k", "tokens", "threshold")
 #: the smallest tokens:L that can hold a short question, the special tokens and some context
 MIN_TOKENS = 8
 
@@ -56,8 +58,8 @@ def parse_level(spec: str) -> Level:
         value = float(value_text)
     except ValueError:
         raise ConfigError(f"level {spec!r}: {value_text!r} is not a number") from None
-    if kind == "ratio" and not 0 < value <= 1:
-        raise ConfigError(f"level {spec!r}: ratio must be in (0, 1]")
+    if kind in ("ratio", "max-ratio") and not 0 < value <= 1:
+        raise ConfigError(f"level {spec!r}: {kind} must be in (0, 1]")
     if kind in ("top-k", "tokens") and (value < 1 or value != int(value)):
         raise ConfigError(f"level {spec!r}: {kind} needs a positive whole number")
     if kind == "tokens" and value < MIN_TOKENS:
@@ -101,6 +103,9 @@ def pick(
         kept = order[:count].tolist()
     elif level.kind == "tokens":
         kept = fit(order, lengths, budget if budget is not None else int(level.value))
+    elif level.kind == "max-ratio":  # the selection step gives the room (the text's own count)
+        kept = fit(order, lengths, budget if budget is not None
+                   else int(level.value * float(lengths.sum())))
     elif level.kind == "threshold":
         lo, hi = float(scores.min()), float(scores.max())
         norm = (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)

@@ -76,19 +76,36 @@ def _windowed(split: Callable[[str], list[str]], text: str) -> list[Span]:
     starts where it started. A boundary is decided from a few characters around it, so the
     sentences are nearly always those of one call on the whole text (identical on 10,000 words
     of SQuAD dev; pysbd's rule for numbered items can read further, so a rare boundary moves;
-    texts up to ``LONG_TEXT`` are never windowed), in linear time."""
+    texts up to ``LONG_TEXT`` are never windowed), in linear time. A sentence longer than a
+    window is cut at white space (:func:`_word_end`), never inside a word."""
     spans: list[Span] = []
     start = 0
     while start < len(text):
         end = min(len(text), start + WINDOW)
         local = _align(text[start:end], split(text[start:end]))
-        if end == len(text) or len(local) < 2:  # the end, or one sentence longer than a window
+        if end == len(text):
             spans += [(start + s, start + e) for s, e in local] or [(start, end)]
+            break
+        if len(local) < 2:  # one sentence longer than a window: it goes on to a word's end
+            end = _word_end(text, start, end)
+            spans.append((start, end))
             start = end
             continue
         spans += [(start + s, start + e) for s, e in local[:-1]]
         start += local[-1][0]
     return spans
+
+
+def _word_end(text: str, start: int, end: int) -> int:
+    """Where a piece of ``text`` from ``start`` ends near ``end`` without cutting a word: after
+    the last white space before ``end``, else (one word longer than a window) after the next
+    one, else at the text's end. A cut inside a word would make two units of one word: the text
+    read from the middle of a word, and token counts that are not the text's own."""
+    last = next((i for i in range(end - 1, start, -1) if text[i].isspace()), None)
+    if last is not None:
+        return last + 1
+    after = next((i for i in range(end, len(text)) if text[i].isspace()), None)
+    return len(text) if after is None else after + 1
 
 
 def _align(context: str, pieces: Sequence[str]) -> list[Span]:

@@ -6,7 +6,9 @@ QA extraction, text compression for classification and the ``compress`` request 
 units back and never drops them; classification drops markup-only units), never through a copy
 of the loop. The steps, per item:
 
-1. the level's rule (:func:`.levels.pick`); under a token budget the best units that fit;
+0. the task's view of the ranking (:meth:`Rules.ranked`: classification puts markup last);
+1. the level's rule (:func:`.levels.pick`); under a token budget (``tokens:L``, ``max-ratio:R``)
+   the best units that fit;
 2. the task's adjustment (:meth:`Rules.after_level`);
 3. under a token budget, the joined text counted again and the lowest-ranked units dropped until
    it fits (:func:`.budget.enforce`: a tokenizer need not count a join as the sum of its parts);
@@ -17,6 +19,7 @@ of the loop. The steps, per item:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +52,13 @@ class Budget:
 
     def for_level(self, level: Level, units: Units, tokenizer: Any = None) -> Budget:
         """This budget as ``level`` counts it: a ``tokens:L`` level gets its rooms, counted with
-        its own tokenizer (``tokenizer``; units counted again only when that is another one)."""
+        its own tokenizer (``tokenizer``; units counted again only when that is another one); a
+        ``max-ratio:R`` level the room of R of each text's tokens, the text counted as written
+        (not as the sum of its units: a promise of at most R must hold for the real count)."""
+        if level.kind == "max-ratio":
+            whole = tokens.count_tokens(units.texts, self.tokenizer)
+            rooms = [math.floor(level.value * int(whole[d])) for d in units.owner]
+            return Budget(self.tokenizer, self.lengths, rooms)
         if level.kind != "tokens":
             return self
         tok = self.tokenizer if tokenizer is None else tokenizer
@@ -60,6 +69,10 @@ class Budget:
 
 class Rules:
     """What a task adds to the step; the defaults add nothing."""
+
+    def ranked(self, q: int, fused: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Item ``q``'s fused scores and ranking as the level reads them (unchanged here)."""
+        return fused, order
 
     def after_level(self, q: int, kept: list[int], order: np.ndarray, lengths: np.ndarray,
                     room: int | None) -> list[int]:
@@ -100,6 +113,8 @@ def choose(units: Units, level: Level, fused: Sequence[np.ndarray], orders: Sequ
     ``orders[q]`` are item ``q``'s fused scores and ranking, ``budget`` is
     :meth:`Budget.for_level` of ``level``."""
     rules = rules or Rules()
+    ranked = [rules.ranked(q, fused[q], orders[q]) for q in range(len(units))]
+    fused, orders = [f for f, _ in ranked], [o for _, o in ranked]
     rooms = budget.rooms
     kept_by_q: list[list[int]] = []
     for q in track(range(len(units)), progress or str(level), len(units), quiet):

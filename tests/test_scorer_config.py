@@ -37,7 +37,7 @@ CHANGES: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {
                        "backend": "onnx"}),
     ("qa", "dpr"): ({"model": "{pair}", "precision": "fp32"},
                     {"model": "{pair2}", "precision": "bf16", "max_question_length": 16,
-                     "max_passage_length": 32,
+                     "max_passage_length": 32, "backend": "torch",
                      "question_model": (ENCODERS, "{pair2}/question_encoder"),
                      "ctx_model": (ENCODERS, "{pair2}/ctx_encoder")}),
     ("qa", "ig"): ({"model": "{qa}"},
@@ -49,6 +49,8 @@ CHANGES: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {
                                            "precision": "bf16"}),
     ("qa", "cross"): ({"model": "{cross}", "precision": "fp32"},
                       {"model": "{cross2}", "precision": "bf16"}),
+    ("qa", "cross-small"): ({"model": "{cross}", "precision": "fp32"},  # cross under its name
+                            {"model": "{cross2}", "precision": "bf16"}),
     ("qa", "static"): ({"model": "{sbert}"}, {"model": "{sbert2}"}),
     ("text", "ig"): ({"model": "{clf}"},
                      {"model": "{clf2}", "n_steps": 4, "method": "riemann_left", "mode": "gxi",

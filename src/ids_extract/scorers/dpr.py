@@ -41,6 +41,7 @@ class DPRScorer(BiEncoderScorer):
                    "precision": "auto, fp32, bf16 or int8 (onnx)"}
     runtime = frozenset({"device", "batch_size"})
     recorded_as = {"model": ("question_model", "ctx_model")}  # the pair it resolves to
+    omitted_at = {"backend": "torch"}  # the key torch scores had before ONNX Runtime came
 
     def __init__(self, model: str | None = None, question_model: str | None = None,
                  ctx_model: str | None = None, device: str | None = None, batch_size: int = 64,
@@ -73,7 +74,7 @@ class DPRScorer(BiEncoderScorer):
                 "precision": self.precision, "max_question_length": self.max_question_length,
                 "max_passage_length": self.max_passage_length,
                 "passage_context": self.passage_context,
-                **({"backend": "onnx"} if self.backend == "onnx" else {})}
+                "backend": self.backend}
 
     def passage_inputs(self, sentences: Sequence[str]) -> Sequence[str | Passage]:
         """For a pair trained with ``passage_context`` k, each sentence with the k before it."""

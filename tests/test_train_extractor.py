@@ -246,3 +246,41 @@ def test_profiles_are_chosen_from_the_frontier_and_load_by_name(extractor_dir: P
     assert ex.run(load(copy / "data" / "heldout.json")).levels[0].stats.summary["questions"] == 6
     with pytest.raises(ConfigError, match="no profile 'nope'.*mine"):
         Extractor.from_pretrained(copy, profile="nope")
+
+
+def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
+        extractor_dir: Path, tmp_path: Path) -> None:
+    """compress(extractor=, profile=), compress --extractor --profile and the adapters' fields
+    give what the profile's own selector gives; what would contradict the folder is refused."""
+    from ids_extract import compress
+    from ids_extract.integrations import CompressSettings
+    from ids_extract.pipeline.selector import Selector
+
+    spec = load_spec(extractor_dir)
+    name = next(iter(spec.profiles))
+    budget, question = "tokens:40", "Who did Alice marry?"
+    whole = compress(question, CONTEXT, budget, extractor=extractor_dir, device="cpu")
+    prof = compress(question, CONTEXT, budget, extractor=extractor_dir, profile=name,
+                    device="cpu")
+    assert whole.tokens <= 40 and prof.tokens <= 40 and prof.kept
+    chosen = Selector.from_pretrained(extractor_dir, "cpu", name)
+    assert [s.name for s in chosen.scorers] == spec.profiles[name]["scorers"]
+    with pytest.raises(ConfigError, match="come from the extractor"):
+        compress(question, CONTEXT, budget, extractor=extractor_dir, scorers=["bm25"])
+    with pytest.raises(ConfigError, match="give extractor="):
+        compress(question, CONTEXT, budget, profile=name)
+    with pytest.raises(ConfigError, match="no profile 'nope'"):
+        CompressSettings(extractor=str(extractor_dir), profile="nope")
+    settings = CompressSettings(budget=budget, extractor=str(extractor_dir), profile=name)
+    [kept] = settings.kept(question, [CONTEXT])
+    assert kept.text.strip() == prof.text.strip()  # one passage: what compress keeps
+    requests = tmp_path / "q.jsonl"
+    requests.write_text(json.dumps({"id": "a", "question": question, "context": CONTEXT}) + "\n")
+    result = CliRunner().invoke(app, ["compress", str(requests), "--budget", budget,
+                                      "--extractor", str(extractor_dir), "--profile", name,
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["text"] == prof.text
+    result = CliRunner().invoke(app, ["compress", str(requests), "--extractor",
+                                      str(extractor_dir), "--scorers", "bm25"])
+    assert result.exit_code != 0 and "drop --scorers" in result.output

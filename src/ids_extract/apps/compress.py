@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.driver import Chosen, Driver, Tokenizers
 from ..pipeline.selector import Selector
+from ..scorers.options import DEFAULT_SCORERS
 from ..select.budget import count_tokens, rooms
 from ..select.cascade import DEFAULT_K
 from ..select.levels import Level, parse_level
@@ -115,32 +117,46 @@ class KeptPassage:
         return start, start + len(self.text)
 
 
-def compress_passages(question: str, passages: Sequence[str], budget: str, *,
-                      scorers: Sequence[str], segmenter: str = "pysbd",
-                      **scorer_options: Any) -> list[KeptPassage]:
+def compress_passages(question: str, passages: Sequence[str], budget: str,
+                      **options: Any) -> list[KeptPassage]:
     """:func:`compress` of retrieved passages, handed back per passage (none when every passage
-    is empty): what the LangChain and LlamaIndex adapters return as documents."""
+    is empty): what the LangChain and LlamaIndex adapters return as documents. ``options``
+    are :func:`compress`'s (``scorers``, ``extractor``, ``profile``, …)."""
     if not any(p.strip() for p in passages):
         return []
-    out = compress(question, list(passages), budget, scorers=scorers, segmenter=segmenter,
-                   **scorer_options)
-    return out.passages_kept(len(passages))
+    return compress(question, list(passages), budget, **options).passages_kept(len(passages))
 
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
-             scorers: Sequence[str] = ("bm25", "sbert"), segmenter: str = "pysbd",
+             scorers: Sequence[str] | None = None, segmenter: str = "pysbd",
              weights: str | None = None, cascade_k: int | None = DEFAULT_K,
-             **scorer_options: Any) -> Compression:
+             extractor: str | Path | None = None, profile: str | None = None,
+             device: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
-    ``question``, within ``budget`` (see the module doc). ``weights``: fusion weights
-    (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers that are not cheap (sbert, …) read only
-    the ``cascade_k`` best sentences of the cheap ones (bm25, static), so a long text costs
-    them no more than a short one (None: every scorer reads every sentence); ``scorer_options``
-    go to the scorers by name, e.g. ``sbert={"backend": "onnx", "precision": "int8"}``."""
+    ``question``, within ``budget`` (see the module doc). ``scorers``: default ``bm25,sbert``;
+    ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers that are not
+    cheap (sbert, …) read only the ``cascade_k`` best sentences of the cheap ones (bm25,
+    static), so a long text costs them no more than a short one (None: every scorer reads every
+    sentence); ``scorer_options`` go to the scorers by name, e.g.
+    ``sbert={"backend": "onnx", "precision": "int8"}``.
+
+    ``extractor``: a ``train-extractor`` folder instead: its scorers, models, fusion, cascade
+    and segmenter (``profile``: one of its profiles, ``fast`` or ``best``; ``device`` for its
+    models); the scorer options above are then refused, as the folder decides them."""
     level = check_budget(budget)
     passages = checked_request(question, context)
-    selector = selector_for(tuple(scorers), _frozen(scorer_options), weights, cascade_k,
-                            segmenter)
+    if extractor is not None:
+        given = [n for n, v in (("scorers", scorers), ("weights", weights),
+                                ("scorer options", scorer_options)) if v]
+        if given:
+            raise ConfigError(f"compress: {', '.join(given)} come from the extractor "
+                              f"{extractor}; give either, not both")
+        selector = pretrained_selector(str(Path(extractor).resolve()), profile, device)
+    elif profile is not None:
+        raise ConfigError("compress: a profile is one of a trained extractor's; give extractor=")
+    else:
+        selector = selector_for(tuple(scorers or DEFAULT_SCORERS.split(",")), _frozen(scorer_options),
+                                weights, cascade_k, segmenter)
     tokenizer = load_light_tokenizer(level.tokenizer)
     if level.kind == "tokens":
         [room] = rooms(int(level.value), [question], tokenizer)
@@ -207,6 +223,13 @@ def selector_for(names: tuple[str, ...], options: tuple[tuple[str, Any], ...],
     given = {name: dict(opts) for name, opts in options}
     return Selector.build(names, options=given, weights=weights, cascade=cascade_k,
                           segmenter=segmenter)
+
+
+@lru_cache(maxsize=4)
+def pretrained_selector(where: str, profile: str | None, device: str | None) -> Selector:
+    """A trained extractor's selector (or one profile's), loaded once: later calls reuse its
+    models. Keyed by the folder's resolved path."""
+    return Selector.from_pretrained(where, device, profile)
 
 
 def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -46,6 +46,8 @@ class CompressJob:
     device: str = "auto"
     cascade_k: int | None = DEFAULT_K
     scorer_option: list[str] | None = None
+    extractor: Path | None = None  # a train-extractor folder instead of the scorers
+    profile: str | None = None  # one of its profiles
     names: list[str] = field(default_factory=list, init=False)
     options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
 
@@ -54,24 +56,54 @@ class CompressJob:
         from ..models.tokenizer import load_light_tokenizer
         from .compress import check_budget
 
-        self.names = chosen_scorers(self.scorers, self.fast)
-        for scorer in self.names:
-            scorer_class(scorer)
         level = check_budget(self.budget)
+        if self.extractor is not None:
+            self._pretrained()
+        else:
+            self._scorers()
         try:
             load_light_tokenizer(level.tokenizer)
         except ConfigError as err:
             raise ConfigError(f"--budget {self.budget}: {err}") from None
-        parse_weights(self.weights, self.names)
-        check_segmenter(self.segmenter)
-        check_k(self.cascade_k)
-        self.options = merged(options_from(self.names, {"device": self.device}),
-                              parse_scorer_options(self.scorer_option, self.names))
         if out is not None:
             check_out(out, folder=False)
             if out.exists() and not overwrite:
                 raise ConfigError(f"--out {out}: already exists; use --overwrite to replace it")
         return self
+
+    def _pretrained(self) -> None:
+        """A trained extractor decides the scorers, fusion, cascade and segmenter: options
+        that would say otherwise are refused; the folder and the profile are read now."""
+        from ..pipeline.pretrained import load_spec
+
+        given = [flag for flag, value in (("--scorers", self.scorers), ("--fast", self.fast),
+                                          ("--weights", self.weights),
+                                          ("--scorer-option", self.scorer_option)) if value]
+        if given:
+            raise ConfigError(f"--extractor {self.extractor} decides the scorers and their "
+                              f"fusion: drop {', '.join(given)}")
+        load_spec(self.extractor).profile(self.profile)  # type: ignore[arg-type]
+
+    def _scorers(self) -> None:
+        """The scorers by name, their weights, segmenter, cascade and options, checked."""
+        if self.profile is not None:
+            raise ConfigError("--profile is one of a trained extractor's: give --extractor")
+        self.names = chosen_scorers(self.scorers, self.fast)
+        for scorer in self.names:
+            scorer_class(scorer)
+        parse_weights(self.weights, self.names)
+        check_segmenter(self.segmenter)
+        check_k(self.cascade_k)
+        self.options = merged(options_from(self.names, {"device": self.device}),
+                              parse_scorer_options(self.scorer_option, self.names))
+
+    def settings(self) -> dict[str, Any]:
+        """:func:`~ids_extract.apps.compress.compress`'s arguments for every request."""
+        if self.extractor is not None:
+            return {"extractor": self.extractor, "profile": self.profile,
+                    "device": None if self.device == "auto" else self.device}
+        return {"scorers": self.names, "segmenter": self.segmenter, "weights": self.weights,
+                "cascade_k": self.cascade_k or None, **self.options}
 
     def answers(self, source: TextIO, name: str,
                 failed: Callable[[DataError], None]) -> Iterator[dict[str, Any]]:
@@ -92,9 +124,7 @@ class CompressJob:
             try:
                 text = row["passages"] if "passages" in row else row["context"]
                 result = api.compress(row["question"], text, row.get("budget", self.budget),
-                                      scorers=self.names, segmenter=self.segmenter,
-                                      weights=self.weights, cascade_k=self.cascade_k or None,
-                                      **self.options)
+                                      **self.settings())
             except IdsExtractError as err:
                 failed(DataError(name, f"line {n} (id {rid})", str(err)))
                 yield {"id": rid, "error": str(err)}

@@ -29,18 +29,17 @@ def compress_cmd(
     weights: o.Weights = None,
     device: o.Device = CompressJob.device,
     cascade_k: o.CascadeK = CompressJob.cascade_k,
-    out: Annotated[Path | None, o.opt("Write the JSON Lines here (atomically) instead of "
-                                      "stdout.", "--out", "-o")] = None,
+    out: Annotated[Path | None, o.opt("Write here (atomically), not stdout.", "--out", "-o")] = None,
     overwrite: o.Overwrite = False,
     scorer_option: o.ScorerOptions = None,
+    extractor: o.TrainedExtractor = None,
+    profile: o.Profile = None,
     quiet: o.Quiet = False,
 ) -> None:
-    """Keep the sentences that matter for each question, never over the budget; the models load
-    once for all lines. A bad request is one located error on stderr and one {"id", "error"}
-    line in its place; the exit code is then 2. -q is accepted as in every command (compress
-    prints nothing but results and errors)."""
+    """Keep the sentences that matter for each question, never over the budget (models load
+    once). A bad request: a located error on stderr, an {"id", "error"} line, exit code 2."""
     job = CompressJob(budget, scorers, fast, segmenter, weights, device, cascade_k,
-                      scorer_option).check(out, overwrite)
+                      scorer_option, extractor, profile).check(out, overwrite)
     name = "<stdin>" if input == STDIN else input
     failed: list[DataError] = []
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from ..apps.compress import KeptPassage, check_budget, compress_passages
+from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..select.segment import check_segmenter
 
@@ -27,17 +28,30 @@ class CompressSettings(BaseModel):
     scorers: tuple[str, ...] = ("bm25", "sbert")
     segmenter: str = "pysbd"
     scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: a ``train-extractor`` folder instead of ``scorers`` (its scorers, fusion, cascade and
+    #: segmenter), and one of its profiles (``fast``, ``best``)
+    extractor: str | None = None
+    profile: str | None = None
 
     @model_validator(mode="after")
     def _checked(self) -> "CompressSettings":
         level = check_budget(self.budget)
         load_light_tokenizer(level.tokenizer)
         check_segmenter(self.segmenter)
+        if self.extractor is not None:  # the folder and the profile checked now, not per query
+            from ..pipeline.pretrained import load_spec
+
+            load_spec(self.extractor).profile(self.profile)
+        elif self.profile is not None:
+            raise ConfigError("profile is one of a trained extractor's: give extractor= too")
         return self
 
     def kept(self, query: str, texts: Sequence[str]) -> list[KeptPassage]:
         """The texts cut to what matters for ``query``, within the budget (one per text that
         kept anything, in their order)."""
+        if self.extractor is not None:
+            return compress_passages(query, list(texts), self.budget, extractor=self.extractor,
+                                     profile=self.profile)
         return compress_passages(query, list(texts), self.budget, scorers=self.scorers,
                                  segmenter=self.segmenter, **self.scorer_options)
 

@@ -7,7 +7,12 @@ bm25+static with pysbd or blingfire sentences, bm25 alone). Also where the time 
 start-up of one ``ids-extract compress`` process.
 
     python bench/compress.py [--requests 30] [--profiles default,fast,fast-blingfire,bm25]
-                             [--long-repeats 3] [--smoke]
+                             [--long-repeats 3] [--extractor DIR [--extractor-requests 10]]
+                             [--smoke]
+
+With ``--extractor DIR`` (a ``train-extractor`` folder), also each of its profiles
+(``extractor:fast``, ``extractor:best``, …) through ``compress(..., extractor=DIR, profile=…)``,
+``--extractor-requests`` requests per size.
 
 Reports p50/p95 milliseconds per request, whether the budget held for every request (it must),
 the mean tokens under the budget, and how often the answer's sentence was kept. Writes
@@ -143,6 +148,9 @@ def main() -> None:
     ap.add_argument("--long-repeats", type=int, default=3, help="50,000-word runs (0: none)")
     ap.add_argument("--startup-runs", type=int, default=5)
     ap.add_argument("--result", default="compress.json")
+    ap.add_argument("--extractor", type=Path, default=None, help="a train-extractor folder: "
+                    "its profiles too")
+    ap.add_argument("--extractor-requests", type=int, default=10)
     args = add_smoke(ap).parse_args()
     bench = Bench.of(__file__, args.smoke)
     if bench.smoke:  # two 1k-token requests, bm25 alone, one start-up
@@ -155,17 +163,28 @@ def main() -> None:
     print("start-up", payload["startup"], flush=True)
     batches = {int(s): requests(bench.dev, args.requests, int(s)) for s in args.sizes.split(",")}
     long = long_request(bench.dev) if args.long_repeats else None
-    for profile in args.profiles.split(","):
-        names, segmenter = PROFILES[profile]
+    runs = {p: {"scorers": PROFILES[p][0], "segmenter": PROFILES[p][1]}
+            for p in args.profiles.split(",")}
+    if args.extractor is not None:
+        from ids_extract.pipeline.pretrained import load_spec
 
-        def run(r: dict[str, Any], names: tuple[str, ...] = names, segmenter: str = segmenter) -> Any:
-            return compress(r["question"], r["passages"], args.budget, scorers=names,
-                            segmenter=segmenter)
+        for name in load_spec(args.extractor).profiles:
+            runs[f"extractor:{name}"] = {"extractor": args.extractor, "profile": name}
+    for profile, how in runs.items():
+        def run(r: dict[str, Any], how: dict[str, Any] = how) -> Any:
+            return compress(r["question"], r["passages"], args.budget, **how)
 
         for r in requests(bench.dev, 2, 1000):  # load the models, export/distil once, warm up
             run(r)
-        rows: dict[str, Any] = {"scorers": ",".join(names), "segmenter": segmenter}
-        for size, batch in batches.items():
+        rows: dict[str, Any] = {k: (",".join(v) if k == "scorers" else str(v))
+                                for k, v in how.items()}
+        if "extractor" in how:  # the scorers the profile runs
+            from ids_extract.apps.compress import pretrained_selector
+
+            rows["scorers"] = ",".join(s.name for s in pretrained_selector(
+                str(Path(args.extractor).resolve()), how["profile"], None).scorers)
+        for size, full in batches.items():
+            batch = full[:args.extractor_requests] if "extractor" in how else full
             rows[f"{size} tokens"] = latency(batch, run)
             rows[f"{size} tokens"]["input_tokens_mean"] = round(float(np.mean(
                 [r["tokens"] for r in batch])), 1)

@@ -133,8 +133,11 @@ def job(cmd: list[str], out: Path) -> dict[str, Any]:
             "top_k_recall_pct": manifest["ranking"]["top_k_recall_pct"]}
 
 
-def timing(model: Path, work: Path, limit: list[str]) -> dict[str, Any]:
-    """Whole jobs against the reference, in one session (see the module doc)."""
+def timing(model: Path, work: Path, limit: list[str], only: list[str] | None = None,
+           before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Whole jobs against the reference, in one session (see the module doc); with ``only``,
+    the reference and those runs again, every other row kept from ``before`` (marked with the
+    reference speed it was measured against)."""
     from ids_extract.pipeline.pretrained import load_spec
 
     ref_s, ref_out, ref_rss = timed([sys.executable, str(B.reference), str(B.dev), *limit])
@@ -148,6 +151,12 @@ def timing(model: Path, work: Path, limit: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"reference": {"seconds": round(ref_s, 1), "peak_rss_mib": ref_rss,
                                          "questions_per_s": round(ref_qps, 2)}}
     for name, cmd in runs.items():
+        if only is not None and name not in only:
+            if before and name in before:
+                out[name] = {**before[name], "earlier_run": True, "earlier_reference_qps":
+                             before[name].get("earlier_reference_qps",
+                                              before["reference"]["questions_per_s"])}
+            continue
         row = job(cmd, work / "jobs" / name.replace(" ", "-").strip("-"))
         row["questions_per_s"] = round(row["questions"] / row["seconds"], 2)
         row["speed_vs_reference"] = round(row["questions_per_s"] / ref_qps, 3)
@@ -241,6 +250,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N dev questions (smoke run)")
     ap.add_argument("--passage-questions", type=int, default=2000)
     ap.add_argument("--parts", default="train,frontier,timing,passages,report")
+    ap.add_argument("--timing-runs", default=None, help="time only these runs again (comma-"
+                    "separated: defaults, --fast, --scorers bm25, extractor, profile NAME); the "
+                    "others keep their earlier rows")
     args = ap.parse_args()
     B = Bench.of(__file__, args.smoke)
     if args.smoke:  # a tiny extractor made without training (no profiles), 10 questions
@@ -260,7 +272,8 @@ def main() -> None:
         found["training"] = train(model, limit)
         save()
     if "timing" in parts:
-        found["timing"] = timing(model, args.work, limit)
+        only = args.timing_runs.split(",") if args.timing_runs else None
+        found["timing"] = timing(model, args.work, limit, only, found.get("timing"))
         save()
     if "frontier" in parts:
         _, info = dev_scores(model, args.work, args.limit)

@@ -24,11 +24,9 @@ from scipy.optimize import minimize
 
 from ids_extract.apps.benchkit import Bench, add_smoke
 from ids_extract.apps.heldout import FOLDS, HeldOut
-from ids_extract.pipeline.fit_fusion import sentence_labels
 from ids_extract.pipeline.pretrained import load_spec
-from ids_extract.pipeline.robustness import compare, distractor_units
+from ids_extract.pipeline.robustness import compare
 from ids_extract.select.learned import cross_fit, features
-from ids_extract.squad.units import answer_units
 
 
 def listwise(x: Sequence[np.ndarray], y: Sequence[np.ndarray], lam: float) -> np.ndarray:
@@ -87,15 +85,15 @@ def main() -> None:
     # the extractor's own seed and device: its cached held-out scores (and stress set) are reused
     held = HeldOut(args.model, load_spec(args.model), config["seed"], config["train_file"], "auto",
                    True)
-    clean, stressed = held.scores
+    scores = held.scores
+    clean, stressed = scores.clean, scores.stressed
     names = list(clean)
     both = {n: clean[n] + stressed[n] for n in names}
-    labels = sentence_labels(held.clean) + sentence_labels(held.stressed)
-    groups = held.titles(held.clean) + held.titles(held.stressed)
+    labels, groups = scores.labels, scores.groups
     feats = [features({s: both[s][q] for s in names}, names) for q in range(len(labels))]
     n = len(held.clean)
-    gold = (answer_units(held.clean), answer_units(held.stressed))
-    distractors = distractor_units(held.stressed, held.stress)
+    gold = (scores.clean_gold, scores.stress_gold)
+    distractors = scores.distractors
     tried: dict[str, list[np.ndarray]] = {
         "logistic regression (the extractor's)": cross_fit(both, labels, groups, FOLDS, 1.0)}
     for lam in (0.0, 0.01):

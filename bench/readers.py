@@ -98,16 +98,20 @@ def folder_of(row: dict[str, Any], config: Path) -> Path:
     return WORK / config.stem / "cells" / f"{row['name']}-{row['max_seq_length']}-{row['method']}"
 
 
-def infer(questions: int) -> list[dict[str, Any]]:
-    """ms/question (batch 1 and 32) and full-dev F1 of every configuration a user chooses from."""
+def infer(questions: int, batches: list[int], every_way: list[int]) -> list[dict[str, Any]]:
+    """ms/question (at each batch size) and full-dev F1 of every configuration a user chooses
+    from; extract-then-read with each extraction for readers of ``every_way`` layers, with the
+    defaults' for the others."""
     measured = []
     for config in (GRID, LONG):
         for row in rows_of(config):
             model = folder_of(row, config) / "model"
-            ways = list(EXTRACTIONS) if row["method"] == "ids" else ["none"]
+            ways = ["none"]
+            if row["method"] == "ids":  # every extraction for the sizes named, else the defaults'
+                ways = list(EXTRACTIONS) if row["init_layers"] in every_way else ["defaults"]
             for way in ways:
                 f1 = row["f1"] if way in ("none", "defaults") else extracted_f1(row, model, way)
-                for batch in (1, 32):
+                for batch in batches:
                     cmd = [sys.executable, __file__, "--measure-one", str(model), "--way", way,
                            "--questions", str(questions), "--batch", str(batch)]
                     _, out, rss = timed(cmd)
@@ -192,6 +196,9 @@ def main() -> None:
     ap.add_argument("--parts", default="costs,grid,long,infer,report")
     ap.add_argument("--probe-steps", type=int, default=14)
     ap.add_argument("--infer-questions", type=int, default=300)
+    ap.add_argument("--batches", default="1,32", help="batch sizes timed in infer")
+    ap.add_argument("--every-way", default="2,4,6", help="reader sizes (layers) read after "
+                    "each extraction (bm25, defaults, fast) in infer; others after the defaults")
     ap.add_argument("--probe", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--measure-one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--way", default="none", help=argparse.SUPPRESS)
@@ -215,7 +222,9 @@ def main() -> None:
         ladder(LONG)
     cache = WORK / "readers-infer.json"
     if "infer" in parts:
-        cache.write_text(json.dumps(infer(args.infer_questions), indent=1), encoding="utf-8")
+        measured = infer(args.infer_questions, [int(b) for b in args.batches.split(",")],
+                         [int(n) for n in args.every_way.split(",")])
+        cache.write_text(json.dumps(measured, indent=1), encoding="utf-8")
     if "report" in parts:
         report(json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else [])
 

@@ -24,7 +24,9 @@ WRITES = {"classification": ["classification.json", "classification-costs.json"]
           "distractor_examples": ["DISTRACTORS.md"], "ladder": ["ladder.json"],
           "fusion_objectives": ["fusion-objectives.json"],
           "extractor_costs": ["extractor-costs.json"],
-          "stage_profile": ["profile-after.json"], "throughput": ["throughput.json"]}
+          "stage_profile": ["profile-after.json"], "throughput": ["throughput.json"],
+          "extractor_profiles": ["extractor-profiles.json"],
+          "readers": ["readers-costs.json", "readers.json"]}
 
 pytestmark = pytest.mark.skipif(not DEV.exists(), reason="../shared/data not present")
 

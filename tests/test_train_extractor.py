@@ -253,7 +253,9 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     """compress(extractor=, profile=), compress --extractor --profile and the adapters' fields
     give what the profile's own selector gives; what would contradict the folder is refused."""
     from ids_extract import compress
+    from ids_extract.apps.compress import pretrained_selector
     from ids_extract.integrations import CompressSettings
+    from ids_extract.pipeline.pretrained import save_spec
     from ids_extract.pipeline.selector import Selector
 
     spec = load_spec(extractor_dir)
@@ -265,6 +267,16 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     assert whole.tokens <= 40 and prof.tokens <= 40 and prof.kept
     chosen = Selector.from_pretrained(extractor_dir, "cpu", name)
     assert [s.name for s in chosen.scorers] == spec.profiles[name]["scorers"]
+    # a profile without a cascade of its own gets compress's: what is not cheap reads the top k
+    spec.profiles["plain"] = {"scorers": ["bm25", "dpr"], "fusion": {"method": "weighted"},
+                              "cascade": None}
+    copy = tmp_path / "ex"
+    shutil.copytree(extractor_dir, copy)
+    save_spec(spec, copy)
+    plain = pretrained_selector(str(copy.resolve()), "plain", "cpu", 3)
+    assert plain.cascade is not None and plain.cascade.k == 3
+    assert list(plain.cascade.expensive) == ["dpr"]
+    assert pretrained_selector(str(copy.resolve()), "plain", "cpu", None).cascade is None
     with pytest.raises(ConfigError, match="come from the extractor"):
         compress(question, CONTEXT, budget, extractor=extractor_dir, scorers=["bm25"])
     with pytest.raises(ConfigError, match="give extractor="):

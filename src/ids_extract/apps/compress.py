@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from ..pipeline.driver import Chosen, Driver, Tokenizers
 from ..pipeline.selector import Selector
 from ..scorers.options import DEFAULT_SCORERS
 from ..select.budget import count_tokens, rooms
-from ..select.cascade import DEFAULT_K
+from ..select.cascade import DEFAULT_K, Cascade
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, split_sentences
 from ..select.step import Rules
@@ -151,7 +151,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
         if given:
             raise ConfigError(f"compress: {', '.join(given)} come from the extractor "
                               f"{extractor}; give either, not both")
-        selector = pretrained_selector(str(Path(extractor).resolve()), profile, device)
+        selector = pretrained_selector(str(Path(extractor).resolve()), profile, device,
+                                       cascade_k)
     elif profile is not None:
         raise ConfigError("compress: a profile is one of a trained extractor's; give extractor=")
     else:
@@ -226,10 +227,18 @@ def selector_for(names: tuple[str, ...], options: tuple[tuple[str, Any], ...],
 
 
 @lru_cache(maxsize=4)
-def pretrained_selector(where: str, profile: str | None, device: str | None) -> Selector:
+def pretrained_selector(where: str, profile: str | None, device: str | None,
+                        cascade_k: int | None = DEFAULT_K) -> Selector:
     """A trained extractor's selector (or one profile's), loaded once: later calls reuse its
-    models. Keyed by the folder's resolved path."""
-    return Selector.from_pretrained(where, device, profile)
+    models. Keyed by the folder's resolved path. When the extractor has no cascade of its own,
+    ``cascade_k`` gives it compress's (the signals that are not cheap, e.g. dpr, read only the
+    cheap ones' top k), so a long text costs them what a page does, as with the defaults; on
+    inputs of k sentences or fewer nothing changes."""
+    selector = Selector.from_pretrained(where, device, profile)
+    if selector.cascade is None and cascade_k:
+        cheap = [s.cheap for s in selector.scorers]
+        selector = replace(selector, cascade=Cascade.over(cascade_k, selector.names, cheap))
+    return selector
 
 
 def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -101,6 +101,7 @@ class CompressJob:
         """:func:`~ids_extract.apps.compress.compress`'s arguments for every request."""
         if self.extractor is not None:
             return {"extractor": self.extractor, "profile": self.profile,
+                    "cascade_k": self.cascade_k or None,
                     "device": None if self.device == "auto" else self.device}
         return {"scorers": self.names, "segmenter": self.segmenter, "weights": self.weights,
                 "cascade_k": self.cascade_k or None, **self.options}

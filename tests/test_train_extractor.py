@@ -286,6 +286,20 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     settings = CompressSettings(budget=budget, extractor=str(extractor_dir), profile=name)
     [kept] = settings.kept(question, [CONTEXT])
     assert kept.text.strip() == prof.text.strip()  # one passage: what compress keeps
+    langchain = pytest.importorskip("langchain_core.documents")
+    from ids_extract.integrations.langchain import IdsCompressor
+
+    [doc] = IdsCompressor(budget=budget, extractor=str(extractor_dir), profile=name
+                          ).compress_documents([langchain.Document(page_content=CONTEXT)],
+                                               question)
+    assert doc.page_content.strip() == prof.text.strip()
+    schema = pytest.importorskip("llama_index.core.schema")
+    from ids_extract.integrations.llama_index import IdsPostprocessor
+
+    [node] = IdsPostprocessor(budget=budget, extractor=str(extractor_dir), profile=name
+                              ).postprocess_nodes([schema.NodeWithScore(
+                                  node=schema.TextNode(text=CONTEXT))], query_str=question)
+    assert node.node.get_content().strip() == prof.text.strip()
     requests = tmp_path / "q.jsonl"
     requests.write_text(json.dumps({"id": "a", "question": question, "context": CONTEXT}) + "\n")
     result = CliRunner().invoke(app, ["compress", str(requests), "--budget", budget,

@@ -168,12 +168,33 @@ def measure_one(args: argparse.Namespace) -> None:
 
 # --------------------------------------------------------------------------------- 5. report
 
+MINUTES = ("train_minutes: the cell's steps times its measured seconds per step "
+           "(readers-costs.json), the budget it was given; wall_minutes: the run's own clock of "
+           "its training steps, which also counts the time the grid was stopped (SIGSTOP, see "
+           "pauses) while another benchmark had the CPU, and any sharing of the CPU")
+
+
+def budget_minutes(row: dict[str, Any]) -> dict[str, Any]:
+    """The row (and its curve) in minutes of its budget: steps x measured seconds per step; the
+    recorded clock kept as ``wall_minutes`` (see :data:`MINUTES`)."""
+    costs = json.loads((B.results / "readers-costs.json").read_text(encoding="utf-8"))["rows"]
+    cost = next(float(c["seconds_per_step"]) for c in costs
+                if (c["init_layers"], c["max_seq_length"]) ==
+                (row["init_layers"], row["max_seq_length"]))
+    row["wall_minutes"] = row.get("train_minutes")
+    row["train_minutes"] = round(row["steps"] * cost / 60, 2)
+    for point in row.get("curve") or []:
+        point["wall_minutes"] = point["train_minutes"]
+        point["train_minutes"] = round(point["step"] * cost / 60, 2)
+    return row
+
+
 def report(measured: list[dict[str, Any]]) -> None:
     from ids_extract.apps.ladder.report import answers, plot_curves, plot_pareto
 
     grid, long = rows_of(GRID), rows_of(LONG)
-    cells = [{k: v for k, v in r.items() if k != "metrics"} for r in grid]
-    runs = [{k: v for k, v in r.items() if k != "metrics"} for r in long]
+    cells = [budget_minutes({k: v for k, v in r.items() if k != "metrics"}) for r in grid]
+    runs = [budget_minutes({k: v for k, v in r.items() if k != "metrics"}) for r in long]
     for r in cells + runs:
         r["ms_per_question"] = {f"{m['extraction']}/batch{m['batch']}": m["ms_per_question"]
                                 for m in measured if m["cell"] ==
@@ -185,7 +206,11 @@ def report(measured: list[dict[str, Any]]) -> None:
     found = answers(cells, runs, measured)
     for key, value in found.items():
         print(f"{key}: {value}")
-    B.write_result("readers.json", {"grid": json.loads(GRID.read_text()),
+    pauses = WORK / "pauses.log"
+    B.write_result("readers.json", {"minutes": MINUTES,
+                                    "pauses": (pauses.read_text(encoding="utf-8").splitlines()
+                                               if pauses.is_file() else []),
+                                    "grid": json.loads(GRID.read_text()),
                                   "long_config": json.loads(LONG.read_text()), "cells": cells,
                                   "long_runs": runs, "inference": measured, "answers": found})
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,6 +254,22 @@ def _quantize(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with atomic_path(target) as tmp:
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    # onnxruntime logs a WARNING on the root logger for every model it quantizes (a hint about
+    # shape pre-processing, which dynamic int8 of a transformer does not need): kept off the
+    # user's terminal by a filter on that one message
+    hint = _QuantHint()
+    logging.getLogger().addFilter(hint)
+    try:
+        with atomic_path(target) as tmp:
+            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8,
+                             per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        logging.getLogger().removeFilter(hint)
+
+
+class _QuantHint(logging.Filter):
+    """Drops onnxruntime's pre-processing hint, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()

@@ -310,3 +310,6 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     result = CliRunner().invoke(app, ["compress", str(requests), "--extractor",
                                       str(extractor_dir), "--scorers", "bm25"])
     assert result.exit_code != 0 and "drop --scorers" in result.output
+    result = CliRunner().invoke(app, ["compress", str(requests), "--extractor",
+                                      str(extractor_dir), "--segmenter", "blingfire"])
+    assert result.exit_code != 0 and "drop --segmenter" in result.output

@@ -147,7 +147,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     passages = checked_request(question, context)
     if extractor is not None:
         given = [n for n, v in (("scorers", scorers), ("weights", weights),
-                                ("scorer options", scorer_options)) if v]
+                                ("scorer options", scorer_options),
+                                ("a segmenter", segmenter != "pysbd")) if v]
         if given:
             raise ConfigError(f"compress: {', '.join(given)} come from the extractor "
                               f"{extractor}; give either, not both")

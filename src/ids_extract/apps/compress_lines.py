@@ -78,7 +78,9 @@ class CompressJob:
 
         given = [flag for flag, value in (("--scorers", self.scorers), ("--fast", self.fast),
                                           ("--weights", self.weights),
-                                          ("--scorer-option", self.scorer_option)) if value]
+                                          ("--scorer-option", self.scorer_option),
+                                          ("--segmenter", self.segmenter != SEGMENTERS[0]))
+                 if value]
         if given:
             raise ConfigError(f"--extractor {self.extractor} decides the scorers and their "
                               f"fusion: drop {', '.join(given)}")

@@ -63,9 +63,6 @@ def cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
-#: the name the learning curves and score-cache timings use: recorded with every timing, as
-#: machines differ 3x by these flags
-machine_flags = speed_flags
 
 
 def pick_precision(precision: str, device: str) -> str:

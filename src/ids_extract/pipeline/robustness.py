@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..files import config_key, write_bytes, write_json
-from ..models.runtime import machine_flags
+from ..models.runtime import speed_flags
 from ..progress import console
 from ..scorers.base import Scorer
 from ..select.cascade import Cascade, candidates
@@ -89,7 +89,7 @@ def timed_scores(units: Units, scorer: Scorer, cache: Path | None, quiet: bool =
         write_bytes(buffer.getvalue(), path)
         read = sum(len(c) for c in chosen) if chosen is not None else sum(len(s) for s in scores)
         write_json({"seconds": round(took, 3), "items": len(scores), "units_read": read,
-                    "cpu_flags": machine_flags()}, path.with_suffix(".time.json"))
+                    "cpu_flags": speed_flags()}, path.with_suffix(".time.json"))
     return scores, took
 
 

@@ -25,7 +25,7 @@ from ...models.qa.features import ReaderConfig, examples_of
 from ...models.qa.folder import backbone_path
 from ...models.qa.reader import Reader
 from ...models.qa.train import train_reader
-from ...models.runtime import machine_flags
+from ...models.runtime import speed_flags
 from ...pipeline.extractor import Extractor
 from ...select.levels import parse_level
 from ...squad.evaluate import evaluate, headline
@@ -167,7 +167,7 @@ def _run_cell(cell: Cell, method: str, train: SquadDataset, dev: SquadDataset,
             "steps": summary.steps, "peak_rss_mb": round(summary.peak_rss_mb, 1),
             "peak_gpu_mb": summary.peak_gpu_mb, "precision": summary.precision,
             "epochs": round(summary.steps * cell.training.batch_size / max(summary.features, 1), 3),
-            "cpu_flags": machine_flags(), **_curve_record(folder / "model"), "metrics": metrics}
+            "cpu_flags": speed_flags(), **_curve_record(folder / "model"), "metrics": metrics}
 
 
 def _curve_record(model: Path) -> dict[str, Any]:

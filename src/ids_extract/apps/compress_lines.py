@@ -74,7 +74,7 @@ class CompressJob:
     def _pretrained(self) -> None:
         """A trained extractor decides the scorers, fusion, cascade and segmenter: options
         that would say otherwise are refused; the folder and the profile are read now."""
-        from ..pipeline.pretrained import load_spec
+        from .compress import pretrained_selector
 
         given = [flag for flag, value in (("--scorers", self.scorers), ("--fast", self.fast),
                                           ("--weights", self.weights),
@@ -84,7 +84,10 @@ class CompressJob:
         if given:
             raise ConfigError(f"--extractor {self.extractor} decides the scorers and their "
                               f"fusion: drop {', '.join(given)}")
-        load_spec(self.extractor).profile(self.profile)  # type: ignore[arg-type]
+        # built now (and cached) with the key compress() uses, so the folder is read once
+        settings = self.settings()
+        pretrained_selector(str(Path(settings["extractor"]).resolve()), self.profile,
+                            settings["device"], settings["cascade_k"])
 
     def _scorers(self) -> None:
         """The scorers by name, their weights, segmenter, cascade and options, checked."""

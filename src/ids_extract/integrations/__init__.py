@@ -38,10 +38,14 @@ class CompressSettings(BaseModel):
         level = check_budget(self.budget)
         load_light_tokenizer(level.tokenizer)
         check_segmenter(self.segmenter)
-        if self.extractor is not None:  # the folder and the profile checked now, not per query
-            from ..pipeline.pretrained import load_spec
+        if self.extractor is not None:  # read now, once: compress() reuses the cached selector
+            from pathlib import Path
 
-            load_spec(self.extractor).profile(self.profile)
+            from ..apps.compress import pretrained_selector
+            from ..select.cascade import DEFAULT_K
+
+            pretrained_selector(str(Path(self.extractor).resolve()), self.profile, None,
+                                DEFAULT_K)
         elif self.profile is not None:
             raise ConfigError("profile is one of a trained extractor's: give extractor= too")
         return self

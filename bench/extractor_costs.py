@@ -34,6 +34,10 @@ PROBES: dict[str, dict[str, Any]] = {
     "cross-L4-4cand-ctx0-128": {"trainer": "cross", "candidates": 4, "context": 0, "length": 128,
                                 "layers": 4},
     "cross-L6-4cand-ctx1-160": {"trainer": "cross", "candidates": 4, "context": 1, "length": 160},
+    "cross-L2-4cand-ctx0-64": {"trainer": "cross", "candidates": 4, "context": 0, "length": 64,
+                               "layers": 2},
+    "cross-L3-4cand-ctx0-64": {"trainer": "cross", "candidates": 4, "context": 0, "length": 64,
+                               "layers": 3},
 }
 
 
@@ -94,6 +98,8 @@ def main() -> None:
     ap.add_argument("--train", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--model", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--result", default="extractor-costs.json",
+                    help="file name under bench/results (another machine: another file)")
     args = add_smoke(ap).parse_args()
     if args.one:
         print(json.dumps(probe(args.one, args.steps, args.train, args.model)))
@@ -113,7 +119,7 @@ def main() -> None:
                                                          args.model))
         rows.append({**found, "probe_wall_s": round(time.perf_counter() - start, 1)})
         print(rows[-1], flush=True)
-    path = bench.write_result("extractor-costs.json", {"probes": rows})
+    path = bench.write_result(args.result, {"probes": rows})
     print(f"wrote {path}")
 
 

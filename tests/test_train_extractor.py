@@ -313,3 +313,48 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     result = CliRunner().invoke(app, ["compress", str(requests), "--extractor",
                                       str(extractor_dir), "--segmenter", "blingfire"])
     assert result.exit_code != 0 and "drop --segmenter" in result.output
+
+
+def test_the_small_cross_encoder_is_distilled_from_the_big_one(extractor_dir: Path) -> None:
+    """With cross trained, cross-small learns its logits: the teacher's targets are cached with
+    one list per training question, each as long as the question's candidates."""
+    targets = json.loads((extractor_dir / "distill" / "targets.json").read_text())
+    assert targets["key"] and len(targets["targets"]) > 0
+    assert all(len(t) >= 2 and all(isinstance(x, float) for x in t) for t in targets["targets"])
+    state = read_state(extractor_dir)
+    assert state["cross-small"].result["questions"] == len(targets["targets"])
+    assert state["cross"].result["multi_passage"] >= 0
+
+
+def test_listwise_distillation_loss() -> None:
+    """Distillation: zero KL when the student already orders the candidates as the teacher
+    does; a student that inverts the teacher pays more; without targets it is the plain
+    cross-entropy of the answer."""
+    import torch
+
+    from ids_extract.models.cross.train import listwise_loss
+
+    sizes, answer = torch.tensor([3, 2]), torch.tensor([0, 1])
+    teacher = torch.tensor([2.0, 0.0, -1.0, -1.0, 1.0])
+    same = listwise_loss(teacher.clone(), sizes, answer, teacher, distill_weight=1.0)
+    inverted = listwise_loss(-teacher, sizes, answer, teacher, distill_weight=1.0)
+    assert float(same) == pytest.approx(0.0, abs=1e-6) and float(inverted) > 1.0
+    plain = listwise_loss(teacher, sizes, answer)
+    ce = torch.nn.functional.cross_entropy(torch.tensor([[2.0, 0.0, -1.0], [-1.0, 1.0, -1e9]]),
+                                           answer)
+    assert float(plain) == pytest.approx(float(ce), rel=1e-5)
+
+
+def test_multi_passage_for_some_questions_only() -> None:
+    from ids_extract.squad.passages import multi_passage
+
+    data = people_dataset()
+    ids = [qa.id for _, _, qa in data.iter_qas()]
+    chosen = set(ids[::2])
+    mixed = multi_passage(data, others=2, seed=0, ids=chosen)
+    assert sorted(qa.id for _, _, qa in mixed.iter_qas()) == sorted(ids)
+    for _, p, qa in mixed.iter_qas():
+        for a in qa.answers:
+            assert p.context[a.answer_start:a.answer_start + len(a.text)] == a.text
+        own = next(pp.context for _, pp, q in data.iter_qas() if q.id == qa.id)
+        assert (p.context != own) == (qa.id in chosen and len(p.context) > len(own))

@@ -19,7 +19,9 @@ unfinished stage, and a trainer killed half-way resumes from its last checkpoint
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+import json
+import random
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from ..scorers.options import IG_STEPS
 from ..select.fusion import WeightedFusion
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
+from ..squad.passages import multi_passage
 from ..squad.read import load
 from ..squad.split import hold_out_articles
 from ..squad.stress import StressSet, chosen, mixed, stress_set
@@ -87,8 +90,20 @@ class ExtractorTrainConfig:
     small_cross_layers: int = 2
     small_cross_max_length: int = 64
     small_cross_epochs: float = 1.0
+    #: candidates per question of cross-small; with ``cross`` trained too, cross-small is its
+    #: student: it learns the cross-encoder's logits on every candidate (``distill_weight`` of
+    #: the loss; the rest is the answer's cross-entropy)
+    small_cross_candidates: int = 8
+    distill_weight: float = 0.5
+    #: share of the training questions (of those without a distractor) that the cross-encoders
+    #: read among ``multi_passage_others`` other paragraphs of their article, as retrieval hands
+    #: passages over: their candidates come from every passage
+    multi_passage_rate: float = 0.25
+    multi_passage_others: int = 4
     static_epochs: int = 3
-    static_base: str | None = None  # a model2vec folder or a transformer; None: the backbone's
+    #: a model2vec folder or a transformer; None: the backbone's; "dpr": distilled from the
+    #: trained dual encoder's passage side
+    static_base: str | None = None
     cascade_k: int = 4
     ig_steps: int = IG_STEPS
     fusion_c: float = 1.0
@@ -112,8 +127,11 @@ class ExtractorTrainConfig:
         if not 0.0 < self.fusion_clean_weight < 1.0:
             raise ConfigError(f"--fusion-clean-weight {self.fusion_clean_weight}: give a share "
                               "in (0, 1)")
-        if not 0.0 <= self.distractor_rate <= 1.0:
-            raise ConfigError(f"--distractor-rate {self.distractor_rate}: give a share in [0, 1]")
+        for name in ("distractor_rate", "multi_passage_rate", "distill_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} {getattr(self, name)}: give a share in [0, 1]")
+        if self.static_base == "dpr" and "dpr" not in self.signals:
+            raise ConfigError("static_base 'dpr' distils the trained dual encoder: add dpr")
         if self.cascade_k < 1 or self.cross_candidates < 2:
             raise ConfigError("--cascade-k must be >= 1 and --cross-candidates >= 2")
         if self.heldout < 1:
@@ -143,6 +161,8 @@ class Pipeline:
                                 "limit": c.limit, "segmenter": c.segmenter}, self.split,
                       outputs=["data/train.json", "data/heldout.json"])
         hard = {"rate": c.distractor_rate, "seed": c.seed, "precision": c.precision}
+        multi = ({"multi_passage": [c.multi_passage_rate, c.multi_passage_others]}
+                 if c.multi_passage_rate else {})
         trainers = {
             "dpr": Stage("dpr", {**hard, "backbone": backbone, "epochs": c.dpr_epochs},
                          self.dpr, ["split"], ["dpr"]),
@@ -151,22 +171,31 @@ class Pipeline:
                                        "epochs": c.reader_epochs, "length": c.reader_max_seq_length,
                                        "batch": c.reader_batch_size, "lr": c.reader_learning_rate},
                             self.reader, ["split"], ["reader"]),
-            "cross": Stage("cross", {**hard, "backbone": backbone, "epochs": c.cross_epochs,
-                                     "context": c.cross_context, "candidates": c.cross_candidates,
+            "cross": Stage("cross", {**hard, **multi, "backbone": backbone,
+                                     "epochs": c.cross_epochs, "context": c.cross_context,
+                                     "candidates": c.cross_candidates,
                                      "length": c.cross_max_length, "layers": c.cross_init_layers},
                            self.cross, ["split"], ["cross"]),
-            "cross-small": Stage("cross-small", {**hard, "backbone": backbone,
+            "cross-small": Stage("cross-small", {**hard, **multi, "backbone": backbone,
                                                  "epochs": c.small_cross_epochs,
-                                                 "candidates": c.cross_candidates,
+                                                 "candidates": self.small_candidates,
                                                  "length": c.small_cross_max_length,
-                                                 "layers": c.small_cross_layers},
-                                 self.cross_small, ["split"], ["cross-small"]),
+                                                 "layers": c.small_cross_layers,
+                                                 **({"distill_weight": c.distill_weight}
+                                                    if self.distilled else {})},
+                                 self.cross_small,
+                                 ["split", *(["cross"] if self.distilled else [])],
+                                 ["cross-small"]),
             "static": Stage("static", {"epochs": c.static_epochs, "seed": c.seed,
                                        "segmenter": c.segmenter, "base": c.static_base or
-                                       backbone}, self.static, ["split"],
-                            ["static"]),
+                                       backbone}, self.static,
+                            ["split", *(["dpr"] if c.static_base == "dpr" else [])], ["static"]),
         }
-        chosen_trainers = [trainers[s] for s in TRAINED if s in c.signals]
+        order = [s for s in TRAINED if s in c.signals]
+        if c.static_base == "dpr":  # distilled from the trained dual encoder: after it
+            order.remove("static")
+            order.insert(order.index("dpr") + 1, "static")
+        chosen_trainers = [trainers[s] for s in order]
         score = Stage("score", {"signals": list(c.signals), "sbert": c.sbert_model,
                                 "ig_steps": c.ig_steps, "seed": c.seed,
                                 "precision": c.precision},
@@ -262,38 +291,93 @@ class Pipeline:
 
     def cross_small(self) -> dict[str, Any]:
         """The small cross-encoder of the fast profiles: MiniLM's first layers, (question,
-        sentence) in a few tokens, trained the same way on the same groups."""
+        sentence) in a few tokens. With ``cross`` trained too it is that model's student: each
+        question's ``small_cross_candidates`` candidates carry the teacher's logits
+        (:func:`~ids_extract.models.cross.train.teacher_logits`), cached in ``distill/``."""
         c = self.config
+        groups = self.groups(self.small_candidates)
+        if self.distilled:
+            groups = self.taught(groups)
         return self._cross("cross-small", InputFormat(max_length=c.small_cross_max_length),
-                           c.small_cross_epochs, c.small_cross_layers)
+                           c.small_cross_epochs, c.small_cross_layers, groups)
 
-    def _cross(self, folder: str, fmt: InputFormat, epochs: float,
-               layers: int | None) -> dict[str, Any]:
+    @property
+    def distilled(self) -> bool:
+        return "cross" in self.config.signals
+
+    @property
+    def small_candidates(self) -> int:
         c = self.config
+        return c.small_cross_candidates if self.distilled else c.cross_candidates
+
+    def taught(self, groups: list[Any]) -> list[Any]:
+        """``groups`` with the trained cross-encoder's logits, computed once and kept in
+        ``distill/targets.json`` (keyed by the teacher's content and the groups)."""
+        from ..files import config_key, write_json
+        from ..models.cross.train import teacher_logits
+        from ..models.hub import content_hash
+
+        path = self.out / "distill" / "targets.json"
+        key = config_key({"teacher": content_hash(str(self.out / "cross")),
+                          "groups": [[g.question, g.candidates] for g in groups]})
+        if path.is_file():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("key") == key:
+                return [replace(g, targets=t) for g, t in zip(groups, saved["targets"],
+                                                               strict=True)]
+        taught = teacher_logits(groups, self.out / "cross", device=self.device,
+                                quiet=self.quiet)
+        write_json({"key": key, "targets": [g.targets for g in taught]}, path)
+        return taught
+
+    def _cross(self, folder: str, fmt: InputFormat, epochs: float, layers: int | None,
+               groups: list[Any] | None = None) -> dict[str, Any]:
+        c = self.config
+        groups = self.groups(c.cross_candidates) if groups is None else groups
         config = CrossConfig(epochs=epochs, seed=c.seed, precision=c.precision,
-                             device=self.device, max_candidates=c.cross_candidates,
-                             init_layers=layers)
-        summary = train_cross(self.cross_groups, self.out / folder, backbone=c.backbone, fmt=fmt,
+                             device=self.device, max_candidates=max(len(g.candidates)
+                                                                    for g in groups),
+                             init_layers=layers, distill_weight=c.distill_weight)
+        summary = train_cross(groups, self.out / folder, backbone=c.backbone, fmt=fmt,
                               config=config, overwrite=self.overwrite, quiet=self.quiet,
                               keep_checkpoints=self.keep_checkpoints)
         return {"steps": summary.steps, "questions": summary.questions, "pairs": summary.pairs,
-                "with_distractor": len(self.hard[1]), "resumed_from": summary.resumed_from,
+                "with_distractor": len(self.hard[1]), "multi_passage": len(self.multi_ids),
+                "resumed_from": summary.resumed_from,
                 "seconds_per_step": round(summary.wall_s / max(summary.steps, 1), 3)}
 
     @functools.cached_property
-    def cross_groups(self) -> list[Any]:
+    def multi_ids(self) -> set[str]:
+        """The questions read among other paragraphs of their article (``multi_passage_rate``
+        of those without a distractor, drawn per question id)."""
+        c = self.config
+        hard = self.hard[1]
+        return {qa.id for _, _, qa in self.train_data.iter_qas() if qa.id not in hard
+                and random.Random(f"{c.seed}:{qa.id}:multi").random() < c.multi_passage_rate}
+
+    @functools.cached_property
+    def cross_data(self) -> tuple[Any, Any]:
+        """The units the cross-encoders learn from (distractors inserted for the chosen share,
+        a share of the rest read among several passages) and bm25's ranking of them."""
+        c = self.config
+        stress, ids = self.hard
+        data = multi_passage(self.train_data, others=c.multi_passage_others, seed=c.seed,
+                             ids=self.multi_ids) if self.multi_ids else self.train_data
+        units = squad_units(mixed(data, stress, ids), "train", c.segmenter, quiet=self.quiet)
+        bm25 = build_scorer("bm25")
+        scored = score_units(units, [bm25], WeightedFusion([bm25.name]), quiet=self.quiet)
+        return units, scored.rankings([bm25.name])
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019 (one Pipeline per run)
+    def groups(self, candidates: int) -> list[Any]:
         """Each training question's candidates: its answer unit, its distractor when it was
         chosen for one, then bm25's best others (what the cascade hands a cross-encoder)."""
         c = self.config
         stress, ids = self.hard
-        units = squad_units(mixed(self.train_data, stress, ids), "train", c.segmenter,
-                            quiet=self.quiet)
-        bm25 = build_scorer("bm25")
-        scored = score_units(units, [bm25], WeightedFusion([bm25.name]), quiet=self.quiet)
-        ranked = scored.rankings([bm25.name])
+        units, ranked = self.cross_data
         must = [u if qa.id in ids else None
                 for u, qa in zip(distractor_units(units, stress), units.qas, strict=True)]
-        return list(cross_groups(units, c.cross_candidates, c.seed, ranked, must))
+        return list(cross_groups(units, candidates, c.seed, ranked, must))
 
     def static(self) -> dict[str, Any]:
         """Static token vectors fine-tuned on the training part (``train-static``'s trainer:
@@ -302,8 +386,13 @@ class Pipeline:
         from ..models.static.train import StaticTrainConfig, train_static
 
         c = self.config
-        config = StaticTrainConfig(base=c.static_base or c.backbone, epochs=c.static_epochs,
-                                   seed=c.seed, segmenter=c.segmenter)
+        base = c.static_base or c.backbone
+        if c.static_base == "dpr":  # distilled from the trained dual encoder's passage side
+            from ..models.dpr.pair import save_passage_bert
+
+            base = str(save_passage_bert(self.out / "dpr", self.out / "distill" / "dpr-passage"))
+        config = StaticTrainConfig(base=base, epochs=c.static_epochs, seed=c.seed,
+                                   segmenter=c.segmenter)
         summary = train_static(self.train_data, self.out / "static", config, overwrite=True,
                                quiet=self.quiet)
         return {k: summary[k] for k in ("examples", "steps", "seconds", "s_per_step")}

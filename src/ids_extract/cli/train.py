@@ -223,7 +223,18 @@ def train_extractor_cmd(
     cross_init_layers: Annotated[int | None, o.opt("Cross-encoder: the first K layers.")] = None,
     small_cross_layers: Annotated[int, o.opt("cross-small: the first K layers.")] = X.small_cross_layers,
     small_cross_epochs: Passes = X.small_cross_epochs,
+    small_cross_candidates: Annotated[int, o.opt(
+        "cross-small: candidates per question (with cross: all carry cross's logits, which it "
+        "learns).")] = X.small_cross_candidates,
+    distill_weight: Annotated[float, o.opt(
+        "cross-small: share of the loss that is distillation from cross.")] = X.distill_weight,
+    multi_passage_rate: Annotated[float, o.opt(
+        "Share of questions the cross-encoders read among other paragraphs of their article."
+    )] = X.multi_passage_rate,
     static_epochs: Annotated[int, o.opt("static: passes over the questions.")] = X.static_epochs,
+    static_base: Annotated[str | None, o.opt(
+        "static: distilled from this model (a folder, or 'dpr': the trained dual encoder) "
+        "[default: --init].")] = None,
     cascade_k: Annotated[int, o.opt("Cross-encoders read the others' top K.")] = X.cascade_k,
     fusion_clean_weight: Annotated[float, o.opt("Fusion: share of clean questions.")] = X.fusion_clean_weight,
     fusion_nonnegative: Annotated[bool, o.opt("Fusion: no weight below 0.")] = X.fusion_nonnegative,

@@ -11,21 +11,30 @@ article with fewer paragraphs gives what it has.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 
 from .model import QA, Answer, Article, Paragraph, SquadDataset
 
 SEPARATOR = "\n\n"
 
 
-def multi_passage(dataset: SquadDataset, *, others: int = 4, seed: int = 0) -> SquadDataset:
+def multi_passage(dataset: SquadDataset, *, others: int = 4, seed: int = 0,
+                  ids: Collection[str] | None = None) -> SquadDataset:
     """One paragraph per question: its own among up to ``others`` other paragraphs of its article,
-    in a shuffled order (see the module doc)."""
+    in a shuffled order (see the module doc). With ``ids``, only those questions move to such a
+    paragraph; the others stay in their own (training data where a share of the questions reads
+    several passages, as retrieval hands them over)."""
     articles = []
     for article in dataset.articles:
         paragraphs = []
         for n, paragraph in enumerate(article.paragraphs):
             pool = [p.context for m, p in enumerate(article.paragraphs) if m != n]
+            stay = [qa for qa in paragraph.qas if ids is not None and qa.id not in ids]
+            if stay:
+                paragraphs.append(Paragraph(paragraph.context, stay))
             for qa in paragraph.qas:
+                if ids is not None and qa.id not in ids:
+                    continue
                 rng = random.Random(f"{seed}:{qa.id}")
                 passages = [paragraph.context, *rng.sample(pool, min(others, len(pool)))]
                 order = list(range(len(passages)))

@@ -16,9 +16,11 @@ import random
 import resource
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ...errors import ConfigError
 from ...squad.units import SquadUnits
@@ -45,6 +47,8 @@ class Group:
     sentences: list[str]
     candidates: list[int]
     label: int
+    #: a teacher's logits of the candidates (distillation), in the order of ``candidates``
+    targets: list[float] | None = None
 
 
 @dataclass
@@ -63,6 +67,10 @@ class TrainConfig:
     precision: str = "auto"
     device: str = "auto"
     save_steps: int = 200
+    #: with teacher logits in the groups: the share of the loss that is the distillation term
+    #: (the rest is the cross-entropy of the answer), and the softmax temperature of both sides
+    distill_weight: float = 0.5
+    temperature: float = 1.0
 
 
 @dataclass
@@ -109,6 +117,36 @@ def build_groups(units: SquadUnits, max_candidates: int, seed: int = 42,
     return groups
 
 
+def teacher_logits(groups: Sequence[Group], teacher: str | Path, *, device: str = "auto",
+                   batch_size: int = 64, quiet: bool = False) -> list[Group]:
+    """``groups`` with the logits of a trained cross-encoder (the ``teacher`` folder) on each
+    candidate, read in the teacher's own input format: what a student learns from
+    (:func:`listwise_loss` with targets). Pairs run in batches of similar length."""
+    import torch
+
+    from ...progress import Meter
+    from ..runtime import length_batches
+    from .folder import load_cross
+
+    cross = load_cross(str(teacher), device)
+    sep = cross.tokenizer.sep_token
+    pairs = [(g.question, candidate_text(g.sentences, i, cross.fmt, sep))
+             for g in groups for i in g.candidates]
+    logits = np.zeros(len(pairs), dtype=np.float32)
+    with torch.inference_mode(), Meter("teacher", len(pairs), quiet) as meter:
+        for idx in length_batches([len(q) + len(t) for q, t in pairs], batch_size):
+            enc = encode(cross.tokenizer, [pairs[j][0] for j in idx], [pairs[j][1] for j in idx],
+                         cross.fmt).to(cross.device)
+            logits[idx] = cross.model(**enc).logits.float().squeeze(-1).cpu().numpy()
+            meter.advance(len(idx))
+    out, at = [], 0
+    for g in groups:
+        n = len(g.candidates)
+        out.append(replace(g, targets=[round(float(x), 4) for x in logits[at:at + n]]))
+        at += n
+    return out
+
+
 class Collator:
     """A step's questions: every candidate as a (question, candidate text) pair, the number of
     candidates of each question, and the index of each question's answer among them."""
@@ -127,23 +165,44 @@ class Collator:
         batch = dict(encode(self.tokenizer, questions, texts, self.fmt))
         batch["group_sizes"] = torch.tensor([len(g.candidates) for g in groups])
         batch["answer"] = torch.tensor([g.label for g in groups])
+        if all(g.targets is not None for g in groups):
+            batch["targets"] = torch.tensor([t for g in groups for t in g.targets or []])
         return batch
 
 
-def listwise_loss(logits: Any, sizes: Any, answer: Any) -> Any:
-    """Cross-entropy of each question's answer among its own candidates.
+def listwise_loss(logits: Any, sizes: Any, answer: Any, targets: Any = None,
+                  distill_weight: float = 0.5, temperature: float = 1.0) -> Any:
+    """Cross-entropy of each question's answer among its own candidates; with a teacher's
+    ``targets`` (pairs,), mixed with the KL divergence of the student's softmax over the
+    candidates from the teacher's (listwise distillation: the student learns how the teacher
+    orders every candidate, not only which one is the answer).
 
     ``logits``: (pairs,) one score per pair, questions one after another; ``sizes``: (questions,)
     candidates per question; ``answer``: (questions,) index of the answer within its question."""
     import torch
 
+    student = _padded(logits, sizes)                          # (questions, width)
+    hard = torch.nn.functional.cross_entropy(student, answer)
+    if targets is None:
+        return hard
+    teacher = _padded(targets, sizes)                         # (questions, width)
+    t = temperature
+    soft = torch.nn.functional.kl_div(
+        torch.log_softmax(student / t, -1).masked_fill(teacher.isinf(), 0.0),
+        torch.softmax(teacher / t, -1), reduction="batchmean") * t * t
+    return distill_weight * soft + (1.0 - distill_weight) * hard
+
+
+def _padded(values: Any, sizes: Any) -> Any:
+    """(questions, width): each question's values, padded with -inf where it has fewer
+    candidates than the widest."""
+    import torch
+
     width = int(sizes.max())
-    # (questions, width): each question's scores, padded with -inf where it has fewer candidates
-    padded = torch.full((len(sizes), width), float("-inf"), device=logits.device)
-    column = torch.arange(width, device=logits.device).expand(len(sizes), width)
-    mask = column < sizes.unsqueeze(1)                     # (questions, width)
-    padded[mask] = logits.float()
-    return torch.nn.functional.cross_entropy(padded, answer)
+    padded = torch.full((len(sizes), width), float("-inf"), device=values.device)
+    column = torch.arange(width, device=values.device).expand(len(sizes), width)
+    padded[column < sizes.unsqueeze(1)] = values.float()
+    return padded
 
 
 def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | None = None,
@@ -204,8 +263,10 @@ def _trainer(model: Any, collator: Collator, groups: list[Group], out: Path, cfg
                          num_items_in_batch: Any = None) -> Any:
             """One forward over every pair of the step; one softmax per question."""
             sizes, answer = inputs.pop("group_sizes"), inputs.pop("answer")
+            targets = inputs.pop("targets", None)
             outputs = model(**inputs)
-            loss = listwise_loss(outputs.logits.squeeze(-1), sizes, answer)
+            loss = listwise_loss(outputs.logits.squeeze(-1), sizes, answer, targets,
+                                 cfg.distill_weight, cfg.temperature)
             return (loss, outputs) if return_outputs else loss
 
     device = pick_device(cfg.device)

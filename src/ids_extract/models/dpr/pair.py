@@ -190,6 +190,19 @@ def inner_encoder(model: Any) -> Any:
     return model.question_encoder if hasattr(model, "question_encoder") else model.ctx_encoder
 
 
+def save_passage_bert(pair: str | Path, target: Path) -> Path:
+    """The passage encoder of a pair folder as a plain BERT folder (weights and tokenizer):
+    what a static model is distilled from (model2vec reads a plain transformer)."""
+    from transformers import AutoTokenizer
+
+    ctx = Path(resolve_pair(str(pair))[1])
+    if not (target / "config.json").is_file():
+        bert = inner_encoder(load_encoder("ctx", str(ctx))).bert_model
+        bert.save_pretrained(target)
+        AutoTokenizer.from_pretrained(str(ctx)).save_pretrained(target)
+    return target
+
+
 def embed(model: Any, input_ids: Any, attention_mask: Any, pooling: Pooling,
           token_type_ids: Any = None) -> Any:
     """Vectors of a batch: the [CLS] output (DPR's ``pooler_output``, projected if the checkpoint

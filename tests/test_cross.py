@@ -134,3 +134,35 @@ def test_a_public_one_logit_model_reads_sentences_alone(tiny_tokenizer_dir: Path
     scores = build_scorer("cross", model=str(public), device="cpu").score(
         ScoringBatch([SENTENCES], ["Capital?"], [0]))
     assert len(scores[0]) == 4
+
+
+def test_the_cross_scorer_in_onnx_runtime_and_a_shipped_int8_folder(
+        trained_cross: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp32 ONNX gives the torch logits; int8 stays close; a folder holding only the int8
+    graph (what a shipped extractor holds) loads without torch weights, under a content hash
+    of its own, and refuses to run in torch."""
+    from ids_extract.models.cross.folder import load_cross
+    from ids_extract.models.onnx import write_int8
+
+    monkeypatch.setenv("IDS_EXTRACT_HOME", str(tmp_path / "home"))
+    batch = ScoringBatch([SENTENCES], ["Where is the Eiffel Tower?", "Who designed it?"], [0, 0])
+    torch_scores = build_scorer("cross", model=str(trained_cross), backend="torch",
+                                precision="fp32").score(batch)
+    onnx = build_scorer("cross", model=str(trained_cross), backend="onnx", precision="fp32")
+    assert onnx.config()["backend"] == "onnx"
+    for got, want in zip(onnx.score(batch), torch_scores, strict=True):
+        assert np.allclose(got, want, atol=1e-4)
+    torch_cross = load_cross(str(trained_cross), "cpu")
+    shipped = tmp_path / "shipped"
+    write_int8(torch_cross.model, torch_cross.tokenizer, shipped, "logits")
+    for name in ("ids_extract_cross.json",):
+        (shipped / name).write_bytes((trained_cross / name).read_bytes())
+    assert not list(shipped.glob("*.safetensors"))
+    int8 = build_scorer("cross", model=str(shipped))
+    assert (int8.config()["backend"], int8.config()["precision"]) == ("onnx", "int8")
+    assert int8.config()["model"] != onnx.config()["model"]
+    for got, want in zip(int8.score(batch), torch_scores, strict=True):
+        assert np.allclose(got, want, atol=0.15)
+        assert np.argmax(got) == np.argmax(want) or np.ptp(want) < 0.05
+    with pytest.raises(ConfigError, match="int8 ONNX"):
+        build_scorer("cross", model=str(shipped), backend="torch")

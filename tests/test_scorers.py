@@ -94,10 +94,13 @@ def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, t
     assert onnx.config()["backend"] == "onnx" and onnx.config()["precision"] == "fp32"
     for got, want in zip(onnx.score(batch), torch_scores, strict=True):
         assert np.allclose(got, want, atol=1e-5)
-    assert len(list(tmp_path.glob("onnx/*/model.onnx"))) == 1  # exported once, cached
+    assert len(list(tmp_path.glob("onnx/*/model-fused.onnx"))) == 1  # exported once, cached
     int8 = build_scorer("sbert", model=str(tiny_sbert_dir), backend="onnx", precision="int8")
     for got, want in zip(int8.score(batch), torch_scores, strict=True):
         assert np.allclose(got, want, atol=0.1)
+    # only the graphs that are loaded stay in the cache (not the plain export they came from)
+    kept = sorted(p.name for p in tmp_path.glob("onnx/*/*.onnx"))
+    assert kept == ["model-fused.onnx", "model-int8.onnx"]
     assert len(list(tmp_path.glob("onnx/*/model-int8.onnx"))) == 1
     with pytest.raises(ConfigError, match="needs --backend onnx"):
         build_scorer("sbert", model=str(tiny_sbert_dir), backend="torch", precision="int8")

@@ -87,27 +87,26 @@ def _fingerprint(transformer: Any) -> str:
     return digest.hexdigest()[:20]
 
 
-class OnnxEncoder:
-    """``encode(texts) -> mean-pooled vectors`` (unit length with ``normalize``) with the
-    transformer in onnxruntime.
+#: the file of a model folder that holds its int8 graph (a shipped model: no torch weights)
+INT8_FILE = "model-int8.onnx"
 
-    Measured on MiniLM: fp32 gives cosines equal to sentence-transformers' to 1e-6; int8 to
-    about 0.99 on average (see bench/throughput.py for speed and the effect on recall)."""
 
-    def __init__(self, transformer: Any, tokenizer: Any, max_length: int, *,
-                 quantize: bool = False, normalize: bool = True,
-                 threads: int | None = None) -> None:
+def int8_file(folder: str | Path) -> Path | None:
+    """The int8 graph a model folder ships with, or None (a folder of torch weights)."""
+    path = Path(folder) / INT8_FILE
+    return path if path.is_file() else None
+
+
+class OnnxGraph:
+    """One exported graph in onnxruntime, single-threaded, run from ``workers`` threads at once
+    (``run`` is thread-safe and releases the GIL): on short sentences this is ~15 % faster than
+    one call at a time on an intra-op pool of the same size, whose per-operator fork/join costs
+    more than these small matrices take (bench/throughput.py)."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        self.tokenizer, self.max_length, self.normalize = tokenizer, int(max_length), normalize
-        self.inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids")
-                       if n in self.tokenizer.model_input_names]
-        self.dimension = int(transformer.config.hidden_size)  # mean pooling keeps it
-        path = self._export(transformer, quantize)
-        # One single-threaded session run from ``workers`` threads at once (``run`` is
-        # thread-safe and releases the GIL): on short sentences this is ~15 % faster than one
-        # call at a time on an intra-op pool of the same size, whose per-operator fork/join
-        # costs more than these small matrices take (bench/throughput.py).
+        self.path = path
         self.workers = threads or available_cores()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -115,52 +114,136 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path), options,
                                             providers=["CPUExecutionProvider"])
 
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """The graph's one output for one batch."""
+        return np.asarray(self.session.run(None, feeds)[0])
+
+    def each(self, batches: list[np.ndarray], run: Any) -> None:
+        """``run(indices)`` for every batch, on the worker threads (the batches are the same as
+        one at a time, so the results are too: int8 quantizes activations per batch)."""
+        if self.workers == 1 or len(batches) <= 1:
+            for idx in batches:
+                run(idx)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            list(pool.map(run, batches))  # list(): re-raise a worker's error here
+
+
+def export_graph(model: Any, tokenizer: Any, quantize: bool, output: str = "hidden") -> Path:
+    """The graph of a transformers ``model`` (its ``last_hidden_state``, or its ``logits`` for
+    a classifier head) for this weight set and precision, made once and cached under
+    ``$IDS_EXTRACT_HOME/onnx/<weights>``; only the file that is loaded stays there."""
+    folder = home() / "onnx" / (_fingerprint(model) + ("" if output == "hidden" else f"-{output}"))
+    target = folder / (INT8_FILE if quantize else "model-fused.onnx")
+    if target.exists():
+        return target
+    with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing
+        if not target.exists():
+            _build(model, tokenizer, target, quantize, output)
+    return target
+
+
+def write_int8(model: Any, tokenizer: Any, folder: Path, output: str = "hidden") -> Path:
+    """``folder/model-int8.onnx``, the tokenizer and the model's config: a model folder that
+    runs without torch weights (what a shipped extractor holds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _build(model, tokenizer, folder / INT8_FILE, True, output)
+    tokenizer.save_pretrained(folder)
+    model.config.save_pretrained(folder)
+    return folder / INT8_FILE
+
+
+def _build(model: Any, tokenizer: Any, target: Path, quantize: bool, output: str) -> None:
+    """Export, fuse and (with ``quantize``) quantize into ``target``; the intermediate graphs
+    (90 MB each for MiniLM) are made in a temporary folder and not kept."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=target.parent if target.parent.exists() else None) as tmp:
+        plain, fused = Path(tmp) / "model.onnx", Path(tmp) / "model-fused.onnx"
+        _export_fp32(model, tokenizer, plain, output)
+        _fuse(plain, fused if quantize else target, model.config)
+        if quantize:
+            _quantize(fused, target)
+
+
+def model_inputs(tokenizer: Any) -> list[str]:
+    """The inputs a BERT-like graph takes, as its tokenizer makes them."""
+    return [n for n in ("input_ids", "attention_mask", "token_type_ids")
+            if n in tokenizer.model_input_names]
+
+
+def _export_fp32(model: Any, tokenizer: Any, target: Path, output: str) -> None:
+    import torch
+
+    names = model_inputs(tokenizer)
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            out = self.model(**dict(zip(names, tensors, strict=True)))
+            return out.last_hidden_state if output == "hidden" else out.logits
+
+    sample = tokenizer(["a b c", "d"], ["e f", "g"] if output == "logits" else None,
+                       padding=True, return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes[output] = {0: "batch"} if output == "logits" else {0: "batch", 1: "tokens"}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp, torch.no_grad(), _eager_attention(model):
+        torch.onnx.export(Wrapped().eval(), tuple(sample[n] for n in names), str(tmp),
+                          input_names=names, output_names=[output], dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False)
+
+
+class OnnxEncoder:
+    """``encode(texts) -> mean-pooled vectors`` (unit length with ``normalize``) with the
+    transformer in onnxruntime.
+
+    Measured on MiniLM: fp32 gives cosines equal to sentence-transformers' to 1e-6; int8 to
+    about 0.99 on average (see bench/throughput.py for speed and the effect on recall)."""
+
+    def __init__(self, graph: OnnxGraph, tokenizer: Any, max_length: int, dimension: int, *,
+                 normalize: bool = True) -> None:
+        self.graph, self.tokenizer, self.max_length = graph, tokenizer, int(max_length)
+        self.normalize, self.dimension = normalize, int(dimension)  # mean pooling keeps it
+        self.inputs = model_inputs(tokenizer)
+        self.workers = graph.workers
+
+    @classmethod
+    def of_transformer(cls, transformer: Any, tokenizer: Any, max_length: int, *,
+                       quantize: bool = False, normalize: bool = True,
+                       threads: int | None = None) -> OnnxEncoder:
+        """A transformers encoder, exported once and cached by its weights."""
+        graph = OnnxGraph(export_graph(transformer, tokenizer, quantize), threads)
+        return cls(graph, tokenizer, max_length, int(transformer.config.hidden_size),
+                   normalize=normalize)
+
+    @classmethod
+    def of_folder(cls, folder: str | Path, max_length: int, *, normalize: bool = True,
+                  threads: int | None = None) -> OnnxEncoder:
+        """A model folder that ships its int8 graph (:func:`write_int8`)."""
+        from transformers import AutoConfig, AutoTokenizer
+
+        path = int8_file(folder)
+        if path is None:
+            raise ConfigError(f"{folder}: no {INT8_FILE}")
+        config = AutoConfig.from_pretrained(str(folder))
+        return cls(OnnxGraph(path, threads), AutoTokenizer.from_pretrained(str(folder)),
+                   max_length, int(config.hidden_size), normalize=normalize)
+
     @classmethod
     def of_sentence_transformer(cls, st_model: Any, quantize: bool = False,
                                 threads: int | None = None) -> OnnxEncoder:
         """A sentence-transformers model (Transformer, mean Pooling, optional Normalize): unit
         vectors, as the model gives them."""
         _check_modules(st_model)
-        return cls(st_model[0].auto_model, st_model.tokenizer, int(st_model.max_seq_length),
-                   quantize=quantize, threads=threads)
-
-    def _export(self, transformer: Any, quantize: bool) -> Path:
-        """The model file for this weight set and precision, made once and cached."""
-        folder = home() / "onnx" / _fingerprint(transformer)
-        target = folder / ("model-int8.onnx" if quantize else "model-fused.onnx")
-        if target.exists():
-            return target
-        with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing
-            plain = folder / "model.onnx"
-            if not plain.exists():
-                self._export_fp32(transformer, plain)
-            fused = folder / "model-fused.onnx"
-            if not fused.exists():
-                _fuse(plain, fused, transformer.config)
-            if quantize and not target.exists():
-                _quantize(fused, target)
-        return target
-
-    def _export_fp32(self, model: Any, target: Path) -> None:
-        import torch
-
-        names = self.inputs
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                out = self.model(**dict(zip(names, tensors, strict=True)))
-                return out.last_hidden_state
-
-        sample = self.tokenizer(["a b c", "d"], padding=True, return_tensors="pt")
-        axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}
-        with atomic_path(target) as tmp, torch.no_grad(), _eager_attention(model):
-            torch.onnx.export(Wrapped().eval(), tuple(sample[n] for n in names), str(tmp),
-                              input_names=names, output_names=["hidden"], dynamic_axes=axes,
-                              opset_version=OPSET, dynamo=False)
+        return cls.of_transformer(st_model[0].auto_model, st_model.tokenizer,
+                                  int(st_model.max_seq_length), quantize=quantize,
+                                  threads=threads)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit vectors ``(texts, hidden)`` in the order given.
@@ -168,9 +251,7 @@ class OnnxEncoder:
         The texts are tokenized once, in one call of the fast tokenizer, and batched by their
         exact token counts, longest first: sentence-transformers sorts by characters, which on
         dev-v1.1 pads 27 % of the tokens in batches of 16; by tokens it is 2 %, and the encoder
-        runs ~11 % faster. The batches run on ``workers`` threads; they are the same batches as
-        one at a time, so the result is too (int8 quantizes activations per batch: the batching,
-        not the threads, decides the numbers)."""
+        runs ~11 % faster. The batches run on the graph's worker threads."""
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         enc = self.tokenizer([t.strip() for t in texts], truncation=True,
@@ -182,21 +263,14 @@ class OnnxEncoder:
         def run(idx: np.ndarray) -> None:
             out[idx] = self._encode_batch([rows[i] for i in idx])
 
-        if self.workers == 1 or len(batches) == 1:
-            for idx in batches:
-                run(idx)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(self.workers) as pool:
-                list(pool.map(run, batches))  # list(): re-raise a worker's error here
+        self.graph.each(batches, run)
         return out
 
     def _encode_batch(self, rows: list[dict[str, list[int]]]) -> np.ndarray:
         """Mean-pooled embeddings of one batch of tokenized texts (unit length with
         ``normalize``): (batch, hidden)."""
         enc = self.tokenizer.pad(rows, return_tensors="np")  # as the readers pad their features
-        hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
+        hidden = self.graph.run({n: enc[n].astype(np.int64) for n in self.inputs})
         mask = enc["attention_mask"][..., None].astype(np.float32)  # (batch, tokens, 1)
         pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)  # (batch, hidden)
         if self.normalize:

@@ -12,36 +12,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.cross.folder import candidate_text, encode, load_cross
+from ..models.cross.folder import candidate_text, load_cross
 from ..models.hub import model_id
-from ..models.runtime import autocast, length_batches, pick_precision
+from ..models.runtime import length_batches
 from .base import Scorer, ScoringBatch
 
 
 class CrossScorer(Scorer):
     name = "cross"
     reads = {"model": "cross_model", "device": "device", "batch_size": "batch_size",
-             "precision": "precision"}
-    option_help = {"model": "cross-encoder folder (train-extractor) or one-logit name"}
+             "precision": "precision", "backend": "backend"}
+    option_help = {"model": "cross-encoder folder (train-extractor) or one-logit name",
+                   "backend": "auto (ONNX int8 on a CPU), torch or onnx; a shipped int8 model "
+                              "runs in ONNX"}
     runtime = frozenset({"device", "batch_size"})
+    omitted_at = {"backend": "torch"}  # the key torch scores had before ONNX Runtime came
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
-                 precision: str = "auto") -> None:
-        self.cross = load_cross(model, device)
-        self.precision = pick_precision(precision, self.cross.device)
+                 precision: str = "auto", backend: str = "auto") -> None:
+        self.cross = load_cross(model, device, backend, precision)
+        self.backend = "torch" if self.cross.graph is None else "onnx"
+        self.precision = self.cross.precision
         self.batch_size = batch_size
 
     def recorded(self) -> dict[str, object]:
         fmt = self.cross.fmt
         return {"model": model_id(self.cross.path), "before": fmt.before,
-                "after": fmt.after, "max_length": fmt.max_length, "precision": self.precision}
+                "after": fmt.after, "max_length": fmt.max_length, "precision": self.precision,
+                "backend": self.backend}
 
     def score(self, batch: ScoringBatch) -> list[np.ndarray]:
         """One logit per (question, sentence) of the batch (only each question's candidate
         sentences in a cascade; the others get 0, which the cascade replaces); pairs are run in
         batches of similar length, so little of each is padding."""
-        import torch
-
         sep = self.cross.tokenizer.sep_token
         texts = [[candidate_text(ctx, i, self.cross.fmt, sep) for i in range(len(ctx))]
                  for ctx in batch.contexts]
@@ -49,13 +52,18 @@ class CrossScorer(Scorer):
         pairs = [(q, c, int(i)) for q, c in enumerate(batch.owner) for i in read[q]]
         logits = np.zeros(len(pairs), dtype=np.float64)
         lengths = [len(batch.queries[q]) + len(texts[c][i]) for q, c, i in pairs]
-        with torch.inference_mode(), autocast(self.cross.device, self.precision):
-            for idx in length_batches(lengths, self.batch_size):
-                chosen = [pairs[j] for j in idx]
-                enc = encode(self.cross.tokenizer, [batch.queries[q] for q, _, _ in chosen],
-                             [texts[c][i] for _, c, i in chosen], self.cross.fmt)
-                out = self.cross.model(**enc.to(self.cross.device)).logits
-                logits[idx] = out.float().squeeze(-1).cpu().numpy()
+        batches = list(length_batches(lengths, self.batch_size))
+
+        def run(idx: np.ndarray) -> None:
+            chosen = [pairs[j] for j in idx]
+            logits[idx] = self.cross.logits([batch.queries[q] for q, _, _ in chosen],
+                                            [texts[c][i] for _, c, i in chosen])
+
+        if self.cross.graph is not None:
+            self.cross.graph.each(batches, run)  # one single-threaded session per core
+        else:
+            for idx in batches:
+                run(idx)
         out = [np.zeros(len(texts[c])) for c in batch.owner]
         for (q, _, i), logit in zip(pairs, logits, strict=True):
             out[q][i] = logit

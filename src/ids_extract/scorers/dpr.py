@@ -24,7 +24,7 @@ from ..models.dpr.pair import (
     trained_lengths,
 )
 from ..models.hub import model_id
-from ..models.onnx import pick_runtime
+from ..models.onnx import int8_file, pick_runtime
 from ..models.runtime import autocast, length_batches, pick_device
 from .base import BiEncoderScorer
 
@@ -57,8 +57,13 @@ class DPRScorer(BiEncoderScorer):
         plain = self.pooling == "mean" and self.passage_context == 0
         if backend == "onnx" and not plain:
             raise ConfigError("dpr backend onnx runs a mean-pooled pair without passage context")
-        self.backend, self.precision = pick_runtime(backend if plain else "torch", precision,
-                                                    self.device)
+        # a shipped pair holds only int8 graphs (no torch weights): it runs as it was shipped
+        self.shipped = bool(int8_file(self.question_name) and int8_file(self.ctx_name))
+        if self.shipped and (backend == "torch" or precision not in ("auto", "int8")):
+            raise ConfigError(f"dpr {model}: a pair shipped as int8 ONNX runs with backend onnx, "
+                              "precision int8")
+        self.backend, self.precision = pick_runtime(
+            "onnx" if self.shipped else backend if plain else "torch", precision, self.device)
         self.batch_size = batch_size
         # a pair from train-retriever reads at the lengths it was trained at; public pairs at
         # DPR's own (64-token questions, 256-token passages)
@@ -91,27 +96,35 @@ class DPRScorer(BiEncoderScorer):
         return self._loaded
 
     def encode_questions(self, texts: list[str]) -> np.ndarray:
-        q, q_tok, _, _ = self._models()
         if self.backend == "onnx":
-            return self._runtime("question", q, q_tok).encode(texts, 16)
+            return self._runtime("question").encode(texts, 16)
+        q, q_tok, _, _ = self._models()
         return self._encode(q, q_tok, texts, self.max_question_length)
 
     def encode_passages(self, texts: list[str | Passage]) -> np.ndarray:
-        _, _, c, c_tok = self._models()
         if self.backend == "onnx":
-            return self._runtime("ctx", c, c_tok).encode([str(t) for t in texts], 16)
+            return self._runtime("ctx").encode([str(t) for t in texts], 16)
+        _, _, c, c_tok = self._models()
         return self._encode(c, c_tok, texts, self.max_passage_length)
 
-    def _runtime(self, side: str, model: Any, tokenizer: Any) -> Any:
-        """The encoder of one side in ONNX Runtime (exported once, cached by its weights):
-        unnormalised mean-pooled vectors, as the torch path gives them for a dot product."""
+    def _runtime(self, side: str) -> Any:
+        """The encoder of one side in ONNX Runtime (a shipped graph, or exported once and
+        cached by its weights): unnormalised mean-pooled vectors, as the torch path gives them
+        for a dot product."""
         if side not in self._onnx:
             from ..models.dpr.pair import inner_encoder
             from ..models.onnx import OnnxEncoder
 
             length = self.max_question_length if side == "question" else self.max_passage_length
-            self._onnx[side] = OnnxEncoder(inner_encoder(model).bert_model, tokenizer, length,
-                                           quantize=self.precision == "int8", normalize=False)
+            folder = self.question_name if side == "question" else self.ctx_name
+            if self.shipped:
+                self._onnx[side] = OnnxEncoder.of_folder(folder, length, normalize=False)
+            else:
+                q, q_tok, c, c_tok = self._models()
+                model, tokenizer = (q, q_tok) if side == "question" else (c, c_tok)
+                self._onnx[side] = OnnxEncoder.of_transformer(
+                    inner_encoder(model).bert_model, tokenizer, length,
+                    quantize=self.precision == "int8", normalize=False)
         return self._onnx[side]
 
     def _encode(self, model: Any, tokenizer: Any, texts: Sequence[str | Passage],

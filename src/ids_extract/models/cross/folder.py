@@ -20,9 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...errors import ConfigError
 from ...files import write_json
 from ..hub import quiet_transformers, resolve_model, transformer_folder
+from ..onnx import OnnxGraph, export_graph, int8_file, model_inputs, pick_runtime
 from ..runtime import pick_device
 
 META_FILE = "ids_extract_cross.json"
@@ -115,19 +118,41 @@ def format_of(folder: str | Path) -> InputFormat:
 
 @dataclass
 class CrossModel:
-    """A loaded cross-encoder, its tokenizer and input format."""
+    """A loaded cross-encoder, its tokenizer and input format; ``graph`` when it runs in ONNX
+    Runtime (int8, shipped or exported once), else the torch ``model``."""
 
     model: Any
     tokenizer: Any
     fmt: InputFormat
     path: str
     device: str
+    graph: Any = None
+    precision: str = "fp32"
+
+    def logits(self, questions: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """One logit per (question, candidate text) pair of one batch: (pairs,)."""
+        if self.graph is not None:
+            enc = self.tokenizer(list(questions), list(texts), padding=True,
+                                 truncation="longest_first", max_length=self.fmt.max_length,
+                                 return_tensors="np")
+            feeds = {n: enc[n].astype(np.int64) for n in model_inputs(self.tokenizer)}
+            return self.graph.run(feeds).reshape(-1).astype(np.float64)
+        import torch
+
+        from ..runtime import autocast
+
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            enc = encode(self.tokenizer, questions, texts, self.fmt).to(self.device)
+            return self.model(**enc).logits.float().squeeze(-1).cpu().numpy().astype(np.float64)
 
 
 @lru_cache(maxsize=4)
-def load_cross(model: str | None, device: str = "auto") -> CrossModel:
-    """A trained one-logit cross-encoder (a ``train-extractor`` folder or a public one); a model
-    with another head (or none, whose head would be random) is refused."""
+def load_cross(model: str | None, device: str = "auto", backend: str = "torch",
+               precision: str = "auto") -> CrossModel:
+    """A trained one-logit cross-encoder (a ``train-extractor`` folder, a shipped int8 one, or a
+    public one); a model with another head (or none, whose head would be random) is refused.
+    ``backend``/``precision`` as :func:`ids_extract.models.onnx.pick_runtime` decides them; a
+    shipped folder (only ``model-int8.onnx``) runs as it was shipped."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     if not model:
@@ -147,6 +172,17 @@ def load_cross(model: str | None, device: str = "auto") -> CrossModel:
                           f"(architectures {archs}, {config.num_labels} labels); its head would "
                           "be random or mean something else")
     dev = pick_device(device)
+    tokenizer = AutoTokenizer.from_pretrained(where)
+    fmt = fit_to(format_of(where), config)
+    shipped = int8_file(where)
+    if shipped is not None:
+        if backend == "torch" or precision not in ("auto", "int8"):
+            raise ConfigError(f"cross-encoder {where}: shipped as int8 ONNX, it runs with "
+                              "backend onnx, precision int8")
+        return CrossModel(None, tokenizer, fmt, where, dev, OnnxGraph(shipped), "int8")
+    backend, precision = pick_runtime(backend, precision, dev)
     loaded = AutoModelForSequenceClassification.from_pretrained(where).to(dev).eval()
-    return CrossModel(loaded, AutoTokenizer.from_pretrained(where),
-                      fit_to(format_of(where), config), where, dev)
+    if backend == "onnx":
+        graph = OnnxGraph(export_graph(loaded, tokenizer, precision == "int8", "logits"))
+        return CrossModel(None, tokenizer, fmt, where, dev, graph, precision)
+    return CrossModel(loaded, tokenizer, fmt, where, dev, None, precision)

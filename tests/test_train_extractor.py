@@ -358,3 +358,42 @@ def test_multi_passage_for_some_questions_only() -> None:
             assert p.context[a.answer_start:a.answer_start + len(a.text)] == a.text
         own = next(pp.context for _, pp, q in data.iter_qas() if q.id == qa.id)
         assert (p.context != own) == (qa.id in chosen and len(p.context) > len(own))
+
+
+def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
+        extractor_dir: Path, squad_file: Path, tmp_path: Path) -> None:
+    """package-extractor: no torch weights for cross, cross-small and dpr (int8 graphs), static
+    in int8; the same scores as the trained folder with backend auto on a CPU (the same int8
+    graphs) for the transformers, the same ranking from static; hashes of what is shipped, and a
+    changed file refused."""
+    import numpy as np
+
+    from ids_extract.apps.package_extractor import package
+    from ids_extract.pipeline.selector import Selector
+    from ids_extract.squad.units import squad_units
+
+    out = tmp_path / "shipped"
+    result = package(extractor_dir, out, command="ids-extract package-extractor X --out Y")
+    for sub in ("cross", "cross-small", "dpr/question_encoder", "dpr/ctx_encoder"):
+        assert (out / sub / "model-int8.onnx").is_file(), sub
+        assert not list((out / sub).glob("*.safetensors")), sub
+    assert result["total_mb"] > 0 and set(result["models_mb"]) >= {"cross", "dpr", "static"}
+    card = (out / "README.md").read_text()
+    assert "ids-extract train-extractor people.json" in card and "package-extractor" in card
+    spec = load_spec(out)
+    assert spec.info["packaged"]["int8"] and spec.models["cross"]["sha256"] != load_spec(
+        extractor_dir).models["cross"]["sha256"]
+    units = squad_units(load(squad_file).limit(8), "eval", spec.segmenter)
+    shipped = Selector.from_pretrained(out)
+    trained = Selector.from_pretrained(extractor_dir)
+    got = shipped.score(units)
+    want = trained.score(units)
+    for name in ("dpr", "cross", "cross-small"):
+        for x, y in zip(got.per_scorer[name], want.per_scorer[name], strict=True):
+            np.testing.assert_allclose(x, y, atol=1e-5)
+    for x, y in zip(got.per_scorer["static"], want.per_scorer["static"], strict=True):
+        np.testing.assert_allclose(x, y, atol=0.05)
+    onnx = out / "cross" / "model-int8.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"\0")
+    with pytest.raises(ConfigError, match="changed"):
+        load_spec(out)

@@ -262,3 +262,24 @@ def train_extractor_cmd(
     err_console.print(f"wrote {out}: held-out top-1 {fused['top1']:.2f} % (with a distractor "
                       f"{fused['stress_top1']:.2f} %, distractor first {fused['distractor_first']:.2f} %); "
                       f"stage time {total / 60:.1f} min; see {out / 'README.md'}", highlight=False)
+
+
+@command("package-extractor")
+def package_extractor_cmd(
+    source: Annotated[str, typer.Argument(help="A train-extractor folder.")],
+    out: Annotated[Path, o.opt("Folder to write: int8 ONNX models, fusion, card.", "--out", "-o")],
+    overwrite: o.Overwrite = False,
+) -> None:
+    """Make a trained extractor shippable: each transformer as its int8 ONNX graph, the static
+    vectors in int8, the fusion files, the held-out report and the card, every model recorded
+    with the content hash of what is written (what ``ids-extract`` ships as ``squad-en``)."""
+    import shlex
+    import sys
+
+    from ..apps.package_extractor import package
+
+    command = "ids-extract package-extractor " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    result = package(source, out, command=command, overwrite=overwrite)
+    err_console.print(f"wrote {out}: {result['total_mb']} MB "
+                      f"({', '.join(f'{k} {v} MB' for k, v in result['models_mb'].items())})",
+                      highlight=False)

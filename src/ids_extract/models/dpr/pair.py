@@ -193,12 +193,20 @@ def inner_encoder(model: Any) -> Any:
 def save_passage_bert(pair: str | Path, target: Path) -> Path:
     """The passage encoder of a pair folder as a plain BERT folder (weights and tokenizer):
     what a static model is distilled from (model2vec reads a plain transformer)."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     ctx = Path(resolve_pair(str(pair))[1])
     if not (target / "config.json").is_file():
         bert = inner_encoder(load_encoder("ctx", str(ctx))).bert_model
-        bert.save_pretrained(target)
+        # its config is the pair's (model_type "dpr"): saved as a BERT's, so AutoModel reads a
+        # BertModel back (what gives token states to distil from)
+        skip = ("model_type", "architectures", "transformers_version", "projection_dim")
+        plain = BertModel(BertConfig(**{k: v for k, v in bert.config.to_dict().items()
+                                        if k not in skip}), add_pooling_layer=False)
+        missing, _ = plain.load_state_dict(bert.state_dict(), strict=False)
+        if missing:
+            raise ConfigError(f"{ctx}: {len(missing)} weights missing for a plain BERT")
+        plain.save_pretrained(target)
         AutoTokenizer.from_pretrained(str(ctx)).save_pretrained(target)
     return target
 

@@ -53,20 +53,24 @@ def test_cascade_of_and_choice() -> None:
         return Candidate(signals, None, figures, {**figures, "top1": weighted_top1}, cost)
 
     rows = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 83, 30, 25, 0.01),
-            cand(("bm25", "cross-small"), 86, 5, 2, 0.008),
-            cand(("bm25", "static", "cross-small"), 86, 4, 2, 0.009),
+            cand(("bm25", "cross-small"), 86, 5, 2, 0.003),
+            cand(("bm25", "static", "cross-small"), 86, 4, 2, 0.0035),
+            cand(("bm25", "dpr"), 87, 6, 4, 0.009),  # over 0.4 of the defaults' cost
             cand(("bm25", "cross"), 89, 2, 1, 0.05), cand(("dpr", "cross"), 90, 12, 1, 0.06)]
     chosen = choose(rows, ("bm25", "sbert"))
     assert chosen["fast"].candidate.signals == ("bm25", "cross-small")  # a tie: the cheaper
     assert chosen["best"].candidate.signals == ("bm25", "cross")  # 90: distractor first too often
     assert chosen["fast"].fusion == "learned" and chosen["fast"].targets_met
-    # nothing within the defaults' cost keeps the distractor down: the most accurate, flagged;
-    # its equal-weight sum beats its learned fusion there, so that is the profile's fusion
-    cheap = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 83, 30, 25, 0.01, 84),
+    # nothing within the cost keeps the distractor down: the most accurate there, flagged; its
+    # equal-weight sum beats its learned fusion, so that is the profile's fusion; the untrained
+    # signals are never a profile, however accurate
+    cheap = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 88, 30, 25, 0.01, 89),
+             cand(("bm25", "static"), 82, 20, 25, 0.002, 83),
              cand(("bm25", "cross"), 89, 2, 1, 0.05)]
     fast = choose(cheap, ("bm25", "sbert"))["fast"]
-    assert fast.candidate.signals == ("bm25", "sbert") and fast.fusion == "weighted"
-    assert fast.figures["top1"] == 84 and not fast.targets_met
+    assert fast.candidate.signals == ("bm25", "static") and fast.fusion == "weighted"
+    assert fast.figures["top1"] == 83 and not fast.targets_met
+    assert choose(cheap, ("bm25", "sbert"))["best"].candidate.signals == ("bm25", "cross")
 
 
 def test_multi_passage_moves_answers_into_the_joined_context() -> None:

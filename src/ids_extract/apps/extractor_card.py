@@ -12,6 +12,7 @@ from typing import Any
 from ..files import atomic_path
 from ..models.runtime import cpu_flags
 from ..pipeline.folder import package_versions
+from ..pipeline.profiles import Targets
 from .stages import read_state
 
 COLUMNS = (("top1", "top-1"), ("top2", "top-2"), ("top3", "top-3"),
@@ -104,5 +105,19 @@ def _profiles(chosen: dict[str, Any]) -> list[str]:
     rows = {f"{name}: {', '.join(p['signals'])}": p["heldout"] for name, p in chosen.items()}
     cost = "; ".join(f"{name} {1000 * p['seconds_per_question']:.2f} ms" for name, p in
                      chosen.items())
+    missed = [f"- **`{name}` missed its targets** on the held-out articles: "
+              + missed_targets(name) for name, p in chosen.items() if not p["targets_met"]]
     return ["## Profiles", "", "Chosen on the held-out articles (out-of-fold), never on dev; "
-            f"estimated scoring time per question: {cost}.", "", *_table(rows), ""]
+            f"estimated scoring time per question: {cost}.", "", *_table(rows), "", *missed,
+            *([""] if missed else [])]
+
+
+def missed_targets(name: str) -> str:
+    """What a profile that missed its targets was chosen as instead (the card, the log)."""
+    t = Targets()
+    rule = (f"no subset within {t.fast_cost:g}x the defaults' scoring cost put the distractor "
+            f"first for at most {t.distractor_first:g} % of stressed questions"
+            if name == "fast" else
+            f"no subset put the distractor first for at most {t.distractor_first:g} % with a "
+            f"stress loss of at most {t.stress_loss:g} points")
+    return f"{rule}; it is the most accurate option there instead (never the untrained signals)."

@@ -250,6 +250,7 @@ def train_extractor_cmd(
 ) -> None:
     """Train the extractor: split, static, dpr, reader, cross, cross-small, score, fuse, profiles,
     card; re-running resumes at the first unfinished stage."""
+    from ..apps.extractor_card import missed_targets
     from ..apps.train_extractor import Pipeline
 
     config = of(X, locals(), train_file=train, signals=tuple(names_of(stages)), backbone=init)
@@ -259,6 +260,10 @@ def train_extractor_cmd(
                            keep_checkpoints=keep_checkpoints).run()
     fused = records["fuse"].result
     total = sum(r.wall_s for r in records.values())
+    for name, profile in records["profiles"].result.items():
+        if not profile["targets_met"]:
+            err_console.print(f"warning: profile {name} ({','.join(profile['signals'])}) "
+                              f"missed its targets: {missed_targets(name)}", highlight=False)
     err_console.print(f"wrote {out}: held-out top-1 {fused['top1']:.2f} % (with a distractor "
                       f"{fused['stress_top1']:.2f} %, distractor first {fused['distractor_first']:.2f} %); "
                       f"stage time {total / 60:.1f} min; see {out / 'README.md'}", highlight=False)

@@ -37,6 +37,24 @@ from ..select.learned import LearnedFusion
 
 FILE = "extractor.json"
 FORMAT = "ids-extract-extractor/1"
+#: extractors that ship inside the package (``package-extractor`` folders), by name
+SHIPPED = Path(__file__).resolve().parents[1] / "shipped"
+
+
+def shipped_extractors() -> dict[str, Path]:
+    """The extractors shipped with the package: name -> folder."""
+    if not SHIPPED.is_dir():
+        return {}
+    return {p.name: p for p in sorted(SHIPPED.iterdir()) if (p / FILE).is_file()}
+
+
+def resolve_extractor(where: str | Path) -> Path:
+    """An extractor folder (or its ``extractor.json``) from a path, or from the name of one
+    that ships with the package (``squad-en``) when no such path exists."""
+    path = Path(where).expanduser()
+    if not path.exists() and str(where) in shipped_extractors():
+        return shipped_extractors()[str(where)]
+    return path
 
 
 @dataclass
@@ -158,10 +176,12 @@ def _hashed(fusion: dict[str, Any], folder: Path) -> dict[str, Any]:
 def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
     """An extractor folder (or its ``extractor.json``); with ``check``, every hashed model and
     the fusion file must be what was written, else :class:`ConfigError` naming it."""
-    path = Path(where).expanduser()
+    path = resolve_extractor(where)
     file = path / FILE if path.is_dir() else path
     if not file.is_file():
-        raise ConfigError(f"{where}: no {FILE} (train one with 'ids-extract train-extractor')")
+        have = ", ".join(shipped_extractors()) or "none"
+        raise ConfigError(f"{where}: no {FILE} (train one with 'ids-extract train-extractor'; "
+                          f"shipped: {have})")
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
         if raw.get("format") != FORMAT:

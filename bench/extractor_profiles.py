@@ -99,7 +99,7 @@ def frontier(model: Path, work: Path, limit: int | None, base_s: float) -> dict[
     spec = load_spec(model)
     config = spec.info["config"]
     objective = Objective(config["fusion_clean_weight"], config["fusion_nonnegative"],
-                          config["fusion_c"])
+                          config["fusion_c"], config.get("fusion_multi_weight", 0.0))
     held = HeldOut(model, spec, config["seed"], config["train_file"], "auto", True).scores
     scores, info = dev_scores(model, work, limit)
     n = info["questions"]

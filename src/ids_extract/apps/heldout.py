@@ -24,9 +24,16 @@ from ..files import write_json
 from ..pipeline.fit_fusion import sentence_labels
 from ..pipeline.pretrained import ExtractorSpec
 from ..pipeline.profiles import Objective, Scores, cascade_of, choose, frontier, out_of_fold
-from ..pipeline.robustness import compare, distractor_units, scoring_seconds, signal_scores
+from ..pipeline.robustness import (
+    compare,
+    distractor_units,
+    figures,
+    scoring_seconds,
+    signal_scores,
+)
 from ..scorers import build_scorer
 from ..select.cascade import Cascade
+from ..squad.passages import multi_passage
 from ..squad.read import load
 from ..squad.stress import StressSet, stress_set
 from ..squad.units import answer_units, squad_units
@@ -35,7 +42,10 @@ REPORT = "heldout/report.json"
 FRONTIER = "heldout/frontier.json"
 FOLDS = 4
 #: the fusion objectives compared on the held-out articles (the report's "objectives")
-OBJECTIVES = (Objective(0.5), Objective(0.8), Objective(0.5, True), Objective(0.8, True))
+OBJECTIVES = (Objective(0.5), Objective(0.8), Objective(0.5, True), Objective(0.8, True),
+              Objective(0.5, multi_weight=0.25), Objective(0.5, multi_weight=0.5))
+#: other paragraphs of the article around each held-out question in the multi-passage set
+MULTI_OTHERS = 4
 
 
 class HeldOut:
@@ -50,6 +60,9 @@ class HeldOut:
                                             source=load(train_file))
         self.clean = squad_units(self.data, "eval", spec.segmenter)
         self.stressed = squad_units(self.stress.dataset, "eval", spec.segmenter)
+        # each question among other paragraphs of its article, as retrieval hands them over
+        self.multi = squad_units(multi_passage(self.data, others=MULTI_OTHERS, seed=seed),
+                                 "eval", spec.segmenter)
         self.cache = out / "heldout" / "scores"
 
     @functools.cached_property
@@ -60,13 +73,14 @@ class HeldOut:
     @functools.cached_property
     def scores(self) -> Scores:
         """Every signal over every unit of the clean and the stressed questions."""
-        clean = signal_scores(self.clean, self.scorers, self.cache, None, self.quiet)
-        stressed = signal_scores(self.stressed, self.scorers, self.cache, None, self.quiet)
-        titles = [self.clean.titles[p] for p in self.clean.owner]
-        titles += [self.stressed.titles[p] for p in self.stressed.owner]
-        return Scores(clean, stressed, sentence_labels(self.clean) +
-                      sentence_labels(self.stressed), titles, answer_units(self.clean),
-                      answer_units(self.stressed), distractor_units(self.stressed, self.stress))
+        sets = (self.clean, self.stressed, self.multi)
+        clean, stressed, multi = (signal_scores(u, self.scorers, self.cache, None, self.quiet)
+                                  for u in sets)
+        titles = [u.titles[p] for u in sets for p in u.owner]
+        labels = [y for u in sets for y in sentence_labels(u)]
+        return Scores(clean, stressed, labels, titles, answer_units(self.clean),
+                      answer_units(self.stressed), distractor_units(self.stressed, self.stress),
+                      multi, answer_units(self.multi))
 
     def timings(self) -> dict[str, dict[str, Any]]:
         """The seconds each signal took on the clean questions (every unit read)."""
@@ -110,6 +124,9 @@ def fuse(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objective: 
 
     table = compare(found.clean, found.stressed, found.clean_gold, found.stress_gold,
                     found.distractors)
+    if found.multi is not None and found.multi_gold is not None:
+        for name in names:
+            table[name]["multi_top1"] = figures(found.multi[name], found.multi_gold)["top1"]
     table.update({f"fused ({k}, {'out-of-fold' if k == 'learned' else 'equal weights'})": v
                   for k, v in rows(names).items()})
     ablation = ({f"without {s}": rows([m for m in names if m != s])["learned"] for s in names}

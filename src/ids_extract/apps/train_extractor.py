@@ -112,6 +112,9 @@ class ExtractorTrainConfig:
     #: and no signal may count against a sentence
     fusion_clean_weight: float = 0.5
     fusion_nonnegative: bool = False
+    #: the share of the fusion's fit given to the held-out questions read among other
+    #: paragraphs of their article (the rest: clean and stressed, by fusion_clean_weight)
+    fusion_multi_weight: float = 0.25
     seed: int = 42
     segmenter: str = "pysbd"
     precision: str = "auto"
@@ -127,7 +130,8 @@ class ExtractorTrainConfig:
         if not 0.0 < self.fusion_clean_weight < 1.0:
             raise ConfigError(f"--fusion-clean-weight {self.fusion_clean_weight}: give a share "
                               "in (0, 1)")
-        for name in ("distractor_rate", "multi_passage_rate", "distill_weight"):
+        for name in ("distractor_rate", "multi_passage_rate", "distill_weight",
+                     "fusion_multi_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} {getattr(self, name)}: give a share in [0, 1]")
         if self.static_base == "dpr" and "dpr" not in self.signals:
@@ -202,11 +206,13 @@ class Pipeline:
                       self.score, ["split", *[t.name for t in chosen_trainers]])
         fuse = Stage("fuse", {"C": c.fusion_c, "cascade": self.cascade_config(),
                               "clean_weight": c.fusion_clean_weight,
-                              "nonnegative": c.fusion_nonnegative},
+                              "nonnegative": c.fusion_nonnegative,
+                              "multi_weight": c.fusion_multi_weight},
                      self.fuse, ["score"], ["fusion.json"])
         profiles = Stage("profiles", {"C": c.fusion_c, "k": c.cascade_k,
                                       "clean_weight": c.fusion_clean_weight,
                                       "nonnegative": c.fusion_nonnegative,
+                                      "multi_weight": c.fusion_multi_weight,
                                       "reference": list(REFERENCE),
                                       # the rule of pipeline.profiles.choose: each subset with
                                       # its learned fusion or its equal-weight sum
@@ -435,7 +441,8 @@ class Pipeline:
     @property
     def objective(self) -> Objective:
         c = self.config
-        return Objective(c.fusion_clean_weight, c.fusion_nonnegative, c.fusion_c)
+        return Objective(c.fusion_clean_weight, c.fusion_nonnegative, c.fusion_c,
+                         c.fusion_multi_weight)
 
     def fuse(self) -> dict[str, Any]:
         return heldout.fuse(self.out, self.spec(), self.config.seed, self.config.train_file,

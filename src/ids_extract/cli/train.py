@@ -238,6 +238,9 @@ def train_extractor_cmd(
     cascade_k: Annotated[int, o.opt("Cross-encoders read the others' top K.")] = X.cascade_k,
     fusion_clean_weight: Annotated[float, o.opt("Fusion: share of clean questions.")] = X.fusion_clean_weight,
     fusion_nonnegative: Annotated[bool, o.opt("Fusion: no weight below 0.")] = X.fusion_nonnegative,
+    fusion_multi_weight: Annotated[float, o.opt(
+        "Fusion: share of held-out questions read among other paragraphs of their article."
+    )] = X.fusion_multi_weight,
     ig_steps: o.IgSteps = X.ig_steps,
     seed: o.Seed = X.seed,
     segmenter: o.Segmenter = X.segmenter,

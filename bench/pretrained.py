@@ -82,7 +82,9 @@ def timing(shipped: str, limit: list[str]) -> dict[str, Any]:
     runs = {"default": [B.cli, "extract", str(B.dev), *limit],
             "paper (--scorers bm25,sbert)": [B.cli, "extract", str(B.dev), "--scorers",
                                              "bm25,sbert", *limit]}
-    for name in ("fast", "best"):
+    from ids_extract.pipeline.pretrained import load_spec
+
+    for name in load_spec(shipped).profiles:
         runs[f"profile {name}"] = [B.cli, "extract", str(B.dev), "--extractor", shipped,
                                    "--profile", name, *limit]
     out: dict[str, Any] = {"reference": {"seconds": round(ref_s, 1), "peak_rss_mib": ref_rss,

@@ -148,7 +148,8 @@ def fuse(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objective: 
 
 
 def profiles(out: Path, spec: ExtractorSpec, seed: int, train_file: str, objective: Objective,
-             k: int, reference: tuple[str, ...], device: str, quiet: bool) -> dict[str, Any]:
+             k: int | list[int], reference: tuple[str, ...], device: str,
+             quiet: bool) -> dict[str, Any]:
     """The ``profiles`` stage: every subset of the signals measured out-of-fold (the frontier,
     ``heldout/frontier.json``), the named profiles chosen there
     (:func:`ids_extract.pipeline.profiles.choose`), each one's fusion fitted on all held-out

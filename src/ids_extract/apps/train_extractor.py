@@ -105,6 +105,9 @@ class ExtractorTrainConfig:
     #: trained dual encoder's passage side
     static_base: str | None = None
     cascade_k: int = 4
+    #: the cascade depths the profiles stage also tries for each subset with a cross-encoder
+    #: (a fast profile may read only the cheap signals' best 2 or 3 units)
+    profile_depths: tuple[int, ...] = (2, 3)
     ig_steps: int = IG_STEPS
     fusion_c: float = 1.0
     #: the learned fusion's objective, chosen on held-out articles (bench/results/
@@ -210,6 +213,7 @@ class Pipeline:
                               "multi_weight": c.fusion_multi_weight},
                      self.fuse, ["score"], ["fusion.json"])
         profiles = Stage("profiles", {"C": c.fusion_c, "k": c.cascade_k,
+                                      "depths": sorted({*c.profile_depths, c.cascade_k}),
                                       "clean_weight": c.fusion_clean_weight,
                                       "nonnegative": c.fusion_nonnegative,
                                       "multi_weight": c.fusion_multi_weight,
@@ -451,9 +455,10 @@ class Pipeline:
     def profiles(self) -> dict[str, Any]:
         """The named profiles, chosen on the held-out articles (``fast``: at most the defaults'
         cost; ``best``: the most accurate that holds the stress targets)."""
-        return heldout.profiles(self.out, self.spec(), self.config.seed, self.config.train_file,
-                                self.objective, self.config.cascade_k, REFERENCE, self.device,
-                                self.quiet)
+        c = self.config
+        return heldout.profiles(self.out, self.spec(), c.seed, c.train_file, self.objective,
+                                sorted({*c.profile_depths, c.cascade_k}), REFERENCE,
+                                self.device, self.quiet)
 
     def card(self) -> dict[str, Any]:
         """``extractor.json`` with the profiles the ``profiles`` stage chose, and the card."""

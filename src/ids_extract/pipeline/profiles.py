@@ -179,16 +179,24 @@ class Candidate:
         return asdict(self)
 
 
-def frontier(scores: Scores, signals: Sequence[str], objective: Objective, k: int,
+def frontier(scores: Scores, signals: Sequence[str], objective: Objective, k: int | Sequence[int],
              timings: Mapping[str, Mapping[str, Any]]) -> list[Candidate]:
-    """Every subset of ``signals``, measured out-of-fold, cheapest first."""
+    """Every subset of ``signals``, measured out-of-fold, cheapest first; a subset with a
+    cross-encoder once per cascade depth in ``k`` (how many of the cheap signals' best units it
+    reads: fewer is cheaper, more can find the answer lower down)."""
     out = []
+    depths = sorted({k} if isinstance(k, int) else set(k))
     for subset in subsets(signals):
-        cascade = cascade_of(subset, k)
-        rows = out_of_fold(scores, subset, objective, cascade)
-        out.append(Candidate(subset, cascade.config() if cascade else None, rows["learned"],
-                             rows["weighted"], round(seconds_per_item(subset, cascade, scores,
-                                                                      timings), 6)))
+        seen: set[Any] = set()
+        for depth in depths:
+            cascade = cascade_of(subset, depth)
+            if cascade in seen:
+                continue  # no reranker (or nothing to rank with): one row
+            seen.add(cascade)
+            rows = out_of_fold(scores, subset, objective, cascade)
+            out.append(Candidate(subset, cascade.config() if cascade else None,
+                                 rows["learned"], rows["weighted"],
+                                 round(seconds_per_item(subset, cascade, scores, timings), 6)))
     return sorted(out, key=lambda c: c.seconds_per_item)
 
 

@@ -8,8 +8,10 @@ below 5; so the export is done here with ``torch.onnx.export`` and the model run
 transformer runs in ONNX: mean pooling (and, for sentence-transformers, normalisation) is done
 here, exactly as the torch modules do it (other pooling modes are refused).
 
-The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx`` (default
-``~/.cache/ids-extract``); it takes a few seconds and needs no network.
+The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx/<key>/`` (default
+``~/.cache/ids-extract``), one file per precision used (``model-int8.onnx``, ~23 MB for MiniLM;
+``model-fused.onnx`` for fp32): it takes a few seconds and needs no network, and removing the
+folder only costs that again.
 """
 
 from __future__ import annotations
@@ -125,20 +127,24 @@ class OnnxEncoder:
                    quantize=quantize, threads=threads)
 
     def _export(self, transformer: Any, quantize: bool) -> Path:
-        """The model file for this weight set and precision, made once and cached."""
+        """The model file for this weight set and precision, made once and cached; the steps it
+        is made from (the plain export, and the fused graph of an int8 model: ~90 MB each for
+        MiniLM) are removed once it is there, so the cache holds what is loaded."""
         folder = home() / "onnx" / _fingerprint(transformer)
         target = folder / ("model-int8.onnx" if quantize else "model-fused.onnx")
-        if target.exists():
+        if target.exists() and not _steps(folder, target):
             return target
         with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing
-            plain = folder / "model.onnx"
-            if not plain.exists():
-                self._export_fp32(transformer, plain)
-            fused = folder / "model-fused.onnx"
-            if not fused.exists():
-                _fuse(plain, fused, transformer.config)
-            if quantize and not target.exists():
-                _quantize(fused, target)
+            plain, fused = folder / "model.onnx", folder / "model-fused.onnx"
+            if not target.exists():
+                if not fused.exists():
+                    if not plain.exists():
+                        self._export_fp32(transformer, plain)
+                    _fuse(plain, fused, transformer.config)
+                if quantize:
+                    _quantize(fused, target)
+            for step in _steps(folder, target):
+                step.unlink(missing_ok=True)
         return target
 
     def _export_fp32(self, model: Any, target: Path) -> None:
@@ -202,6 +208,12 @@ class OnnxEncoder:
         if self.normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled
+
+
+def _steps(folder: Path, target: Path) -> list[Path]:
+    """The files of the export's steps in ``folder`` that are not ``target``."""
+    return [p for p in (folder / "model.onnx", folder / "model-fused.onnx")
+            if p != target and p.exists()]
 
 
 def available_cores() -> int:

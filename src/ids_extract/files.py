@@ -96,30 +96,35 @@ def check_out(path: str | os.PathLike[str], *, folder: bool = True,
 def folder_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder/.lock`` for the duration (``fcntl.flock``); a second run into the same folder
     is refused while the first holds it. The kernel drops the lock when its process dies (even
-    by ``kill -9``), so a lock file left by a crash does not block the next run. A folder (or
-    lock file) this call made is removed again when nothing else was written into it, so a run
-    that fails before writing leaves nothing behind."""
+    by ``kill -9``), so a lock file left by a crash does not block the next run, and the run
+    that ends removes it (a lock file names a process that runs, or is not there). A folder this
+    call made is removed again when nothing else was written into it, so a run that fails before
+    writing leaves nothing behind."""
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
-    fresh = not path.exists()
     try:
-        with open(path, "a+", encoding="utf-8") as fh:
-            yield from _locked(fh, folder)
+        for _ in range(3):  # the lock file of a run that just ended is gone: take the new one
+            with open(path, "a+", encoding="utf-8") as fh:
+                if _take(fh, folder, path):
+                    try:
+                        yield
+                    finally:
+                        path.unlink(missing_ok=True)  # while it is held: no one else writes it
+                    return
+        raise ConfigError(f"{folder}: could not take its lock file; try again")
     finally:
-        if fresh:
-            path.unlink(missing_ok=True)
         if made and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
 
 
-def _locked(fh: Any, folder: Path) -> Iterator[None]:
-    """Take the lock on the open lock file ``fh`` (or refuse), yield while it is held."""
+def _take(fh: Any, folder: Path, path: Path) -> bool:
+    """Take the lock on the open lock file ``fh`` (or refuse: another run holds it) and write
+    this process into it; False when the file was removed meanwhile (its run ended)."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock, as before
-        yield
-        return
+        return True
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -127,14 +132,16 @@ def _locked(fh: Any, folder: Path) -> Iterator[None]:
         holder = fh.read().strip() or "another process"
         raise ConfigError(f"{folder} is being written by another ids-extract run ({holder}); "
                           "wait for it to finish, or choose another --out") from None
+    try:
+        if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino:
+            return False
+    except FileNotFoundError:
+        return False
     fh.seek(0)
     fh.truncate()
     fh.write(f"pid {os.getpid()}")
     fh.flush()
-    try:
-        yield
-    finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
+    return True
 
 
 @contextlib.contextmanager

@@ -20,11 +20,12 @@ from ..errors import ConfigError, DataError
 from ..models.qa.features import Example
 from ..models.qa.reader import Reader
 from ..pipeline.extractor import Extractor
+from ..pipeline.pretrained import check_beside_extractor
 from ..select.join import Joined, join
 from ..select.segment import Span
 from ..squad.model import QA, Article, Paragraph, SquadDataset
 from ..squad.read import load
-from ..tabular import text_given
+from ..tabular import check_strings, jsonl_rows, read_utf8, text_given
 
 
 @dataclass
@@ -184,36 +185,33 @@ def _locate(comp: Joined, lengths: Sequence[int], pos: int, *, forward: bool) ->
 
 
 def read_questions(path: str | Path) -> list[Question]:
-    """Questions from a SQuAD file, a JSON list or JSON Lines of ``{"question", "context"[, "id"]}``."""
+    """Questions from a SQuAD file, a JSON list or JSON Lines of ``{"question", "context"[,
+    "id"]}``; each problem a DataError with its place (a bad byte's line, an item, a field)."""
     p = Path(path)
     if not p.exists():
         raise DataError(str(p), "", "no such file")
+    text = read_utf8(p)
     if p.suffix.lower() in (".jsonl", ".ndjson"):
-        lines = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rows = []
-        for n, line in enumerate(lines, 1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(str(p), f"line {n}", f"not JSON: {err.msg}") from None
-        return _rows(rows, str(p))
+        return _rows([(f"line {n}", row) for n, row in jsonl_rows(text, str(p))], str(p))
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(str(p), "", f"not JSON: {err}") from None
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(str(p), f"line {err.lineno} column {err.colno}",
+                        f"not JSON: {err.msg}") from None
     if isinstance(raw, dict) and "data" in raw:
         return [Question(qa.question, par.context, qa.id) for _, par, qa in load(p).iter_qas()]
     if not isinstance(raw, list):
         raise DataError(str(p), "", "expected a SQuAD file or a list of {question, context}")
-    return _rows(raw, str(p))
+    return _rows([(f"item {n}", row) for n, row in enumerate(raw, 1)], str(p))
 
 
-def _rows(rows: list[Any], path: str) -> list[Question]:
+def _rows(rows: list[tuple[str, Any]], path: str) -> list[Question]:
     out = []
-    for n, row in enumerate(rows, 1):
+    for where, row in rows:
         if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not isinstance(
                 row.get("context"), str):
-            raise DataError(path, f"item {n}", "needs string fields 'question' and 'context'")
+            raise DataError(path, where, "needs string fields 'question' and 'context'")
+        check_strings(row, path, where)
         out.append(Question(row["question"], row["context"], str(row.get("id", ""))))
     return out
 
@@ -251,9 +249,11 @@ class AnswerJob:
         if self.levels is not None and len(names_of(self.levels)) != 1:
             raise ConfigError(f"--levels {self.levels}: answer reads at one level")
         if extractor is not None:
-            if model is not None or self.scorers is not None or self.no_extract:
-                raise ConfigError("--extractor brings its reader and scorers: leave out --model, "
-                                  "--scorers and --no-extract")
+            check_beside_extractor(extractor, {
+                "scorers": {"--scorers": self.scorers}, "fast": {}, "scorer options": {},
+                "models": {"--model": model}, "fusion": {}, "segmenter": {}, "cascade": {}})
+            if self.no_extract:
+                raise ConfigError("--extractor extracts with its scorers: leave out --no-extract")
             found = ExtractThenRead.from_pretrained(extractor, level=self.levels,
                                                     device=self.device, precision=self.precision)
         elif model is None:

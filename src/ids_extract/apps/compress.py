@@ -10,8 +10,13 @@ Budgets:
 - ``tokens:L[@tokenizer]``: the question, the kept text and the tokenizer's special tokens fit in
   ``L`` tokens (the level made for a reader with ``max_seq_length = L``);
 - ``max-ratio:R``: the kept text holds at most ``R`` of the text's tokens (the text counted as
-  written). ``ratio:R`` is the old spelling, read as ``max-ratio:R`` with a warning: in
-  ``extract``'s levels ``ratio:R`` means *at least* R, so the upper bound has its own name.
+  written);
+- ``ratio:R``: the best sentences until *at least* ``R`` of the text's tokens are kept, as in
+  ``extract``'s levels (one meaning everywhere): a floor, not a budget. ``compress`` read it as
+  at most R before, so it warns, for one release, that ``max-ratio:R`` is that spelling now.
+
+A budget that leaves no room for any text (``tokens:L`` with a long question, ``max-ratio:R`` of
+a short text) is a :class:`ConfigError`, never an empty text.
 
 Best sentences are kept while they fit (in their original order); when even the best one does not
 fit, it is cut to the room around its most relevant part (:mod:`ids_extract.select.cut`), so the
@@ -21,14 +26,16 @@ tokens the result is under it. The request runs through the one driver
 (:mod:`ids_extract.pipeline.driver`) as a task of its own (:class:`_Request`); its scorers,
 fusion, cascade and segmenter are a :class:`~ids_extract.pipeline.selector.Selector` built once
 per configuration (:func:`selector_for`) and reused by every later call (the models stay loaded).
-A request that is not text (bytes, a lone surrogate) is a :class:`ConfigError`.
+A request that is not text (bytes, a lone surrogate) is a :class:`ConfigError`; so is a keyword
+that is neither an option nor the options of a scorer in use (``sbert={"backend": "onnx"}``).
+``fast=True`` is ``--fast`` (bm25 and static embeddings).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -39,9 +46,10 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.driver import Chosen, Driver, Tokenizers
+from ..pipeline.pretrained import check_beside_extractor
 from ..pipeline.selector import Selector
-from ..scorers.options import DEFAULT_SCORERS
-from ..select.budget import count_tokens, rooms
+from ..scorers.options import FAST_SCORERS, chosen_scorers
+from ..select.budget import count_tokens, ratio_room, rooms
 from ..select.cascade import DEFAULT_K, Cascade
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, split_sentences
@@ -65,7 +73,9 @@ class Kept:
 @dataclass
 class Compression:
     """The result of :func:`compress`; ``tokens`` is what the budget counts (question + text +
-    special tokens for ``tokens:L``, the kept text alone for ``ratio:R``)."""
+    special tokens for ``tokens:L``, the kept text alone for ``max-ratio:R`` and ``ratio:R``)
+    and ``under`` how far below ``limit`` it is (``ratio:R``: ``limit`` is the least it keeps,
+    R of the text rounded up); ``cut``: the one kept sentence was cut to fit."""
 
     text: str
     budget: str
@@ -128,62 +138,114 @@ def compress_passages(question: str, passages: Sequence[str], budget: str,
 
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
-             scorers: Sequence[str] | None = None, segmenter: str = "pysbd",
+             scorers: Sequence[str] | None = None, fast: bool = False, segmenter: str = "pysbd",
              weights: str | None = None, cascade_k: int | None = DEFAULT_K,
              extractor: str | Path | None = None, profile: str | None = None,
              device: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
     ``question``, within ``budget`` (see the module doc). ``scorers``: default ``bm25,sbert``;
-    ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers that are not
-    cheap (sbert, …) read only the ``cascade_k`` best sentences of the cheap ones (bm25,
-    static), so a long text costs them no more than a short one (None: every scorer reads every
-    sentence); ``scorer_options`` go to the scorers by name, e.g.
-    ``sbert={"backend": "onnx", "precision": "int8"}``.
+    ``fast``: bm25 and static embeddings instead (the command line's ``--fast``), not with
+    ``scorers``; ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers
+    that are not cheap (sbert, …) read only the ``cascade_k`` best sentences of the cheap ones
+    (bm25, static), so a long text costs them no more than a short one (None: every scorer reads
+    every sentence); ``scorer_options`` go to the scorers by name, e.g.
+    ``sbert={"backend": "onnx", "precision": "int8"}`` (any other keyword is an error).
 
     ``extractor``: a ``train-extractor`` folder instead: its scorers, models, fusion, cascade
     and segmenter (``profile``: one of its profiles, ``fast`` or ``best``; ``device`` for its
-    models); the scorer options above are then refused, as the folder decides them."""
+    models); the options above are then refused, as the folder decides them."""
     level = check_budget(budget)
     passages = checked_request(question, context)
+    check_keywords(scorer_options)
     if extractor is not None:
-        given = [n for n, v in (("scorers", scorers), ("weights", weights),
-                                ("scorer options", scorer_options),
-                                ("a segmenter", segmenter != "pysbd")) if v]
-        if given:
-            raise ConfigError(f"compress: {', '.join(given)} come from the extractor "
-                              f"{extractor}; give either, not both")
+        check_beside_extractor(extractor, {
+            "scorers": {"scorers": scorers}, "fast": {"fast": fast},
+            "scorer options": {f"{k}=": v for k, v in scorer_options.items()}, "models": {},
+            "fusion": {"weights": weights}, "segmenter": {"segmenter": segmenter != "pysbd"},
+            "cascade": {"cascade_k": cascade_k not in (DEFAULT_K, None)}})
         selector = pretrained_selector(str(Path(extractor).resolve()), profile, device,
                                        cascade_k)
     elif profile is not None:
         raise ConfigError("compress: a profile is one of a trained extractor's; give extractor=")
     else:
-        selector = selector_for(tuple(scorers or DEFAULT_SCORERS.split(",")), _frozen(scorer_options),
-                                weights, cascade_k, segmenter)
+        names = scorer_names(scorers, fast, scorer_options)
+        selector = selector_for(tuple(names), _frozen(scorer_options), weights, cascade_k,
+                                segmenter)
     tokenizer = load_light_tokenizer(level.tokenizer)
-    if level.kind == "tokens":
-        [room] = rooms(int(level.value), [question], tokenizer)
-        if room < 1:
-            raise ConfigError(f"budget {level}: the question and the special tokens take "
-                              f"{int(level.value) - room} tokens, leaving no room for text; give "
-                              "a larger L")
+    _check_room(level, question, passages, tokenizer)
     driver = Driver(_Request(question), selector, [level], Tokenizers(tokenizer), exact=True,
                     quiet=True)
     [out] = driver.run(passages).outputs
     return out
 
 
+#: compress()'s own keywords (every other one names a scorer and holds its options)
+KEYWORDS = ("budget", "scorers", "fast", "segmenter", "weights", "cascade_k", "extractor",
+            "profile", "device")
+
+
+def check_keywords(scorer_options: dict[str, Any]) -> None:
+    """Every keyword beyond compress()'s own names a scorer and holds a dict of its options: an
+    unknown one (a misspelt option) or another value is a :class:`ConfigError`, not a crash or
+    an option dropped without a word."""
+    from ..scorers import REGISTRY
+
+    for key, value in scorer_options.items():
+        if key not in REGISTRY:
+            raise ConfigError(f"compress() got an unknown keyword {key!r}: give "
+                              f"{', '.join(KEYWORDS)}, or a scorer's options by its name "
+                              f"({', '.join(f'{n}={{…}}' for n in REGISTRY)})")
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"compress(): {key}= takes a dict of the {key} scorer's options "
+                              f"(e.g. sbert={{'backend': 'onnx'}}), not {type(value).__name__}")
+
+
+def scorer_names(scorers: Sequence[str] | None, fast: bool,
+                 scorer_options: Mapping[str, Any]) -> list[str]:
+    """The scorers by name (the default, ``fast``'s, or ``scorers``: not both); options for a
+    scorer that is not among them would be dropped, so they are an error too."""
+    if fast and scorers is not None:
+        raise ConfigError(f"compress: fast=True sets the scorers ({FAST_SCORERS}); leave out "
+                          "scorers=")
+    names = chosen_scorers(list(scorers) if scorers is not None else None, fast)
+    unused = [k for k in scorer_options if k not in names]
+    if unused:
+        raise ConfigError(f"compress: options for {', '.join(unused)}, which "
+                          f"{'is' if len(unused) == 1 else 'are'} not among the scorers "
+                          f"({', '.join(names)})")
+    return names
+
+
+def _check_room(level: Level, question: str, passages: Sequence[str], tokenizer: Any) -> None:
+    """A budget with no room for any text is an error (an empty result would look like an
+    answer): ``tokens:L`` after the question and the special tokens, ``max-ratio:R`` of the
+    text's own tokens."""
+    if level.kind == "tokens":
+        [room] = rooms(int(level.value), [question], tokenizer)
+        if room < 1:
+            raise ConfigError(f"budget {level}: the question and the special tokens take "
+                              f"{int(level.value) - room} tokens, leaving no room for text; give "
+                              "a larger L")
+    elif level.kind == "max-ratio":
+        whole = int(count_tokens([SEPARATOR.join(passages)], tokenizer)[0])
+        if ratio_room(level.value, whole) < 1:
+            raise ConfigError(f"budget {level}: {level.value} of this text's {whole} tokens is "
+                              "less than one token, leaving no room for text; give a larger R")
+
+
 def check_budget(spec: str) -> Level:
-    """The budget's level: ``tokens:L[@tokenizer]`` or ``max-ratio:R``; the old spelling
-    ``ratio:R`` (which means *at least* R in ``extract``'s levels) is read as ``max-ratio:R`` with
-    a warning, for one release. Anything else is a :class:`ConfigError`."""
+    """The budget's level: ``tokens:L[@tokenizer]``, ``max-ratio:R`` or ``ratio:R`` (at least R,
+    as everywhere: a :class:`FutureWarning` says, for one release, that compress read it as at
+    most R before and spells that ``max-ratio:R`` now). Anything else is a
+    :class:`ConfigError`."""
     level = parse_level(spec)
     if level.kind == "ratio":
-        warnings.warn(f"budget {spec!r}: a compress budget's ratio is an upper bound, spelled "
-                      f"max-ratio:R now (ratio:R means at least R in extract's levels); "
-                      "ratio:R goes in the next release", FutureWarning, stacklevel=1)
-        level = Level("max-ratio", level.value)
-    if level.kind not in ("tokens", "max-ratio"):
-        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer] or max-ratio:R")
+        warnings.warn(f"budget {spec!r} keeps at least {level.value} of the text, as ratio:R does "
+                      f"everywhere; compress read it as at most {level.value} before this "
+                      f"release: for that, give max-ratio:{level.value}", FutureWarning,
+                      stacklevel=1)
+    if level.kind not in ("tokens", "max-ratio", "ratio"):
+        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer], max-ratio:R or ratio:R")
     return level
 
 
@@ -276,18 +338,32 @@ class _Request:
         """The kept text, what the budget counts of it, and each kept sentence located."""
         units, choice, level = chosen.units, chosen.choice, chosen.level
         tokenizer = choice.budget.tokenizer
-        assert choice.budget.rooms is not None  # both budgets are token budgets
-        [room] = choice.budget.rooms
-        limit = int(level.value) if level.kind == "tokens" else room
         kept, final = choice.kept[0], choice.spans(units, 0)
-        joined = choice.joined(units, 0).context if kept else ""
-        used = int(count_tokens([joined], tokenizer)[0]) if joined else 0
-        total = used + (limit - room if level.kind == "tokens" else 0)
+        if not kept:  # not even one token of the best sentence fits
+            raise ConfigError(f"budget {level} leaves no room for any of this text")
+        joined = choice.joined(units, 0).context
+        used = int(count_tokens([joined], tokenizer)[0])
         original = int(count_tokens([units.texts[0]], tokenizer)[0])  # the text as written
+        limit, total = _limit(level, choice.budget.rooms, original, used)
         return Compression(joined, str(level), limit, total, limit - total, original,
                            _kept(units.texts[0], final, kept, units.owners, data,
                                  chosen.scored.fused[0]),
                            choice.cuts[0] is not None)
+
+
+def _limit(level: Level, budget_rooms: list[int] | None, original: int,
+           used: int) -> tuple[int, int]:
+    """The limit and what it counts: ``tokens:L`` counts the question and the special tokens
+    too; ``max-ratio:R`` the kept text against R of the text; ``ratio:R`` (a floor) the kept
+    text against the least it keeps, R of the text rounded up (``under`` is then how far below
+    it the result is: 0 or less)."""
+    if level.kind == "ratio":
+        return math.ceil(level.value * original), used
+    assert budget_rooms is not None  # the other two are token budgets
+    [room] = budget_rooms
+    if level.kind == "tokens":
+        return int(level.value), used + int(level.value) - room
+    return room, used
 
 
 def _segment(passages: Sequence[str], segmenter: str) -> tuple[str, list[Span], list[int]]:

@@ -4,9 +4,10 @@ and "budget"}`` in (a file or stdin), one result per request out, in order.
 Options that would fail every line (an unknown scorer, a bad budget or a budget tokenizer that
 is not there, weights naming a scorer that is not used, a segmenter, ``cascade_k`` below 0, an
 ``--out`` that exists) are refused by :meth:`CompressJob.check` before any line is read. After
-that a bad request (not JSON, a field missing or given twice, an empty text, a budget too small
-for its question, an ``id`` used before) is one located error (``file: line N (id X): problem``)
-and one ``{"id", "error"}`` result in its place; the others are still answered.
+that a bad request (bytes that are not UTF-8, not JSON, a lone surrogate, a field missing or given
+twice, an empty text, a budget too small for its question, an ``id`` used before) is one located
+error (``file: line N (id X): problem``) and one ``{"id", "error"}`` result in its place; the
+others are still answered. An input with no request at all (an empty file) is an error.
 
 Only light modules are imported before the first request: the scorers load what they need
 (``bm25`` alone loads neither torch nor transformers).
@@ -14,11 +15,12 @@ Only light modules are imported before the first request: the scorers load what 
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from ..errors import ConfigError, DataError, IdsExtractError
 from ..files import check_out
@@ -27,6 +29,7 @@ from ..scorers.options import chosen_scorers, merged, parse_scorer_options
 from ..select.cascade import DEFAULT_K, check_k
 from ..select.fusion import parse_weights
 from ..select.segment import SEGMENTERS, check_segmenter
+from ..tabular import SURROGATE, check_strings
 
 #: the budget of a request that names none
 DEFAULT_BUDGET = "tokens:256"
@@ -73,17 +76,17 @@ class CompressJob:
 
     def _pretrained(self) -> None:
         """A trained extractor decides the scorers, fusion, cascade and segmenter: options
-        that would say otherwise are refused; the folder and the profile are read now."""
+        that would say otherwise are refused (:func:`~ids_extract.pipeline.pretrained.
+        check_beside_extractor`); the folder and the profile are read now."""
+        from ..pipeline.pretrained import check_beside_extractor
         from .compress import pretrained_selector
 
-        given = [flag for flag, value in (("--scorers", self.scorers), ("--fast", self.fast),
-                                          ("--weights", self.weights),
-                                          ("--scorer-option", self.scorer_option),
-                                          ("--segmenter", self.segmenter != SEGMENTERS[0]))
-                 if value]
-        if given:
-            raise ConfigError(f"--extractor {self.extractor} decides the scorers and their "
-                              f"fusion: drop {', '.join(given)}")
+        check_beside_extractor(self.extractor, {
+            "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
+            "scorer options": {"--scorer-option": self.scorer_option}, "models": {},
+            "fusion": {"--weights": self.weights},
+            "segmenter": {"--segmenter": self.segmenter != SEGMENTERS[0]},
+            "cascade": {"--cascade-k": self.cascade_k != DEFAULT_K}})
         # built now (and cached) with the key compress() uses, so the folder is read once
         settings = self.settings()
         pretrained_selector(str(Path(settings["extractor"]).resolve()), self.profile,
@@ -111,7 +114,7 @@ class CompressJob:
         return {"scorers": self.names, "segmenter": self.segmenter, "weights": self.weights,
                 "cascade_k": self.cascade_k or None, **self.options}
 
-    def answers(self, source: TextIO, name: str,
+    def answers(self, source: BinaryIO, name: str,
                 failed: Callable[[DataError], None]) -> Iterator[dict[str, Any]]:
         """Each request's result, or its located error (handed to ``failed`` at once), in input
         order."""
@@ -138,30 +141,46 @@ class CompressJob:
             yield result.to_dict() | {"id": rid}
 
 
-def open_requests(path: str) -> TextIO:
-    """The requests file, read lazily line by line (``utf-8-sig``: a byte-order mark is fine)."""
+def open_requests(path: str) -> BinaryIO:
+    """The requests file, read lazily line by line, as bytes: each line is decoded on its own
+    (:func:`requests`), so a bad byte is the problem of its line only."""
     try:
-        return open(path, encoding="utf-8-sig")  # noqa: SIM115 (closed by the caller)
+        return open(path, "rb")  # noqa: SIM115 (closed by the caller)
     except FileNotFoundError:
         raise DataError(path, "", "no such file") from None
 
 
-def requests(source: TextIO, name: str) -> Iterator[tuple[int, str, dict[str, Any] | DataError]]:
+def requests(source: BinaryIO, name: str) -> Iterator[tuple[int, str, dict[str, Any] | DataError]]:
     """(line number, id, a checked request) or (line number, id, the located problem of that
-    line); a request without an id gets its line number."""
-    n = 0
-    while True:
-        n += 1
+    line: not UTF-8 with its byte offset, not JSON, a lone surrogate, a field missing); a request
+    without an id gets its line number. Lines are split at ``\\n`` only (JSON Lines); a UTF-8
+    byte-order mark before the first is skipped; a source with no request is an error."""
+    offset, seen = 0, False
+    for n, raw in enumerate(source, 1):
+        body = raw[len(codecs.BOM_UTF8):] if n == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+        start, offset = offset + len(raw) - len(body), offset + len(raw)
         try:
-            line = source.readline()
+            line = body.decode("utf-8")
         except UnicodeDecodeError as err:
-            yield n, str(n), DataError(name, f"line {n}", f"not UTF-8 ({err.reason}); reading "
-                                                          "stops here")
-            return
-        if not line:
-            return
+            rid = _id_of(body.decode("utf-8", "replace"), n)
+            seen = True
+            yield n, rid, DataError(name, f"line {n} (id {rid})", f"invalid UTF-8 at byte "
+                                    f"{start + err.start} ({err.reason})")
+            continue
         if line.strip():
+            seen = True
             yield _request(line, n, name)
+    if not seen:
+        raise DataError(name, "", "empty file" if offset == 0 else "no requests (blank lines only)")
+
+
+def _id_of(line: str, n: int) -> str:
+    """The id of a line that could not be read as UTF-8, if the rest of it is a JSON request."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return str(n)
+    return str(row.get("id", n)) if isinstance(row, dict) else str(n)
 
 
 def _request(line: str, n: int, name: str) -> tuple[int, str, dict[str, Any] | DataError]:
@@ -174,8 +193,14 @@ def _request(line: str, n: int, name: str) -> tuple[int, str, dict[str, Any] | D
         return n, str(n), DataError(name, f"line {n}", "expected an object with a string "
                                                        "'question'")
     rid = str(row.get("id", n))
+    rid = str(n) if SURROGATE.search(rid) else rid  # such an id is refused just below
+    where = f"line {n} (id {rid})"
+    try:
+        check_strings(row, name, where)
+    except DataError as err:
+        return n, rid, err
     problem = _problem(row)
-    return n, rid, DataError(name, f"line {n} (id {rid})", problem) if problem else row
+    return n, rid, DataError(name, where, problem) if problem else row
 
 
 def _problem(row: dict[str, Any]) -> str | None:

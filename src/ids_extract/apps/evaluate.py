@@ -4,7 +4,6 @@ reads them)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from ..files import write_json
 from ..models.qa.features import MODES
 from ..squad import read as squad_read
 from ..squad.model import Article, Paragraph, SquadDataset
+from ..tabular import read_json
 
 
 @dataclass
@@ -91,12 +91,7 @@ def only(dataset: SquadDataset, ids: set[str]) -> SquadDataset:
 
 def read_mapping(path: Path, kind: type) -> dict[str, Any]:
     """A JSON object of question id -> ``kind`` (predictions, no-answer probabilities)."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(str(path), "", "no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(str(path), "", f"not JSON: {err}") from None
+    raw = read_json(path)
     if not isinstance(raw, dict):
         raise DataError(str(path), "", "expected an object of question id → value")
     for key, value in raw.items():

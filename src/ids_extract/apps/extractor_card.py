@@ -5,6 +5,7 @@ distractors), the time and peak memory of every stage, and the package versions.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,7 @@ def write_card(out: Path, config: Any) -> Path:
         "with a learned fusion (logistic regression fitted on held-out training articles). "
         "Trained by `ids-extract train-extractor`.", "",
         "## Use it", "", "```bash",
-        f"ids-extract extract dev.json --extractor {out} --out runs/dev",
-        f"ids-extract extract dev.json --extractor {out} --profile fast --out runs/dev-fast",
-        f"ids-extract answer --extractor {out} -q 'Who led the Norse raiders?' --context-file ctx.txt",
+        *usage(out, config.signals, list(state["profiles"].result) if "profiles" in state else []),
         "```", "", "```python", "from ids_extract import Extractor",
         f'ex = Extractor.from_pretrained("{out}", "tokens:128")', "```", "",
         "## Training data", "",
@@ -72,6 +71,24 @@ def write_card(out: Path, config: Any) -> Path:
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
     return out / "README.md"
+
+
+def usage(out: Path, signals: Sequence[str], profiles: Sequence[str]) -> list[str]:
+    """The commands the card suggests: only what this folder can do (``answer`` and ``explain``
+    need its reader), one line per profile it has, in today's spelling (``tests/
+    test_issue35.py`` parses every one)."""
+    q, ctx = "--question 'Who led the Norse raiders?'", "--context-file ctx.txt"
+    lines = [f"ids-extract extract dev.json --extractor {out} --out runs/dev",
+             *[f"ids-extract extract dev.json --extractor {out} --profile {name} "
+               f"--out runs/dev-{name}" for name in profiles],
+             f"ids-extract compress questions.jsonl --extractor {out} --budget tokens:256"]
+    if "reader" in signals:
+        lines += [f"ids-extract answer --extractor {out} {q} {ctx}",
+                  f"ids-extract explain --extractor {out} {q} {ctx} --out explain.html"]
+    else:
+        lines.append("# answer and explain read with the extractor's reader: this one was "
+                     "trained without (add reader to --stages)")
+    return lines
 
 
 def _fused(report: dict[str, Any]) -> set[str]:

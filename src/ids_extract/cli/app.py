@@ -50,6 +50,27 @@ def main(
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", module=r"(torch|transformers|ray|onnx).*")
+    # this package's own FutureWarnings are for users (a budget read otherwise than before):
+    # shown, each once per run, as one line like every other message
+    warnings.filterwarnings("always", category=FutureWarning, module=r"ids_extract(\.|$)")
+    warnings.showwarning = _warning_line
+    _shown.clear()
+
+
+_SHOW = warnings.showwarning
+_shown: set[str] = set()
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """One ``warning:`` line on stderr for this package's warnings; others as Python shows them
+    (with ``--debug``, or a third-party one not filtered)."""
+    if "ids_extract" not in filename.replace("\\", "/").split("/"):
+        _SHOW(message, category, filename, lineno, file, line)
+        return
+    if str(message) not in _shown:  # the same warning of every request: said once
+        _shown.add(str(message))
+        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
 
 
 def handles_errors(func: F) -> F:

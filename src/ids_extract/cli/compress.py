@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -47,14 +48,14 @@ def compress_cmd(
         failed.append(err)
         err_console.print(f"error: {err}", highlight=False, markup=False)
 
-    source = sys.stdin if input == STDIN else open_requests(input)
-    lines = (json.dumps(r, ensure_ascii=False) for r in job.answers(source, name, report))
-    if out is None:
-        for line in lines:
-            typer.echo(line)
-    else:
-        with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as fh:
-            fh.writelines(line + "\n" for line in lines)
+    with contextlib.nullcontext(sys.stdin.buffer) if input == STDIN else open_requests(input) as src:
+        lines = (json.dumps(r, ensure_ascii=False) for r in job.answers(src, name, report))
+        if out is None:
+            for line in lines:
+                typer.echo(line)
+        else:
+            with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as fh:
+                fh.writelines(line + "\n" for line in lines)
     if failed:
         err_console.print(f"[bold red]{len(failed)} request(s) failed[/] (named above); the "
                           "others were answered", highlight=False)

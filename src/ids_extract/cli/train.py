@@ -35,8 +35,9 @@ ReaderMode = Annotated[str, o.opt(f"{' or '.join(READER_MODES)}: sliding windows
 ClassifierMode = Annotated[str, o.opt(f"How a text longer than the model is read: "
                                       f"{', '.join(CLASSIFIER_MODES)} (windows: every window a "
                                       "training example).")]
-Tokens = Annotated[int, o.opt("Tokens the encoder reads of a question (or a sentence with its "
-                              "context).")]
+QuestionTokens = Annotated[int, o.opt("Tokens the question encoder reads of a question.")]
+PassageTokens = Annotated[int, o.opt("Tokens the passage encoder reads of a sentence (with the "
+                                     "--passage-context sentences before it).")]
 Passes = Annotated[float, o.opt("Passes over the training data.")]
 
 
@@ -138,8 +139,8 @@ def train_retriever_cmd(
                                             "are candidates).")] = D.contexts_per_step,
     learning_rate: o.LearningRate = D.learning_rate,
     pooling: Annotated[str, o.opt("mean (the backbone's own pooling) or cls (plain DPR).")] = D.pooling,
-    max_question_length: Tokens = D.max_question_length,
-    max_passage_length: Tokens = D.max_passage_length,
+    max_question_length: QuestionTokens = D.max_question_length,
+    max_passage_length: PassageTokens = D.max_passage_length,
     passage_context: Annotated[int, o.opt("Sentences before each one that the passage "
                                           "encoder reads too (kept in the pair).")] = D.passage_context,
     heldout: o.Heldout = D.heldout_questions,

@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..apps.compress import KeptPassage, check_budget, compress_passages
+from ..apps.compress import (
+    KeptPassage,
+    check_budget,
+    check_keywords,
+    compress_passages,
+    scorer_names,
+)
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..select.segment import check_segmenter
@@ -26,6 +32,8 @@ class CompressSettings(BaseModel):
 
     budget: str = "tokens:256"
     scorers: tuple[str, ...] = ("bm25", "sbert")
+    #: bm25 and static embeddings instead of the scorers (the command line's ``--fast``)
+    fast: bool = False
     segmenter: str = "pysbd"
     scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: a ``train-extractor`` folder instead of ``scorers`` (its scorers, fusion, cascade and
@@ -38,17 +46,31 @@ class CompressSettings(BaseModel):
         level = check_budget(self.budget)
         load_light_tokenizer(level.tokenizer)
         check_segmenter(self.segmenter)
+        check_keywords(self.scorer_options)
         if self.extractor is not None:  # read now, once: compress() reuses the cached selector
             from pathlib import Path
 
             from ..apps.compress import pretrained_selector
+            from ..pipeline.pretrained import check_beside_extractor
             from ..select.cascade import DEFAULT_K
 
+            given = self.model_fields_set  # a field left at its default is not given
+            check_beside_extractor(self.extractor, {
+                "scorers": {"scorers": "scorers" in given}, "fast": {"fast": self.fast},
+                "scorer options": {"scorer_options": self.scorer_options}, "models": {},
+                "fusion": {}, "segmenter": {"segmenter": "segmenter" in given}, "cascade": {}})
             pretrained_selector(str(Path(self.extractor).resolve()), self.profile, None,
                                 DEFAULT_K)
         elif self.profile is not None:
             raise ConfigError("profile is one of a trained extractor's: give extractor= too")
+        else:
+            scorer_names(self._scorers(), self.fast, self.scorer_options)
         return self
+
+    def _scorers(self) -> tuple[str, ...] | None:
+        """The scorers as given (None: left at the default, which ``fast`` replaces)."""
+        return self.scorers if "scorers" in self.model_fields_set else (
+            None if self.fast else self.scorers)
 
     def kept(self, query: str, texts: Sequence[str]) -> list[KeptPassage]:
         """The texts cut to what matters for ``query``, within the budget (one per text that
@@ -56,8 +78,8 @@ class CompressSettings(BaseModel):
         if self.extractor is not None:
             return compress_passages(query, list(texts), self.budget, extractor=self.extractor,
                                      profile=self.profile)
-        return compress_passages(query, list(texts), self.budget, scorers=self.scorers,
-                                 segmenter=self.segmenter, **self.scorer_options)
+        return compress_passages(query, list(texts), self.budget, scorers=self._scorers(),
+                                 fast=self.fast, segmenter=self.segmenter, **self.scorer_options)
 
     @staticmethod
     def metadata(kept: KeptPassage) -> dict[str, Any]:

@@ -8,8 +8,10 @@ below 5; so the export is done here with ``torch.onnx.export`` and the model run
 transformer runs in ONNX: mean pooling (and, for sentence-transformers, normalisation) is done
 here, exactly as the torch modules do it (other pooling modes are refused).
 
-The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx`` (default
-``~/.cache/ids-extract``); it takes a few seconds and needs no network.
+The export is made once per model and kept under ``$IDS_EXTRACT_HOME/onnx/<key>/`` (default
+``~/.cache/ids-extract``), one file per precision used (``model-int8.onnx``, ~23 MB for MiniLM;
+``model-fused.onnx`` for fp32): it takes a few seconds and needs no network, and removing the
+folder only costs that again.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ def export_graph(model: Any, tokenizer: Any, quantize: bool, output: str = "hidd
     ``$IDS_EXTRACT_HOME/onnx/<weights>``; only the file that is loaded stays there."""
     folder = home() / "onnx" / (_fingerprint(model) + ("" if output == "hidden" else f"-{output}"))
     target = folder / (INT8_FILE if quantize else "model-fused.onnx")
+    (folder / "model.onnx").unlink(missing_ok=True)  # the plain export an older version kept
     if target.exists():
         return target
     with wait_lock(folder / ".export.lock"):  # concurrent runs export once, not racing

@@ -185,15 +185,58 @@ def common_arguments(device: str, precision: str, seed: int, quiet: bool) -> dic
     seeds, quiet logging, no reporting, no worker processes)."""
     return {"use_cpu": not device.startswith("cuda"), "bf16": precision == "bf16",
             "fp16": precision == "fp16", "seed": seed, "data_seed": seed, "report_to": "none",
-            "disable_tqdm": quiet, "dataloader_num_workers": 0,
+            "disable_tqdm": True, "dataloader_num_workers": 0,  # bars: own_progress
             "log_level": "error" if quiet else "warning"}
 
 
-def quiet_trainer(trainer: Any) -> None:
-    """Without tqdm the Trainer prints every log dict to stdout: drop that printer."""
-    from transformers.trainer_callback import PrinterCallback
+def own_progress(trainer: Any, quiet: bool) -> None:
+    """The trainer's progress as the rest of the package shows it (:class:`~ids_extract.
+    progress.Meter`: a rich bar on a terminal, a plain line per interval in a log file), not
+    transformers' tqdm bars, which write carriage returns with their loss dicts inside into a
+    log; each log dict (loss, learning rate) is one plain line. Nothing when ``quiet``."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    from transformers.utils import logging as hf_logging
 
     trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    hf_logging.disable_progress_bar()  # its own bars (loading, writing shards): tqdm too
+    if not quiet:
+        trainer.add_callback(_progress_callback())
+
+
+def _progress_callback() -> Any:
+    """A ``TrainerCallback`` that drives a :class:`~ids_extract.progress.Meter` by steps."""
+    from transformers import TrainerCallback
+
+    from ..progress import Meter, console
+
+    class StepMeter(TrainerCallback):
+        """Steps on the package's meter; the Trainer's logs as plain lines."""
+
+        meter: Meter | None = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.meter = Meter("training steps", state.max_steps).__enter__()
+            self.meter.advance(state.global_step)  # a resumed run starts where it was
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.meter is not None:
+                self.meter.advance(state.global_step - self.meter.done)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kwargs: Any) -> None:
+            if logs and state.is_world_process_zero:
+                shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                  for k, v in logs.items())
+                console.print(f"step {state.global_step}: {shown}", highlight=False,
+                              markup=False)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.meter is not None:
+                self.meter.__exit__()
+                self.meter = None
+
+    return StepMeter()
 
 
 def data_fingerprint(obj: Any) -> str:
@@ -236,8 +279,7 @@ def build_trainer(model: Any, tokenizer: Any, columns: dict[str, list[Any]], out
                       processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
                       callbacks=list(callbacks) or None)
-    if quiet:
-        quiet_trainer(trainer)
+    own_progress(trainer, quiet)
     return trainer, device, precision
 
 

@@ -154,9 +154,10 @@ class _Run:
     # ------------------------------------------------------------------ pass 2: scores
 
     def _meter(self) -> Meter:
-        """One bar for the scoring pass, in questions × scorers, cached shards included."""
+        """One bar for the scoring pass that counts questions (advanced in questions ×
+        scorers), cached shards included."""
         ex = self.extractor
-        return Meter("scoring", self.info.questions * len(ex.scorers), ex.quiet)
+        return Meter("scoring", self.info.questions, ex.quiet, per=len(ex.scorers))
 
     def score_locally(self) -> None:
         """Shard by shard, the next one segmented while this one is scored."""

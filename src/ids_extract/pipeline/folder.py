@@ -99,7 +99,7 @@ def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool,
         return {}
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):  # broken: not the same run's
         previous = {}
 
     def config(m: dict[str, Any]) -> Any:

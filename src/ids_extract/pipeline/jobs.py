@@ -10,7 +10,6 @@ default (``ids-extract scorers`` lists them).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from ..scorers.options import (
     parse_scorer_options,
 )
 from ..select.cascade import check_k
-from ..tabular import hf_split_for
+from ..tabular import hf_split_for, read_json
 from ..textcls.model import TextDataset
 from .classify import DEFAULT_TEXT_LEVELS, DEFAULT_TEXT_SCORERS, TextExtractor
 from .classify_jobs import TextColumns
@@ -35,6 +34,7 @@ from .classify_output import DEFAULT_TEXT_SHARD_SIZE, extract_texts_to_dir, read
 from .engine import DEFAULT_SHARD_SIZE, ENGINES, extract_to_dir
 from .extractor import DEFAULT_LEVELS, Extractor
 from .folder import RunSummary
+from .pretrained import check_beside_extractor
 
 BAD_ANSWER_POLICIES = ("error", "repair", "skip")
 #: the values a QA command hands its scorers (each scorer takes those it declares it reads)
@@ -100,18 +100,21 @@ class ExtractJob:
         check_k(self.cascade_k)
         pick_device(self.device)  # a device that is not there fails now, whichever scorers use it
         if self.extractor is not None:
-            given = {"--scorers": self.scorers, "--scorer-option": self.scorer_option,
-                     "--fast": self.fast or None, "--weights": self.weights,
-                     "--fusion": self.fusion, "--fusion-model": self.fusion_model,
-                     **{f"--{k.replace('_', '-')}": getattr(self, k) for k in
-                        ("reader_model", "cross_model", "dpr_model", "sbert_model",
-                         "static_model", "cascade_k", "segmenter")}}
-            clash = [k for k, v in given.items() if v is not None]
-            if clash:
-                raise ConfigError(f"--extractor sets the scorers, models, fusion and segmenter: "
-                                  f"leave out {', '.join(clash)}")
+            check_beside_extractor(self.extractor, {
+                "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
+                "scorer options": {"--scorer-option": self.scorer_option, **self._flags(
+                    "batch_size", "precision", "backend", "ig_mode", "ig_target", "ig_cascade",
+                    "ig_margin")},
+                "models": self._flags("reader_model", "cross_model", "dpr_model", "sbert_model",
+                                      "static_model"),
+                "fusion": self._flags("weights", "fusion", "fusion_model"),
+                "segmenter": self._flags("segmenter"), "cascade": self._flags("cascade_k")})
         elif self.profile is not None:
             raise ConfigError("--profile names a profile of a trained extractor: give --extractor")
+
+    def _flags(self, *names: str) -> dict[str, Any]:
+        """``{"--reader-model": value, …}``: settings by the flags that give them."""
+        return {f"--{n.replace('_', '-')}": getattr(self, n) for n in names}
 
     def build(self) -> Extractor:
         """The extractor: a trained one (``extractor``), or the named scorers with their
@@ -204,13 +207,7 @@ def descriptions(spec: str | None) -> Any:
     """A JSON file of label descriptions, or the ``LABEL=TEXT,…`` string itself."""
     if spec is None or not spec.endswith(".json"):
         return spec
-    path = Path(spec)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(spec, "", "no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(spec, "", f"not JSON: {err}") from None
+    raw = read_json(Path(spec))
     if not isinstance(raw, dict):
         raise DataError(spec, "", "expected an object {label: description or [descriptions]}")
     return raw

@@ -24,6 +24,7 @@ same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,29 @@ def resolve_extractor(where: str | Path) -> Path:
     if not path.exists() and str(where) in shipped_extractors():
         return shipped_extractors()[str(where)]
     return path
+
+
+#: what a trained extractor decides, so that no entry point takes it beside one (it would be
+#: dropped without a word): the scorers (and so ``--fast``), their options and models, their
+#: fusion, the segmenter and the cascade
+DECIDED = ("scorers", "fast", "scorer options", "models", "fusion", "segmenter", "cascade")
+
+
+def check_beside_extractor(extractor: object, given: Mapping[str, Mapping[str, Any]]) -> None:
+    """The one rule every entry point (the command line, ``compress()``, both RAG adapters, the
+    jobs) asks before it uses a trained extractor: none of :data:`DECIDED` may be given beside
+    it. ``given`` maps each of them to the entry point's own spellings of it and their values
+    (an empty mapping where it has none: every entry point says what it has of each, so a new
+    thing an extractor decides reaches them all); a value is given when it is not None, False
+    or empty."""
+    if set(given) != set(DECIDED):
+        raise TypeError(f"check_beside_extractor: say what is given of {', '.join(DECIDED)}")
+    clash = [name for what in DECIDED for name, value in given[what].items()
+             if value is not None and value is not False and value != {} and value != []
+             and value != ()]
+    if clash:
+        raise ConfigError(f"the extractor {extractor} decides the scorers, their options, models "
+                          f"and fusion, the segmenter and the cascade: leave out {', '.join(clash)}")
 
 
 @dataclass

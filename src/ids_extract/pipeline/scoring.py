@@ -65,13 +65,14 @@ def score_units(units: Units, scorers: Sequence[Scorer], fuser: Fusion, *,
                 cascade: Cascade | None = None,
                 candidates: Sequence[np.ndarray] | None = None) -> Scored:
     """Run every scorer over the items in batches of whole documents, then fuse. Progress is
-    counted in items × scorers, on ``meter`` when the caller has one (the engine's pass).
+    advanced in items × scorers and shows items (``Meter.per``), on ``meter`` when the caller
+    has one (the engine's pass).
 
     With ``cascade``, the cheap scorers run first and the expensive ones read only each item's
     top-k units of the cheap fusion (:mod:`ids_extract.select.cascade`); ``candidates`` (one
     index array per item) gives those units directly, for scorers scored one at a time."""
     if meter is None:
-        with Meter("scoring", len(units) * len(scorers), quiet) as own:
+        with Meter("scoring", len(units), quiet, per=len(scorers)) as own:
             return score_units(units, scorers, fuser, chunk_size=chunk_size, meter=own,
                                cascade=cascade, candidates=candidates)
     if cascade is not None:

@@ -5,7 +5,6 @@ record valid, ids unique), and the count of questions or texts as reported."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from ..errors import DataError, IdsExtractError
 from ..files import fingerprint
 from ..squad.read import load
+from ..tabular import read_json
 from ..textcls.model import Columns
 from ..textcls.read import load as load_texts
 from .folder import MANIFEST
@@ -25,11 +25,10 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     path = Path(out_dir) / MANIFEST
     if not path.exists():
         raise DataError(str(out_dir), "", f"no {MANIFEST}: not an ids-extract output folder")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return manifest
-    except json.JSONDecodeError as err:
-        raise DataError(str(path), f"line {err.lineno}", f"broken manifest: {err.msg}") from None
+    manifest = read_json(path)  # a bad byte, an empty file, broken JSON: located errors
+    if not isinstance(manifest, dict):
+        raise DataError(str(path), "", "broken manifest: not a JSON object")
+    return manifest
 
 
 @dataclass

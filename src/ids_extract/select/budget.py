@@ -12,6 +12,7 @@ caller (:func:`ids_extract.models.hub.load_tokenizer`), so this module never loa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -87,6 +88,12 @@ def rooms(max_seq_length: int, queries: Sequence[str] | None, tokenizer: Any,
         return [max_seq_length - pair_overhead(tokenizer, pair=False)] * int(items or 0)
     room = max_seq_length - pair_overhead(tokenizer)
     return [int(room - n) for n in count_tokens(list(queries), tokenizer)]
+
+
+def ratio_room(share: float, whole: int) -> int:
+    """The tokens a ``max-ratio:R`` budget leaves of a text of ``whole`` tokens: R of them,
+    rounded down (at most R)."""
+    return math.floor(share * whole)
 
 
 def enforce(kept: list[list[int]], orders: Sequence[np.ndarray], budgets: Sequence[int],

@@ -19,7 +19,6 @@ of the loop. The steps, per item:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +56,7 @@ class Budget:
         (not as the sum of its units: a promise of at most R must hold for the real count)."""
         if level.kind == "max-ratio":
             whole = tokens.count_tokens(units.texts, self.tokenizer)
-            rooms = [math.floor(level.value * int(whole[d])) for d in units.owner]
+            rooms = [tokens.ratio_room(level.value, int(whole[d])) for d in units.owner]
             return Budget(self.tokenizer, self.lengths, rooms)
         if level.kind != "tokens":
             return self

@@ -1,9 +1,10 @@
 """Reading SQuAD data: v1.1/v2.0 JSON, a JSON list of rows, JSON Lines, Parquet, a ``datasets``
 ``save_to_disk`` folder, or a hub dataset name (for users with internet).
 
-Every problem names the file and the article/paragraph/question (or row) it is in. A path that
-does not exist is "no such file" when it looks like a path, and a hub name only when it cannot be
-one.
+Every problem names the file and the article/paragraph/question (or row) it is in, and the field
+when it is one field's (a lone surrogate in a question: :func:`ids_extract.tabular.check_text`;
+every string this reader keeps is checked, as each is written again). A path that does not
+exist is "no such file" when it looks like a path, and a hub name only when it cannot be one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..tabular import jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
+from ..tabular import check_text, jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
 from .model import QA, Answer, Article, Paragraph, SquadDataset
 from .validate import BadAnswerPolicy, validated
 
@@ -63,7 +64,8 @@ def _from_squad_json(text: str, path: str) -> SquadDataset:
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
         raise DataError(path, "", "not a SQuAD file: expected an object with a 'data' list")
     articles = [parse_article(a, i, path) for i, a in enumerate(raw["data"])]
-    return SquadDataset(str(raw.get("version", "1.1")), articles, source=path)
+    version = check_text(str(raw.get("version", "1.1")), path, "", "version")
+    return SquadDataset(version, articles, source=path)
 
 
 def _require(obj: Any, key: str, kind: type | tuple[type, ...], path: str, where: str) -> Any:
@@ -74,14 +76,15 @@ def _require(obj: Any, key: str, kind: type | tuple[type, ...], path: str, where
     value = obj[key]
     if not isinstance(value, kind):
         raise DataError(path, where, f"field '{key}' has type {type(value).__name__}")
-    return value
+    return check_text(value, path, where, key) if isinstance(value, str) else value
 
 
 def parse_article(raw: Any, index: int, path: str) -> Article:
     where = f"article {index}"
     if isinstance(raw, dict) and isinstance(raw.get("title"), str):
         where = f"article {index} ({raw['title']!r})"
-    title = raw.get("title", "") if isinstance(raw, dict) else ""
+    title = check_text(str(raw.get("title", "")) if isinstance(raw, dict) else "", path,
+                       f"article {index}", "title")
     paragraphs = _require(raw, "paragraphs", list, path, where)
     parsed = [_parse_paragraph(p, f"{where} paragraph {j}", path) for j, p in enumerate(paragraphs)]
     return Article(str(title), parsed)
@@ -147,7 +150,7 @@ def _from_rows(rows: Iterator[dict[str, Any]], path: str) -> SquadDataset:
             raise DataError(path, where, "empty question")
         answers = _answers_from_row(row.get("answers"), path, where)
         impossible = bool(row.get("is_impossible", not answers))
-        title = str(row.get("title") or "")
+        title = check_text(str(row.get("title") or ""), path, where, "title")
         article = articles.setdefault(title, Article(title, []))
         key = (title, context)
         if key not in paragraphs:

@@ -8,12 +8,14 @@ be adjacent, so they cannot be grouped on the fly) and then cut into the same sh
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..tabular import check_text
 from .model import Article, SquadDataset, first_questions
 from .read import load, parse_article
 from .validate import BadAnswerPolicy, Validator
@@ -48,10 +50,14 @@ def _streamable(source: str) -> bool:
     return not head.startswith(b"[")
 
 
-def check_utf8(path: Path, block: int = 1 << 20) -> None:
-    """Fail with the byte offset and line of the first invalid UTF-8 sequence, reading in blocks."""
+def check_bytes(path: Path, block: int = 1 << 20) -> bool:
+    """Fail with the byte offset and line of the first invalid UTF-8 sequence, or on a file with
+    nothing in it, reading in blocks; True when a lone surrogate escape (``\\ud800`` outside a
+    pair) is in it: ijson reads one as ``?``, so the caller reads such a file whole to say where
+    (:func:`scan`)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = lines = 0
+    tail, lone, content = b"", False, False
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(block), b""):
             pending = len(decoder.getstate()[0])
@@ -64,6 +70,25 @@ def check_utf8(path: Path, block: int = 1 << 20) -> None:
                                 f"invalid UTF-8 ({err.reason})") from None
             offset += len(chunk)
             lines += chunk.count(b"\n")
+            content = content or bool(chunk.strip(b" \t\r\n" + codecs.BOM_UTF8))
+            window = tail + chunk  # an escape near the block's end is read with the next one
+            lone = lone or _lone_escape(window, len(window) - ESCAPE)
+            tail = window[-TAIL:]
+    if not content:
+        raise DataError(str(path), "", "empty file")
+    return lone or _lone_escape(tail, len(tail))
+
+
+#: a JSON ``\\uXXXX`` escape of a surrogate (not itself escaped), a pair first, then a lone one
+SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:[dD][89abAB][0-9a-fA-F]{2}"
+                              rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}|([dD][89a-fA-F][0-9a-fA-F]{2}))")
+ESCAPE, TAIL = 6, 32  # the length of one escape; the bytes read again with the next block
+
+
+def _lone_escape(data: bytes, before: int) -> bool:
+    """A lone surrogate escape that ends by byte ``before`` of ``data`` (one that ends later may
+    be the first half of a pair the next block ends)."""
+    return any(m.group(1) and m.end() <= before for m in SURROGATE_ESCAPE.finditer(data))
 
 
 def _json_articles(path: Path, info: InputInfo) -> Iterator[dict[str, Any]]:
@@ -83,7 +108,7 @@ def _json_articles(path: Path, info: InputInfo) -> Iterator[dict[str, Any]]:
                 if prefix == "data" and event == "start_array":
                     saw_data = True
                 elif prefix == "version" and event in ("string", "number"):
-                    info.version = str(value)
+                    info.version = check_text(str(value), str(path), "", "version")
                 elif prefix == "data.item":
                     if event == "start_map":
                         builder = ijson.ObjectBuilder()
@@ -149,8 +174,8 @@ def scan(source: str, *, on_bad_answer: BadAnswerPolicy = "error",
     """One validating pass over the whole input, before anything is written: bad input fails
     here, with its place, and leaves no output behind. ``visit`` sees every validated article
     (the caller's own checks, e.g. that every question fits a token budget)."""
-    if _streamable(source):
-        check_utf8(Path(source))
+    if _streamable(source) and check_bytes(Path(source)):
+        load(source, on_bad_answer=on_bad_answer, split=hf_split)  # names the surrogate's place
     info = InputInfo(source)
     for article in iter_articles(source, on_bad_answer=on_bad_answer, hf_split=hf_split,
                                  limit=limit, info=info):

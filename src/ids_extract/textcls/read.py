@@ -3,10 +3,11 @@
 
 Validated as it is read, with the rigour of the SQuAD reader: every problem is a
 :class:`~ids_extract.errors.DataError` naming the file and the line (or row) and, once known, the
-id: invalid UTF-8 (byte offset and line), a line that is not a JSON object, a missing or empty
-text, a missing label, a duplicate id. A UTF-8 byte-order mark is accepted. JSON Lines are split at
-``\\n`` only, as the format says (``str.splitlines`` would also split inside a text at U+0085 or
-U+2028).
+id: invalid UTF-8 (byte offset and line), an empty file, a line that is not a JSON object, a
+missing or empty text, a missing label, a duplicate id, a lone surrogate in any column (named: every
+column is written back, and none can be written as UTF-8 with one). A UTF-8 byte-order mark is
+accepted. JSON Lines are split at ``\\n`` only, as the format says (``str.splitlines`` would also
+split inside a text at U+0085 or U+2028).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
-from ..tabular import jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
+from ..tabular import check_strings, jsonl_rows, load_hf, looks_like_hub_name, read_parquet, read_utf8
 from .model import Columns, TextDataset, TextRecord
 
 LABELS = ("required", "optional")
@@ -149,6 +150,7 @@ def _dataset(rows: Rows, path: str, fmt: str, cols: Columns, labels: str, origin
             if rid in seen:
                 raise DataError(path, where, f"duplicate id (first at {seen[rid]})")
             seen[rid] = where
+            check_strings(row, path, where)  # every column is written back
             records.append(TextRecord(rid, _text(row, cols.text, where, path),
                                       _label(row, cols.label, with_label, where, path), where))
     except DataError as err:

@@ -27,7 +27,6 @@ paper's Figure 2: F1 against D1…Dn). ``training`` takes any ``train-reader`` s
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 from ...errors import ConfigError
 from ...models.qa.train import TrainConfig
 from ...select.levels import parse_level
+from ...tabular import read_json, read_utf8
 from .compute import ComputeBudget
 
 METHODS = ("ids", "window", "truncate")
@@ -171,18 +171,17 @@ def _planned(cell: Cell, budget: ComputeBudget | None, curve: CurveSettings | No
 def _read(p: Path) -> dict[str, Any]:
     if not p.exists():
         raise ConfigError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                raise ConfigError(f"{p}: TOML needs Python 3.11; use a JSON config") from None
-            raw = tomllib.loads(text)
-        else:
-            raw = json.loads(text)
-    except ValueError as err:
-        raise ConfigError(f"{p}: cannot parse: {err}") from None
+    if p.suffix.lower() != ".toml":
+        raw = read_json(p)  # a bad byte, an empty file, a lone surrogate: located errors
+    else:
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise ConfigError(f"{p}: TOML needs Python 3.11; use a JSON config") from None
+        try:
+            raw = tomllib.loads(read_utf8(p))
+        except ValueError as err:
+            raise ConfigError(f"{p}: cannot parse: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: expected a table/object at the top")
     return raw

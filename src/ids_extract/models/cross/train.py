@@ -277,6 +277,5 @@ def _trainer(model: Any, collator: Collator, groups: list[Group], out: Path, cfg
         save_steps=cfg.save_steps, save_total_limit=1, logging_steps=50,
         remove_unused_columns=False, **runs.common_arguments(device, precision, cfg.seed, quiet))
     trainer = ListwiseTrainer(model=model, args=args, train_dataset=groups, data_collator=collator)
-    if quiet:
-        runs.quiet_trainer(trainer)
+    runs.own_progress(trainer, quiet)
     return trainer

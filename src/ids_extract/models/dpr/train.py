@@ -34,7 +34,14 @@ from ...squad.units import squad_units
 from .. import training
 from ..hub import default_sbert_model, model_id, resolve_model, transformer_folder
 from ..runtime import autocast, pick_device, pick_precision, warmup_steps
-from ..training import CHECKPOINTS, common_arguments, finish_run, identity, plan_run
+from ..training import (
+    CHECKPOINTS,
+    common_arguments,
+    finish_run,
+    identity,
+    own_progress,
+    plan_run,
+)
 from .pair import (
     POOLINGS,
     Passage,
@@ -253,6 +260,8 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     if groups is not None:
         run_config["train_file"] = training.data_fingerprint([asdict(g) for g in groups])
         run_config["heldout_questions"] = 0
+    # read (and so checked) before anything is written: bad input leaves no folder behind
+    dataset = load(config.train_file).limit(config.limit) if groups is None else None
     meta = read_meta(out)
     finished = (meta.get("run_config") or {"unknown": "trained before run configs were recorded"}
                 if meta else None)
@@ -262,11 +271,11 @@ def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto
     start_time = time.perf_counter()
     device = pick_device(device)
     precision = pick_precision(config.precision, device)
-    if groups is None:
-        dataset = load(config.train_file).limit(config.limit)
+    if dataset is not None:
         built, titles = build_groups(dataset, config.segmenter, quiet)
         train_groups, heldout = split_heldout(built, titles, config.heldout_questions)
     else:
+        assert groups is not None
         train_groups, heldout = list(groups), []
     q_enc, c_enc, tokenizer = dpr_pair_from_bert(config.backbone or default_sbert_model())
     model = dual_encoder(q_enc, c_enc, config.pooling)  # type: ignore[arg-type]
@@ -329,5 +338,7 @@ def _trainer(model: Any, collator: Collator, train_groups: list[Group], heldout:
         include_num_input_tokens_seen="no",
         **common_arguments(device, precision, config.seed, quiet),
     )
-    return RetrieverTrainer(model=model, args=args, train_dataset=train_groups,
-                            eval_dataset=heldout or None, data_collator=collator)
+    trainer = RetrieverTrainer(model=model, args=args, train_dataset=train_groups,
+                               eval_dataset=heldout or None, data_collator=collator)
+    own_progress(trainer, quiet)
+    return trainer

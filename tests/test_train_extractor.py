@@ -225,7 +225,6 @@ def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -
 def test_profiles_are_chosen_from_the_frontier_and_load_by_name(extractor_dir: Path,
                                                                 tmp_path: Path) -> None:
     from ids_extract.pipeline.pretrained import save_spec
-
     from ids_extract.pipeline.profiles import cascade_of, subsets
 
     frontier = json.loads((extractor_dir / "heldout" / "frontier.json").read_text())

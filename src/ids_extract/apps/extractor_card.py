@@ -123,7 +123,7 @@ def _profiles(chosen: dict[str, Any]) -> list[str]:
     cost = "; ".join(f"{name} {1000 * p['seconds_per_question']:.2f} ms" for name, p in
                      chosen.items())
     missed = [f"- **`{name}` missed its targets** on the held-out articles: "
-              + missed_targets(name) for name, p in chosen.items() if not p["targets_met"]]
+              + missed_targets(name) for name, p in chosen.items() if not p.get("targets_met", True)]
     return ["## Profiles", "", "Chosen on the held-out articles (out-of-fold), never on dev; "
             f"estimated scoring time per question: {cost}.", "", *_table(rows), "", *missed,
             *([""] if missed else [])]

@@ -404,3 +404,59 @@ def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
     onnx.write_bytes(onnx.read_bytes() + b"\0")
     with pytest.raises(ConfigError, match="changed"):
         load_spec(out)
+
+
+def test_with_no_scorers_chosen_every_entry_point_uses_the_shipped_extractor(
+        extractor_dir: Path, squad_file: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped extractor (here: the tiny one, shipped under the default's name) is what
+    extract, compress(), the compress command and both adapters use when given no scorers nor
+    anything an extractor decides; its fast profile; the manifest names it with the sha256 of
+    its extractor.json. Any scorer choice is the scorers' path (the paper's bm25,sbert unless
+    named), and a profile alone picks one of the shipped extractor's."""
+    from ids_extract import compress
+    from ids_extract.apps.compress import pretrained_selector, selector_for
+    from ids_extract.files import sha256_file
+    from ids_extract.integrations import CompressSettings
+    from ids_extract.pipeline import pretrained
+    from ids_extract.select.cascade import DEFAULT_K
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(extractor_dir, shipped / "squad-en")
+    monkeypatch.setattr(pretrained, "SHIPPED", shipped)
+    pretrained_selector.cache_clear()
+    selector_for.cache_clear()
+    fast = load_spec("squad-en").profiles["fast"]["scorers"]
+    out = tmp_path / "D"
+    result = CliRunner().invoke(app, ["extract", str(squad_file), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["extractor"] == {"name": "squad-en", "profile": "fast", "sha256": sha256_file(
+        shipped / "squad-en" / "extractor.json")}
+    assert [s["name"] for s in config["scorers"]] == fast
+    result = CliRunner().invoke(app, ["extract", str(squad_file), "--out", str(tmp_path / "B"),
+                                      "--profile", "best", "-q"])
+    assert result.exit_code == 0, result.output
+    best = json.loads((tmp_path / "B" / "manifest.json").read_text())["config"]
+    assert best["extractor"]["profile"] == "best"
+    paper = tmp_path / "P"
+    result = CliRunner().invoke(app, ["extract", str(squad_file), "--out", str(paper), "-q",
+                                      "--scorers", "bm25", "--segmenter", "pysbd"])
+    assert result.exit_code == 0, result.output
+    assert "extractor" not in json.loads((paper / "manifest.json").read_text())["config"]
+    question = "Where did Carl Gauss work?"
+    plain = compress(question, CONTEXT, "tokens:40", device="cpu")
+    used = pretrained_selector(str((shipped / "squad-en").resolve()), "fast", "cpu", DEFAULT_K)
+    assert [s.name for s in used.scorers] == fast and used.origin["name"] == "squad-en"
+    assert plain.kept
+    assert selector_for.cache_info().currsize == 0  # no scorers were built for it
+    compress(question, CONTEXT, "tokens:40", scorers=["bm25"])
+    assert selector_for.cache_info().currsize == 1
+    settings = CompressSettings(budget="tokens:40")
+    assert (settings.extractor, settings.profile) == ("squad-en", "fast")
+    assert CompressSettings(budget="tokens:40", scorers=("bm25",)).extractor is None
+    requests = tmp_path / "q.jsonl"
+    requests.write_text(json.dumps({"id": "a", "question": question, "context": CONTEXT}) + "\n")
+    result = CliRunner().invoke(app, ["compress", str(requests), "--budget", "tokens:40"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["text"] == plain.text

@@ -46,7 +46,12 @@ import numpy as np
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.driver import Chosen, Driver, Tokenizers
-from ..pipeline.pretrained import check_beside_extractor
+from ..pipeline.pretrained import (
+    DEFAULT_PROFILE,
+    check_beside_extractor,
+    default_extractor,
+    resolve_extractor,
+)
 from ..pipeline.selector import Selector
 from ..scorers.options import FAST_SCORERS, chosen_scorers
 from ..select.budget import count_tokens, ratio_room, rooms
@@ -138,14 +143,18 @@ def compress_passages(question: str, passages: Sequence[str], budget: str,
 
 
 def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
-             scorers: Sequence[str] | None = None, fast: bool = False, segmenter: str = "pysbd",
+             scorers: Sequence[str] | None = None, fast: bool = False,
+             segmenter: str | None = None,
              weights: str | None = None, cascade_k: int | None = DEFAULT_K,
              extractor: str | Path | None = None, profile: str | None = None,
              device: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
-    ``question``, within ``budget`` (see the module doc). ``scorers``: default ``bm25,sbert``;
-    ``fast``: bm25 and static embeddings instead (the command line's ``--fast``), not with
-    ``scorers``; ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers
+    ``question``, within ``budget`` (see the module doc). With none of the options below, the
+    extractor that ships with the package (``squad-en``, profile ``fast``: trained, robust to
+    restated distractors); ``scorers``: these scorers instead (the paper's: ``bm25,sbert``, the
+    default of any scorer option given without them); ``fast``: bm25 and static embeddings
+    (the command line's ``--fast``), not with ``scorers``; ``segmenter``: pysbd (default) or
+    blingfire; ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers
     that are not cheap (sbert, …) read only the ``cascade_k`` best sentences of the cheap ones
     (bm25, static), so a long text costs them no more than a short one (None: every scorer reads
     every sentence); ``scorer_options`` go to the scorers by name, e.g.
@@ -157,20 +166,22 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     level = check_budget(budget)
     passages = checked_request(question, context)
     check_keywords(scorer_options)
+    given: dict[str, dict[str, Any]] = {"scorers": {"scorers": scorers}, "fast": {"fast": fast},
+             "scorer options": {f"{k}=": v for k, v in scorer_options.items()}, "models": {},
+             "fusion": {"weights": weights}, "segmenter": {"segmenter": segmenter},
+             "cascade": {"cascade_k": cascade_k not in (DEFAULT_K, None)}}
+    if extractor is None and (extractor := default_extractor(given)) is not None:
+        profile = profile or DEFAULT_PROFILE
     if extractor is not None:
-        check_beside_extractor(extractor, {
-            "scorers": {"scorers": scorers}, "fast": {"fast": fast},
-            "scorer options": {f"{k}=": v for k, v in scorer_options.items()}, "models": {},
-            "fusion": {"weights": weights}, "segmenter": {"segmenter": segmenter != "pysbd"},
-            "cascade": {"cascade_k": cascade_k not in (DEFAULT_K, None)}})
-        selector = pretrained_selector(str(Path(extractor).resolve()), profile, device,
-                                       cascade_k)
+        check_beside_extractor(extractor, given)
+        selector = pretrained_selector(str(resolve_extractor(extractor).resolve()), profile,
+                                       device, cascade_k)
     elif profile is not None:
         raise ConfigError("compress: a profile is one of a trained extractor's; give extractor=")
     else:
         names = scorer_names(scorers, fast, scorer_options)
         selector = selector_for(tuple(names), _frozen(scorer_options), weights, cascade_k,
-                                segmenter)
+                                segmenter or "pysbd")
     tokenizer = load_light_tokenizer(level.tokenizer)
     _check_room(level, question, passages, tokenizer)
     driver = Driver(_Request(question), selector, [level], Tokenizers(tokenizer), exact=True,

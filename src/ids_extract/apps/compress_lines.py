@@ -44,12 +44,14 @@ class CompressJob:
     budget: str = DEFAULT_BUDGET
     scorers: str | None = None
     fast: bool = False
-    segmenter: str = SEGMENTERS[0]
+    segmenter: str | None = None  # pysbd, when the scorers are named
     weights: str | None = None
     device: str = "auto"
     cascade_k: int | None = DEFAULT_K
     scorer_option: list[str] | None = None
-    extractor: Path | None = None  # a train-extractor folder instead of the scorers
+    #: a train-extractor folder (or a shipped one's name) instead of the scorers; with neither,
+    #: nor anything an extractor decides, the shipped one (squad-en, profile fast)
+    extractor: str | Path | None = None
     profile: str | None = None  # one of its profiles
     names: list[str] = field(default_factory=list, init=False)
     options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
@@ -57,9 +59,12 @@ class CompressJob:
     def check(self, out: Path | None = None, overwrite: bool = False) -> CompressJob:
         """Refuse now what would fail every line (see the module doc)."""
         from ..models.tokenizer import load_light_tokenizer
+        from ..pipeline.pretrained import DEFAULT_PROFILE, default_extractor
         from .compress import check_budget
 
         level = check_budget(self.budget)
+        if self.extractor is None and (found := default_extractor(self._given())) is not None:
+            self.extractor, self.profile = found, self.profile or DEFAULT_PROFILE
         if self.extractor is not None:
             self._pretrained()
         else:
@@ -78,19 +83,21 @@ class CompressJob:
         """A trained extractor decides the scorers, fusion, cascade and segmenter: options
         that would say otherwise are refused (:func:`~ids_extract.pipeline.pretrained.
         check_beside_extractor`); the folder and the profile are read now."""
-        from ..pipeline.pretrained import check_beside_extractor
+        from ..pipeline.pretrained import check_beside_extractor, resolve_extractor
         from .compress import pretrained_selector
 
-        check_beside_extractor(self.extractor, {
-            "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
-            "scorer options": {"--scorer-option": self.scorer_option}, "models": {},
-            "fusion": {"--weights": self.weights},
-            "segmenter": {"--segmenter": self.segmenter != SEGMENTERS[0]},
-            "cascade": {"--cascade-k": self.cascade_k != DEFAULT_K}})
+        check_beside_extractor(self.extractor, self._given())
         # built now (and cached) with the key compress() uses, so the folder is read once
         settings = self.settings()
-        pretrained_selector(str(Path(settings["extractor"]).resolve()), self.profile,
-                            settings["device"], settings["cascade_k"])
+        pretrained_selector(str(resolve_extractor(settings["extractor"]).resolve()),
+                            self.profile, settings["device"], settings["cascade_k"])
+
+    def _given(self) -> dict[str, dict[str, Any]]:
+        """What of the things an extractor decides this run was given, by flag."""
+        return {"scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
+                "scorer options": {"--scorer-option": self.scorer_option}, "models": {},
+                "fusion": {"--weights": self.weights}, "segmenter": {"--segmenter": self.segmenter},
+                "cascade": {"--cascade-k": self.cascade_k != DEFAULT_K}}
 
     def _scorers(self) -> None:
         """The scorers by name, their weights, segmenter, cascade and options, checked."""
@@ -100,7 +107,7 @@ class CompressJob:
         for scorer in self.names:
             scorer_class(scorer)
         parse_weights(self.weights, self.names)
-        check_segmenter(self.segmenter)
+        self.segmenter = check_segmenter(self.segmenter or SEGMENTERS[0])
         check_k(self.cascade_k)
         self.options = merged(options_from(self.names, {"device": self.device}),
                               parse_scorer_options(self.scorer_option, self.names))

@@ -26,7 +26,7 @@ def compress_cmd(
     budget: o.Budget = CompressJob.budget,
     scorers: o.Scorers = None,
     fast: o.Fast = False,
-    segmenter: o.Segmenter = CompressJob.segmenter,
+    segmenter: o.OptionalSegmenter = CompressJob.segmenter,
     weights: o.Weights = None,
     device: o.Device = CompressJob.device,
     cascade_k: o.CascadeK = CompressJob.cascade_k,

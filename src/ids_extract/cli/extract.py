@@ -11,7 +11,6 @@ from ..pipeline.extractor import LOST_POLICIES
 from ..pipeline.jobs import BAD_ANSWER_POLICIES, ENGINES, ExtractJob, SentencesJob
 from ..pipeline.validate import read_manifest, validate_dir
 from ..scorers.options import DEFAULT_TASK
-from ..select.segment import SEGMENTERS
 from . import options as o
 from .app import command, err_console, of
 from .tables import print_checks, print_scorers, print_stats, report_run
@@ -22,7 +21,6 @@ Fusion = Annotated[str | None, o.opt("weighted (z-scores, --weights) or learned 
 FusionModel = Annotated[str | None, o.opt("learned fusion: a file or name from 'ids-extract fit-fusion'.")]
 Lost = Annotated[str | None, o.opt(f"An example whose answer was cut: {', '.join(LOST_POLICIES)} "
                                    "[default: keep-gold on train, unanswerable on eval].")]
-OptionalSegmenter = Annotated[str | None, o.opt(f"{' or '.join(SEGMENTERS)} [default: pysbd].")]
 EncoderBatch = Annotated[int | None, o.opt("Encoder batch size [default: the scorer's].", "--batch-size")]
 EncoderPrecision = Annotated[str | None, o.opt("Encoders: auto (int8 with ONNX; with torch bf16 where "
                                                "native, fp16 on CUDA, else fp32), fp32, bf16, fp16, "
@@ -57,7 +55,7 @@ def extract(
     cascade_k: o.CascadeK = None,
     split: o.Split = ExtractJob.split,
     lost: Lost = None,
-    segmenter: OptionalSegmenter = None,
+    segmenter: o.OptionalSegmenter = None,
     sbert_model: o.SbertModel = None,
     static_model: o.StaticModel = None,
     dpr_model: o.DprModel = None,

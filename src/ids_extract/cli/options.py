@@ -44,6 +44,9 @@ Precision = Annotated[str, opt("auto (bf16 on CPUs with native bf16, fp16 on CUD
                                "with ONNX), fp32, bf16, fp16.")]
 Segmenter = Annotated[str, opt(f"{' or '.join(SEGMENTERS)} (blingfire: many times faster; pip "
                                "install 'ids-extract[fast]').")]
+#: the segmenter of the named scorers; none given and no scorers: the shipped extractor's
+OptionalSegmenter = Annotated[str | None, opt(f"{' or '.join(SEGMENTERS)} [default: pysbd with "
+                                              "--scorers; the extractor's otherwise].")]
 HfSplit = Annotated[str | None, opt("Split of a datasets folder or hub name [default: train for "
                                     "training data (train-*, split-texts, --split train), "
                                     "validation otherwise].")]

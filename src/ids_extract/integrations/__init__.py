@@ -27,7 +27,9 @@ SCORE, SPANS = "ids_extract_score", "ids_extract_spans"
 class CompressSettings(BaseModel):
     """What both adapters pass to :func:`ids_extract.apps.compress.compress_passages`: the
     budget, the scorers, the segmenter and per-scorer options (pydantic fields, as the
-    frameworks' own components are pydantic models). A bad budget, tokenizer or segmenter is a
+    frameworks' own components are pydantic models). With none of scorers, fast, segmenter or
+    scorer options given, the extractor that ships with the package (``squad-en``, profile
+    ``fast``), as :func:`~ids_extract.compress` does. A bad budget, tokenizer or segmenter is a
     :class:`~ids_extract.errors.ConfigError` when the adapter is made, not at its first query."""
 
     budget: str = "tokens:256"
@@ -43,24 +45,31 @@ class CompressSettings(BaseModel):
 
     @model_validator(mode="after")
     def _checked(self) -> "CompressSettings":
+        from ..pipeline.pretrained import (
+            DEFAULT_PROFILE,
+            check_beside_extractor,
+            default_extractor,
+            resolve_extractor,
+        )
+
         level = check_budget(self.budget)
         load_light_tokenizer(level.tokenizer)
         check_segmenter(self.segmenter)
         check_keywords(self.scorer_options)
+        fields = self.model_fields_set  # a field left at its default is not given
+        given: dict[str, dict[str, Any]] = {
+            "scorers": {"scorers": "scorers" in fields}, "fast": {"fast": self.fast},
+            "scorer options": {"scorer_options": self.scorer_options}, "models": {},
+            "fusion": {}, "segmenter": {"segmenter": "segmenter" in fields}, "cascade": {}}
+        if self.extractor is None and (found := default_extractor(given)) is not None:
+            self.extractor, self.profile = found, self.profile or DEFAULT_PROFILE
         if self.extractor is not None:  # read now, once: compress() reuses the cached selector
-            from pathlib import Path
-
             from ..apps.compress import pretrained_selector
-            from ..pipeline.pretrained import check_beside_extractor
             from ..select.cascade import DEFAULT_K
 
-            given = self.model_fields_set  # a field left at its default is not given
-            check_beside_extractor(self.extractor, {
-                "scorers": {"scorers": "scorers" in given}, "fast": {"fast": self.fast},
-                "scorer options": {"scorer_options": self.scorer_options}, "models": {},
-                "fusion": {}, "segmenter": {"segmenter": "segmenter" in given}, "cascade": {}})
-            pretrained_selector(str(Path(self.extractor).resolve()), self.profile, None,
-                                DEFAULT_K)
+            check_beside_extractor(self.extractor, given)
+            pretrained_selector(str(resolve_extractor(self.extractor).resolve()), self.profile,
+                                None, DEFAULT_K)
         elif self.profile is not None:
             raise ConfigError("profile is one of a trained extractor's: give extractor= too")
         else:

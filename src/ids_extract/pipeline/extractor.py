@@ -146,13 +146,14 @@ class Extractor(Driven):
             "levels": [str(lv) for lv in self.levels],
             "stats_tokenizer": self.stats_tokenizer or "default",
             **({"cascade": scoring["cascade"]} if "cascade" in scoring else {}),
+            **({"extractor": scoring["extractor"]} if "extractor" in scoring else {}),
         }
 
     def scoring_config(self) -> dict[str, Any]:
         """The part of the config the scores depend on (key of the score cache)."""
         cfg = self.config()
-        return {k: cfg[k] for k in ("split", "segmenter", "scorers", "fusion", "cascade")
-                if k in cfg}
+        return {k: cfg[k] for k in ("split", "segmenter", "scorers", "fusion", "cascade",
+                                    "extractor") if k in cfg}
 
     # ------------------------------------------------------------------ pipeline stages
 

@@ -34,7 +34,7 @@ from .classify_output import DEFAULT_TEXT_SHARD_SIZE, extract_texts_to_dir, read
 from .engine import DEFAULT_SHARD_SIZE, ENGINES, extract_to_dir
 from .extractor import DEFAULT_LEVELS, Extractor
 from .folder import RunSummary
-from .pretrained import check_beside_extractor
+from .pretrained import DEFAULT_PROFILE, check_beside_extractor, default_extractor
 
 BAD_ANSWER_POLICIES = ("error", "repair", "skip")
 #: the values a QA command hands its scorers (each scorer takes those it declares it reads)
@@ -100,17 +100,25 @@ class ExtractJob:
         check_k(self.cascade_k)
         pick_device(self.device)  # a device that is not there fails now, whichever scorers use it
         if self.extractor is not None:
-            check_beside_extractor(self.extractor, {
-                "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
-                "scorer options": {"--scorer-option": self.scorer_option, **self._flags(
-                    "batch_size", "precision", "backend", "ig_mode", "ig_target", "ig_cascade",
-                    "ig_margin")},
-                "models": self._flags("reader_model", "cross_model", "dpr_model", "sbert_model",
-                                      "static_model"),
-                "fusion": self._flags("weights", "fusion", "fusion_model"),
-                "segmenter": self._flags("segmenter"), "cascade": self._flags("cascade_k")})
-        elif self.profile is not None:
+            check_beside_extractor(self.extractor, self._given())
+        elif self.profile is not None and self.default() is None:
             raise ConfigError("--profile names a profile of a trained extractor: give --extractor")
+
+    def _given(self) -> dict[str, dict[str, Any]]:
+        """What of the things an extractor decides this job was given, by flag."""
+        return {
+            "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
+            "scorer options": {"--scorer-option": self.scorer_option, **self._flags(
+                "batch_size", "precision", "backend", "ig_mode", "ig_target", "ig_cascade",
+                "ig_margin")},
+            "models": self._flags("reader_model", "cross_model", "dpr_model", "sbert_model",
+                                  "static_model"),
+            "fusion": self._flags("weights", "fusion", "fusion_model"),
+            "segmenter": self._flags("segmenter"), "cascade": self._flags("cascade_k")}
+
+    def default(self) -> str | None:
+        """The shipped extractor, when no extractor and nothing it decides was given."""
+        return None if self.extractor is not None else default_extractor(self._given())
 
     def _flags(self, *names: str) -> dict[str, Any]:
         """``{"--reader-model": value, …}``: settings by the flags that give them."""
@@ -120,10 +128,12 @@ class ExtractJob:
         """The extractor: a trained one (``extractor``), or the named scorers with their
         options."""
         self.check()
-        if self.extractor is not None:
-            return Extractor.from_pretrained(self.extractor, self.levels, device=self.device,
+        extractor = self.extractor or self.default()
+        if extractor is not None:
+            profile = self.profile or (DEFAULT_PROFILE if self.extractor is None else None)
+            return Extractor.from_pretrained(extractor, self.levels, device=self.device,
                                              split=self.split, lost=self.lost, quiet=self.quiet,
-                                             profile=self.profile)
+                                             profile=profile)
         names = chosen_scorers(self.scorers, self.fast)
         values = {k: getattr(self, k) for k in QA_SCORER_VALUES}
         return Extractor(

@@ -64,6 +64,30 @@ def resolve_extractor(where: str | Path) -> Path:
 DECIDED = ("scorers", "fast", "scorer options", "models", "fusion", "segmenter", "cascade")
 
 
+def chosen_here(given: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Which of :data:`DECIDED` an entry point was given (``given`` as for
+    :func:`check_beside_extractor`): a value is given when it is not None, False or empty."""
+    if set(given) != set(DECIDED):
+        raise TypeError(f"say what is given of {', '.join(DECIDED)}")
+    return [name for what in DECIDED for name, value in given[what].items()
+            if value is not None and value is not False and value != {} and value != []
+            and value != ()]
+
+
+#: the extractor ``extract``, ``compress()``, ``compress`` and both RAG adapters use when they
+#: are given no scorers or options of scorers (none of :data:`DECIDED`), and its profile
+DEFAULT_EXTRACTOR, DEFAULT_PROFILE = "squad-en", "fast"
+
+
+def default_extractor(given: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The shipped extractor's name when an entry point chose nothing an extractor decides
+    (``given`` as for :func:`check_beside_extractor`), else None: the scorers it named, or the
+    paper's ``bm25,sbert``. None too when the package ships no such extractor."""
+    if chosen_here(given) or DEFAULT_EXTRACTOR not in shipped_extractors():
+        return None
+    return DEFAULT_EXTRACTOR
+
+
 def check_beside_extractor(extractor: object, given: Mapping[str, Mapping[str, Any]]) -> None:
     """The one rule every entry point (the command line, ``compress()``, both RAG adapters, the
     jobs) asks before it uses a trained extractor: none of :data:`DECIDED` may be given beside
@@ -71,11 +95,7 @@ def check_beside_extractor(extractor: object, given: Mapping[str, Mapping[str, A
     (an empty mapping where it has none: every entry point says what it has of each, so a new
     thing an extractor decides reaches them all); a value is given when it is not None, False
     or empty."""
-    if set(given) != set(DECIDED):
-        raise TypeError(f"check_beside_extractor: say what is given of {', '.join(DECIDED)}")
-    clash = [name for what in DECIDED for name, value in given[what].items()
-             if value is not None and value is not False and value != {} and value != []
-             and value != ()]
+    clash = chosen_here(given)
     if clash:
         raise ConfigError(f"the extractor {extractor} decides the scorers, their options, models "
                           f"and fusion, the segmenter and the cascade: leave out {', '.join(clash)}")
@@ -195,6 +215,15 @@ def _hashed(fusion: dict[str, Any], folder: Path) -> dict[str, Any]:
     if out.get("method") == "learned":
         out["sha256"] = sha256_file(folder / out["file"])
     return out
+
+
+def origin_of(where: str | Path, spec: ExtractorSpec, profile: str | None) -> dict[str, Any]:
+    """What a manifest says of the extractor a run used: its name (a shipped one's) or folder,
+    the sha256 of its ``extractor.json`` (every model's content hash is in it) and the
+    profile."""
+    shipped = {p.resolve(): n for n, p in shipped_extractors().items()}
+    name = shipped.get(spec.folder.resolve(), str(where))
+    return {"name": name, "sha256": sha256_file(spec.folder / FILE), "profile": profile}
 
 
 def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:

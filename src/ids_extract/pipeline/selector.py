@@ -36,6 +36,9 @@ class Selector:
     fusion: Fusion
     cascade: Cascade | None = None
     segmenter: str = "pysbd"
+    #: the trained extractor it was loaded from: its name (a shipped one's) or folder, the
+    #: sha256 of its ``extractor.json`` (which holds every model's content hash) and the profile
+    origin: dict[str, Any] | None = None
 
     @classmethod
     def build(cls, scorers: Sequence[str | Scorer], *, task: str = "qa",
@@ -70,14 +73,16 @@ class Selector:
         """The selector of a ``train-extractor`` folder (or of an ``extractor.json``): its
         scorers with their models (checked by content hash), fusion, cascade and segmenter; or
         those of one of its ``profile``s (``fast``, ``best``: chosen on held-out articles)."""
-        from .pretrained import load_spec
+        from .pretrained import load_spec, origin_of
 
         spec = load_spec(where).profile(profile)
         learned = spec.fusion_model()
-        return cls.build(spec.scorer_names(), options=spec.scorer_options(device),
-                         fusion="learned" if learned is not None else "weighted",
-                         fusion_model=learned, weights=spec.fusion.get("weights"),
-                         cascade=Cascade.from_config(spec.cascade), segmenter=spec.segmenter)
+        built = cls.build(spec.scorer_names(), options=spec.scorer_options(device),
+                          fusion="learned" if learned is not None else "weighted",
+                          fusion_model=learned, weights=spec.fusion.get("weights"),
+                          cascade=Cascade.from_config(spec.cascade), segmenter=spec.segmenter)
+        built.origin = origin_of(where, spec, profile)
+        return built
 
     @property
     def names(self) -> list[str]:
@@ -88,7 +93,8 @@ class Selector:
         included), the fusion and the cascade when there is one."""
         return {"segmenter": self.segmenter, "scorers": [s.config() for s in self.scorers],
                 "fusion": self.fusion.config(),
-                **({"cascade": self.cascade.config()} if self.cascade else {})}
+                **({"cascade": self.cascade.config()} if self.cascade else {}),
+                **({"extractor": self.origin} if self.origin else {})}
 
     def score(self, units: Units, *, chunk_size: int = 4096, quiet: bool = True,
               meter: Meter | None = None) -> Scored:

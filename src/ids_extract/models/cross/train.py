@@ -132,10 +132,18 @@ def teacher_logits(groups: Sequence[Group], teacher: str | Path, *, device: str 
     pairs = [(g.question, candidate_text(g.sentences, i, cross.fmt, sep))
              for g in groups for i in g.candidates]
     logits = np.zeros(len(pairs), dtype=np.float32)
+    batches = list(length_batches([len(q) + len(t) for q, t in pairs], batch_size))
     with Meter("teacher", len(pairs), quiet) as meter:
-        for idx in length_batches([len(q) + len(t) for q, t in pairs], batch_size):
+
+        def run(idx: np.ndarray) -> None:
             logits[idx] = cross.logits([pairs[j][0] for j in idx], [pairs[j][1] for j in idx])
             meter.advance(len(idx))
+
+        if cross.graph is not None:
+            cross.graph.each(batches, run)  # one single-threaded session per core
+        else:
+            for idx in batches:
+                run(idx)
     out, at = [], 0
     for g in groups:
         n = len(g.candidates)

@@ -89,7 +89,10 @@ def main() -> None:
     clean, stressed = scores.clean, scores.stressed
     names = list(clean)
     both = {n: clean[n] + stressed[n] for n in names}
-    labels, groups = scores.labels, scores.groups
+    # clean + stressed only: the labels and groups also hold the multi-passage set, which
+    # this comparison does not score
+    size = len(scores.clean_gold) + len(scores.stress_gold)
+    labels, groups = scores.labels[:size], scores.groups[:size]
     feats = [features({s: both[s][q] for s in names}, names) for q in range(len(labels))]
     n = len(held.clean)
     gold = (scores.clean_gold, scores.stress_gold)

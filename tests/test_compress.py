@@ -52,7 +52,12 @@ def test_the_budget_is_never_exceeded(passages: list[str], question: list[str], 
     assert out.tokens == real <= limit and out.under == limit - real >= 0
     for k in out.kept:  # every kept piece is a span of its own passage
         assert passages[k.passage][k.start:k.end] == k.text
-    share = compress(q, passages, f"max-ratio:{ratio:.3f}", scorers=["bm25"])
+    whole = tokens(" ".join(passages))
+    try:
+        share = compress(q, passages, f"max-ratio:{ratio:.3f}", scorers=["bm25"])
+    except ConfigError as e:  # no room for one token: an error, never a silent empty text
+        assert "less than one token" in str(e) and round(ratio, 3) * whole < 2, (ratio, whole)
+        return
     assert share.tokens == tokens(share.text) <= share.limit
 
 
@@ -77,7 +82,7 @@ def test_passages_are_kept_apart_and_located(tiny_sbert_dir: Path) -> None:
 
 def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
     rows = [{"id": "a", "question": "Who led the Norse raiders?", "context": CONTEXT},
-            {"question": "What river?", "passages": [CONTEXT2], "budget": "ratio:0.5"}]
+            {"question": "What river?", "passages": [CONTEXT2], "budget": "max-ratio:0.5"}]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out.jsonl"
@@ -96,9 +101,13 @@ def test_cli_reads_and_writes_json_lines(tmp_path: Path) -> None:
     assert [("error" in json.loads(line)) for line in bad.read_text().splitlines()] == [False, True]
 
 
-def test_a_budget_that_allows_nothing_gives_nothing() -> None:
-    out = compress("What?", "One two three four five.", "max-ratio:0.1", scorers=["bm25"])
-    assert (out.text, out.tokens, out.limit, out.kept) == ("", 0, 0, [])
+def test_a_budget_that_allows_nothing_is_an_error() -> None:
+    # an empty text would look like an answer: the budget is refused, naming what to change
+    with pytest.raises(ConfigError, match="less than one token.*larger R"):
+        compress("What?", "One two three four five.", "max-ratio:0.1", scorers=["bm25"])
+    with pytest.raises(ConfigError, match="no room for text; give a larger L"):
+        compress("What is the name of the river that flows through Paris?",
+                 "One two three four five.", "tokens:8", scorers=["bm25"])
 
 
 def long_dev_text() -> str:
@@ -129,11 +138,15 @@ def test_windows_end_between_words_and_a_ratio_budget_holds() -> None:
         assert not (out.kept[0].start and text[out.kept[0].start - 1].isalnum()), out.text[:30]
 
 
-def test_ratio_is_the_old_spelling_of_max_ratio() -> None:
+def test_ratio_keeps_at_least_r_and_max_ratio_at_most_r() -> None:
+    # ratio:R means at least R, as everywhere; compress read it as at most R before, so a
+    # FutureWarning points to max-ratio:R for one release
     with pytest.warns(FutureWarning, match="max-ratio"):
-        old = compress("Who led the raiders?", CONTEXT, "ratio:0.5", scorers=["bm25"])
-    new = compress("Who led the raiders?", CONTEXT, "max-ratio:0.5", scorers=["bm25"])
-    assert old == new and new.budget == "max-ratio:0.5" and new.tokens <= new.limit
+        least = compress("Who led the raiders?", CONTEXT, "ratio:0.5", scorers=["bm25"])
+    most = compress("Who led the raiders?", CONTEXT, "max-ratio:0.5", scorers=["bm25"])
+    assert least.budget == "ratio:0.5" and most.budget == "max-ratio:0.5"
+    assert most.tokens <= most.limit < least.tokens
+    assert least.tokens >= 0.5 * least.original_tokens > most.tokens
     with pytest.raises(ConfigError, match="max-ratio"):
         compress("Who led the raiders?", CONTEXT, "top-k:2", scorers=["bm25"])
 

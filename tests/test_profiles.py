@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ids_extract.pipeline.profiles import Candidate, cascade_of, choose, subsets
+from ids_extract.pipeline.profiles import Candidate, Targets, cascade_of, choose, subsets
 from ids_extract.select.cascade import Cascade, cascaded, masked
 from ids_extract.select.learned import fit
 
@@ -57,7 +57,7 @@ def test_cascade_of_and_choice() -> None:
             cand(("bm25", "static", "cross-small"), 86, 4, 2, 0.0035),
             cand(("bm25", "dpr"), 87, 6, 4, 0.009),  # over 0.4 of the defaults' cost
             cand(("bm25", "cross"), 89, 2, 1, 0.05), cand(("dpr", "cross"), 90, 12, 1, 0.06)]
-    chosen = choose(rows, ("bm25", "sbert"))
+    chosen = choose(rows, ("bm25", "sbert"), Targets(fast_cost=0.4))
     assert chosen["fast"].candidate.signals == ("bm25", "cross-small")  # a tie: the cheaper
     assert chosen["best"].candidate.signals == ("bm25", "cross")  # 90: distractor first too often
     assert chosen["fast"].fusion == "learned" and chosen["fast"].targets_met
@@ -67,9 +67,12 @@ def test_cascade_of_and_choice() -> None:
     cheap = [cand(("bm25",), 80, 60, 50, 0.001), cand(("bm25", "sbert"), 88, 30, 25, 0.01, 89),
              cand(("bm25", "static"), 82, 20, 25, 0.002, 83),
              cand(("bm25", "cross"), 89, 2, 1, 0.05)]
-    fast = choose(cheap, ("bm25", "sbert"))["fast"]
+    fast = choose(cheap, ("bm25", "sbert"), Targets(fast_cost=0.4))["fast"]
     assert fast.candidate.signals == ("bm25", "static") and fast.fusion == "weighted"
     assert fast.figures["top1"] == 83 and not fast.targets_met
+    # the default targets allow 2x the defaults' cost: a robust subset there beats a cheaper
+    # one that the distractor fools
+    assert choose(rows, ("bm25", "sbert"))["fast"].candidate.signals == ("bm25", "dpr")
     assert choose(cheap, ("bm25", "sbert"))["best"].candidate.signals == ("bm25", "cross")
 
 

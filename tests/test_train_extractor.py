@@ -34,7 +34,7 @@ SIGNALS = ["bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small"]
 def options(tiny_encoder_dir: Path, tiny_sbert_dir: Path) -> list[str]:
     """CLI options of a tiny run: one held-out article, tiny models, a few steps each."""
     return ["--heldout", "6", "--init", str(tiny_encoder_dir), "--sbert-model",
-            str(tiny_sbert_dir), "--reader-max-seq-length", "64", "--device", "cpu",
+            str(tiny_sbert_dir), "--set", "reader_max_seq_length=64", "--device", "cpu",
             "--precision", "fp32", "--stages", ",".join(SIGNALS), "--quiet"]
 
 
@@ -203,7 +203,10 @@ def test_a_hand_written_profile_of_local_folders_loads(tiny_qa_dir: Path, tiny_s
 def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -> None:
     for extra, message in ((["--stages", "bm25,magic"], "choose from"),
                            (["--stages", "bm25,ig"], "add reader"),
-                           (["--distractor-rate", "2"], "share in")):
+                           (["--distractor-rate", "2"], "share in"),
+                           (["--set", "cross_max_lenght=96"], "NAME one of"),
+                           (["--set", "cascade_k"], "give NAME=VALUE"),
+                           (["--set", "cascade_k=0"], "--cascade-k must be >= 1")):
         out = tmp_path / "x"
         result = CliRunner().invoke(app, ["train-extractor", str(people_file), "--out", str(out),
                                           *extra])
@@ -387,6 +390,7 @@ def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
     assert result["total_mb"] > 0 and set(result["models_mb"]) >= {"cross", "dpr", "static"}
     card = (out / "README.md").read_text()
     assert "ids-extract train-extractor people.json" in card and "package-extractor" in card
+    assert "--set reader_max_seq_length=64" in card  # a setting without a flag of its own
     spec = load_spec(out)
     assert spec.info["packaged"]["int8"] and spec.models["cross"]["sha256"] != load_spec(
         extractor_dir).models["cross"]["sha256"]
@@ -460,3 +464,14 @@ def test_with_no_scorers_chosen_every_entry_point_uses_the_shipped_extractor(
     result = CliRunner().invoke(app, ["compress", str(requests), "--budget", "tokens:40"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["text"] == plain.text
+
+
+def test_set_gives_any_setting_by_its_field() -> None:
+    from ids_extract.apps.extractor_config import settings
+
+    got = settings(["cross_max_length=96", "profile_depths=[2,3]", "static_base=dpr",
+                    "fusion_nonnegative=true", "cross_init_layers=null"])
+    assert got == {"cross_max_length": 96, "profile_depths": (2, 3), "static_base": "dpr",
+                   "fusion_nonnegative": True, "cross_init_layers": None}
+    config = ExtractorTrainConfig(train_file="t.json", **got)
+    assert config.cross_max_length == 96 and config.profile_depths == (2, 3)

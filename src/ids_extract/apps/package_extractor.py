@@ -14,6 +14,7 @@ exactly as the source folder does with ``backend=auto`` on a CPU (the same int8 
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -149,8 +150,9 @@ def _append_card(folder: Path, spec: ExtractorSpec, packaged: dict[str, Any]) ->
 
 
 def training_command(config: dict[str, Any]) -> str:
-    """``ids-extract train-extractor`` with the options that differ from the defaults."""
-    from .train_extractor import ExtractorTrainConfig
+    """``ids-extract train-extractor`` with the settings that differ from the defaults: a flag
+    for those that have one (:data:`.extractor_config.FLAGGED`), ``--set NAME=VALUE`` else."""
+    from .extractor_config import FLAGGED, ExtractorTrainConfig
 
     default = ExtractorTrainConfig(train_file="")
     words = ["ids-extract train-extractor", Path(config.get("train_file", "TRAIN")).name,
@@ -162,9 +164,12 @@ def training_command(config: dict[str, Any]) -> str:
         base = getattr(default, key)
         if (list(base) if isinstance(base, tuple) else base) == value:
             continue
-        flag = "--" + names.get(key, key).replace("_", "-")
-        if isinstance(value, bool):
+        if key not in FLAGGED:
+            words.append(f"--set {key}={json.dumps(value, separators=(',', ':'))}")
+        elif isinstance(value, bool):
+            flag = "--" + names.get(key, key).replace("_", "-")
             words.append(flag if value else flag.replace("--", "--no-", 1))
         else:
+            flag = "--" + names.get(key, key).replace("_", "-")
             words.append(f"{flag} {','.join(value) if isinstance(value, list) else value}")
     return " ".join(words)

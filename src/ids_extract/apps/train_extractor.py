@@ -21,11 +21,10 @@ from __future__ import annotations
 import functools
 import json
 import random
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..files import fingerprint, sha256_file
 from ..models.cross.folder import InputFormat
 from ..models.cross.train import TrainConfig as CrossConfig
@@ -40,13 +39,11 @@ from ..models.qa.train import TrainConfig as ReaderTrainConfig
 from ..models.qa.train import train_reader
 from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
-from ..pipeline.profiles import Objective, cascade_of
+from ..pipeline.profiles import Objective, Targets, cascade_of
 from ..pipeline.robustness import distractor_units
 from ..pipeline.scoring import score_units
 from ..scorers import build_scorer, options_from
-from ..scorers.options import IG_STEPS
 from ..select.fusion import WeightedFusion
-from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
 from ..squad.passages import multi_passage
 from ..squad.read import load
@@ -56,97 +53,11 @@ from ..squad.units import squad_units
 from ..squad.write import write_squad
 from . import heldout
 from .extractor_card import write_card
+from .extractor_config import DEFAULT_SIGNALS, FLAGGED, REFERENCE, SIGNALS, TRAINED, ExtractorTrainConfig
 from .stages import Record, Stage, read_state, run_stages
 
-SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small", "ig")
-TRAINED = ("static", "dpr", "reader", "cross", "cross-small")
-DEFAULT_SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small")
-#: the signals of the default extraction (``extract`` without options): the ``fast`` profile
-#: costs no more than they do
-REFERENCE = ("bm25", "sbert")
-
-
-@dataclass
-class ExtractorTrainConfig:
-    """Every setting of a run (the default budgets fit subset44 in ~70 min on 2 CPU cores)."""
-
-    train_file: str
-    signals: tuple[str, ...] = DEFAULT_SIGNALS
-    heldout: int = 1000
-    backbone: str | None = None
-    reader_init: str | None = None
-    sbert_model: str | None = None
-    distractor_rate: float = 0.5
-    dpr_epochs: float = 1.0
-    reader_epochs: float = 1.0
-    reader_max_seq_length: int = 256
-    reader_batch_size: int = 16
-    reader_learning_rate: float = 1e-4
-    cross_epochs: float = 1.0
-    cross_context: int = 0
-    cross_candidates: int = 4
-    cross_max_length: int = 128
-    cross_init_layers: int | None = None
-    small_cross_layers: int = 2
-    small_cross_max_length: int = 64
-    small_cross_epochs: float = 1.0
-    #: candidates per question of cross-small; with ``cross`` trained too, cross-small is its
-    #: student: it learns the cross-encoder's logits on every candidate (``distill_weight`` of
-    #: the loss; the rest is the answer's cross-entropy)
-    small_cross_candidates: int = 8
-    distill_weight: float = 0.5
-    #: share of the training questions (of those without a distractor) that the cross-encoders
-    #: read among ``multi_passage_others`` other paragraphs of their article, as retrieval hands
-    #: passages over: their candidates come from every passage
-    multi_passage_rate: float = 0.25
-    multi_passage_others: int = 4
-    static_epochs: int = 3
-    #: a model2vec folder or a transformer; None: the backbone's; "dpr": distilled from the
-    #: trained dual encoder's passage side
-    static_base: str | None = None
-    cascade_k: int = 4
-    #: the cascade depths the profiles stage also tries for each subset with a cross-encoder
-    #: (a fast profile may read only the cheap signals' best 2 or 3 units)
-    profile_depths: tuple[int, ...] = (2, 3)
-    ig_steps: int = IG_STEPS
-    fusion_c: float = 1.0
-    #: the learned fusion's objective, chosen on held-out articles (bench/results/
-    #: extractor-profiles.json): clean questions weigh this share against the stressed ones,
-    #: and no signal may count against a sentence
-    fusion_clean_weight: float = 0.5
-    fusion_nonnegative: bool = False
-    #: the share of the fusion's fit given to the held-out questions read among other
-    #: paragraphs of their article (the rest: clean and stressed, by fusion_clean_weight)
-    fusion_multi_weight: float = 0.25
-    seed: int = 42
-    segmenter: str = "pysbd"
-    precision: str = "auto"
-    limit: int | None = None
-
-    def check(self) -> ExtractorTrainConfig:
-        """Option errors before any work (a bad signal name, IG without a reader, dev data)."""
-        unknown = [s for s in self.signals if s not in SIGNALS]
-        if unknown or not self.signals:
-            raise ConfigError(f"--stages {','.join(self.signals)}: choose from {', '.join(SIGNALS)}")
-        if "ig" in self.signals and "reader" not in self.signals:
-            raise ConfigError("--stages: ig explains the trained reader; add reader")
-        if not 0.0 < self.fusion_clean_weight < 1.0:
-            raise ConfigError(f"--fusion-clean-weight {self.fusion_clean_weight}: give a share "
-                              "in (0, 1)")
-        for name in ("distractor_rate", "multi_passage_rate", "distill_weight",
-                     "fusion_multi_weight"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} {getattr(self, name)}: give a share in [0, 1]")
-        if self.static_base == "dpr" and "dpr" not in self.signals:
-            raise ConfigError("static_base 'dpr' distils the trained dual encoder: add dpr")
-        if self.cascade_k < 1 or self.cross_candidates < 2:
-            raise ConfigError("--cascade-k must be >= 1 and --cross-candidates >= 2")
-        if self.heldout < 1:
-            raise ConfigError("--heldout: at least 1 question (the fusion is fitted there)")
-        if Path(self.train_file).name.lower().startswith("dev"):
-            raise ConfigError(f"{self.train_file}: train on a training file, never on dev")
-        check_segmenter(self.segmenter)
-        return self
+__all__ = ["DEFAULT_SIGNALS", "FLAGGED", "REFERENCE", "SIGNALS", "TRAINED", "ExtractorTrainConfig",
+           "Pipeline", "summary_lines"]
 
 
 class Pipeline:
@@ -220,7 +131,8 @@ class Pipeline:
                                       "reference": list(REFERENCE),
                                       # the rule of pipeline.profiles.choose: each subset with
                                       # its learned fusion or its equal-weight sum
-                                      "rule": "fusion per subset"},
+                                      "rule": "fusion per subset",
+                                      "targets": asdict(Targets())},
                          self.profiles, ["score"], ["heldout/frontier.json"])
         card = Stage("card", {}, self.card, ["fuse", "profiles"], ["extractor.json", "README.md"])
         return [split, *chosen_trainers, score, fuse, profiles, card]
@@ -476,3 +388,17 @@ class Pipeline:
         save_spec(spec, self.out)
         path = write_card(self.out, self.config)
         return {"card": str(path.relative_to(self.out))}
+
+
+def summary_lines(records: dict[str, Record], out: Path) -> list[str]:
+    """What a finished run tells its user: a warning per profile that missed its targets, then
+    the fused held-out figures, the stage time and where the card is."""
+    from .extractor_card import missed_targets
+
+    lines = [f"warning: profile {name} ({','.join(p['signals'])}) missed its targets: "
+             f"{missed_targets(name)}"
+             for name, p in records["profiles"].result.items() if not p["targets_met"]]
+    fused, total = records["fuse"].result, sum(r.wall_s for r in records.values())
+    return [*lines, f"wrote {out}: held-out top-1 {fused['top1']:.2f} % (with a distractor "
+                    f"{fused['stress_top1']:.2f} %, distractor first {fused['distractor_first']:.2f} "
+                    f"%); stage time {total / 60:.1f} min; see {out / 'README.md'}"]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..apps.train_extractor import SIGNALS, ExtractorTrainConfig
+from ..apps.extractor_config import SIGNALS, ExtractorTrainConfig, settings
 from ..errors import check_limit
 from ..files import check_out, folder_lock
 from ..models.classifier.features import MODES as CLASSIFIER_MODES
@@ -215,34 +215,17 @@ def train_extractor_cmd(
     distractor_rate: Annotated[float, o.opt("Share of questions with a distractor.")] = X.distractor_rate,
     dpr_epochs: Passes = X.dpr_epochs,
     reader_epochs: Passes = X.reader_epochs,
-    reader_max_seq_length: o.MaxSeqLength = X.reader_max_seq_length,
     cross_epochs: Passes = X.cross_epochs,
-    cross_context: Annotated[int, o.opt("Cross-encoder: sentences read on each side.")] = X.cross_context,
     cross_candidates: Annotated[int, o.opt("Cross-encoder training: candidates per question (answer, "
                                            "distractor, bm25's best others).")] = X.cross_candidates,
-    cross_max_length: o.MaxSeqLength = X.cross_max_length,
-    cross_init_layers: Annotated[int | None, o.opt("Cross-encoder: the first K layers.")] = None,
-    small_cross_layers: Annotated[int, o.opt("cross-small: the first K layers.")] = X.small_cross_layers,
-    small_cross_epochs: Passes = X.small_cross_epochs,
-    small_cross_candidates: Annotated[int, o.opt(
-        "cross-small: candidates per question (with cross: all carry cross's logits, which it "
-        "learns).")] = X.small_cross_candidates,
-    distill_weight: Annotated[float, o.opt(
-        "cross-small: share of the loss that is distillation from cross.")] = X.distill_weight,
-    multi_passage_rate: Annotated[float, o.opt(
-        "Share of questions the cross-encoders read among other paragraphs of their article."
-    )] = X.multi_passage_rate,
-    static_epochs: Annotated[int, o.opt("static: passes over the questions.")] = X.static_epochs,
     static_base: Annotated[str | None, o.opt(
         "static: distilled from this model (a folder, or 'dpr': the trained dual encoder) "
         "[default: --init].")] = None,
-    cascade_k: Annotated[int, o.opt("Cross-encoders read the others' top K.")] = X.cascade_k,
-    fusion_clean_weight: Annotated[float, o.opt("Fusion: share of clean questions.")] = X.fusion_clean_weight,
-    fusion_nonnegative: Annotated[bool, o.opt("Fusion: no weight below 0.")] = X.fusion_nonnegative,
-    fusion_multi_weight: Annotated[float, o.opt(
-        "Fusion: share of held-out questions read among other paragraphs of their article."
-    )] = X.fusion_multi_weight,
-    ig_steps: o.IgSteps = X.ig_steps,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE",
+        help="Any other setting of the run by its field name (repeatable), e.g. --set "
+             "cross_max_length=96 --set cascade_k=2; the fields and their defaults: "
+             "ids_extract.apps.extractor_config.ExtractorTrainConfig.")] = None,
     seed: o.Seed = X.seed,
     segmenter: o.Segmenter = X.segmenter,
     device: o.Device = T.device,
@@ -254,23 +237,16 @@ def train_extractor_cmd(
 ) -> None:
     """Train the extractor: split, static, dpr, reader, cross, cross-small, score, fuse, profiles,
     card; re-running resumes at the first unfinished stage."""
-    from ..apps.extractor_card import missed_targets
-    from ..apps.train_extractor import Pipeline
+    from ..apps.train_extractor import Pipeline, summary_lines
 
-    config = of(X, locals(), train_file=train, signals=tuple(names_of(stages)), backbone=init)
+    config = of(X, locals(), train_file=train, signals=tuple(names_of(stages)), backbone=init,
+                **settings(set_ or []))
     check_out(out)
     with folder_lock(out):  # a second run into the same folder is refused
         records = Pipeline(config, out, device=device, quiet=quiet, overwrite=overwrite,
                            keep_checkpoints=keep_checkpoints).run()
-    fused = records["fuse"].result
-    total = sum(r.wall_s for r in records.values())
-    for name, profile in records["profiles"].result.items():
-        if not profile["targets_met"]:
-            err_console.print(f"warning: profile {name} ({','.join(profile['signals'])}) "
-                              f"missed its targets: {missed_targets(name)}", highlight=False)
-    err_console.print(f"wrote {out}: held-out top-1 {fused['top1']:.2f} % (with a distractor "
-                      f"{fused['stress_top1']:.2f} %, distractor first {fused['distractor_first']:.2f} %); "
-                      f"stage time {total / 60:.1f} min; see {out / 'README.md'}", highlight=False)
+    for line in summary_lines(records, out):
+        err_console.print(line, highlight=False)
 
 
 @command("package-extractor")
@@ -278,6 +254,7 @@ def package_extractor_cmd(
     source: Annotated[str, typer.Argument(help="A train-extractor folder.")],
     out: Annotated[Path, o.opt("Folder to write: int8 ONNX models, fusion, card.", "--out", "-o")],
     overwrite: o.Overwrite = False,
+    quiet: o.Quiet = False,
 ) -> None:
     """Make a trained extractor shippable: each transformer as its int8 ONNX graph, the static
     vectors in int8, the fusion files, the held-out report and the card, every model recorded
@@ -289,6 +266,7 @@ def package_extractor_cmd(
 
     command = "ids-extract package-extractor " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     result = package(source, out, command=command, overwrite=overwrite)
-    err_console.print(f"wrote {out}: {result['total_mb']} MB "
-                      f"({', '.join(f'{k} {v} MB' for k, v in result['models_mb'].items())})",
-                      highlight=False)
+    if not quiet:
+        err_console.print(f"wrote {out}: {result['total_mb']} MB "
+                          f"({', '.join(f'{k} {v} MB' for k, v in result['models_mb'].items())})",
+                          highlight=False)

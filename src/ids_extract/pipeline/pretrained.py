@@ -219,11 +219,13 @@ def _hashed(fusion: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 def origin_of(where: str | Path, spec: ExtractorSpec, profile: str | None) -> dict[str, Any]:
     """What a manifest says of the extractor a run used: its name (a shipped one's) or folder,
-    the sha256 of its ``extractor.json`` (every model's content hash is in it) and the
-    profile."""
+    the sha256 of the file it was read from (its ``extractor.json``, or a hand-written one of
+    another name: every model's content hash is in it) and the profile."""
     shipped = {p.resolve(): n for n, p in shipped_extractors().items()}
     name = shipped.get(spec.folder.resolve(), str(where))
-    return {"name": name, "sha256": sha256_file(spec.folder / FILE), "profile": profile}
+    path = resolve_extractor(where)
+    file = path if path.is_file() else spec.folder / FILE
+    return {"name": name, "sha256": sha256_file(file), "profile": profile}
 
 
 def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:

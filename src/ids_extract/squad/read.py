@@ -80,6 +80,8 @@ def _require(obj: Any, key: str, kind: type | tuple[type, ...], path: str, where
 
 
 def parse_article(raw: Any, index: int, path: str) -> Article:
+    """One article of a SQuAD file, every field checked: an error names the file, the article
+    (by index and title, so a user finds it in a large file) and the paragraph or question."""
     where = f"article {index}"
     if isinstance(raw, dict) and isinstance(raw.get("title"), str):
         where = f"article {index} ({raw['title']!r})"

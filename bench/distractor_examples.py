@@ -1,12 +1,13 @@
 """Before and after: 30 random dev-v1.1 questions (dev is allowed for display, never for
 training) with the distractor of the old generator (commit ``ba120cc``: entities from other
-articles) and of the current one (both kinds), written to ``docs/DISTRACTORS.md``.
+articles) and of the current one (both kinds), written to ``bench/results/DISTRACTORS.md``
+(the docs site's Distractors page).
 
 The old generator is not kept in ``src/``: its two modules are read from git (``git show``) into a
 temporary package, so this needs the repository's history. Pools come from the whole dev file,
 as ``bench/extractor.py``'s stress set does; the draw of questions is seeded.
 
-    python bench/distractor_examples.py [--n 30] [--seed 20] [--out docs/DISTRACTORS.md] [--smoke]
+    python bench/distractor_examples.py [--n 30] [--seed 20] [--out bench/results/DISTRACTORS.md] [--smoke]
 
 ``--smoke``: 2 questions, pools from the first 300 dev questions, the page in the smoke folder.
 """
@@ -81,13 +82,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--seed", type=int, default=20, help="seed of the draw of questions")
-    ap.add_argument("--out", type=Path, default=None, help="[default: docs/DISTRACTORS.md]")
+    ap.add_argument("--out", type=Path, default=None, help="[default: bench/results/DISTRACTORS.md]")
     args = add_smoke(ap).parse_args()
     bench = Bench.of(__file__, args.smoke)
     dev = load(bench.dev).limit(300 if bench.smoke else None)
     if bench.smoke:
         args.n, args.out = 2, bench.results / "DISTRACTORS.md"
-    args.out = args.out or bench.root / "docs" / "DISTRACTORS.md"
+    args.out = args.out or bench.results / "DISTRACTORS.md"
     items = [(a.title, p.context, qa) for a, p, qa in dev.iter_qas()]
     picks = random.Random(args.seed).sample(items, args.n)
     question, answer = DistractorMaker(dev, 0), DistractorMaker(dev, 0, "answer-sentence")

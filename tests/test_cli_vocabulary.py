@@ -19,6 +19,11 @@ from ids_extract.cli.options import OLD_NAMES
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "src" / "ids_extract" / "cli"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: the docs page the README's "One vocabulary" section moved to
+VOCABULARY = (ROOT / "docs" / "guide" / "vocabulary.md").read_text(encoding="utf-8")
+#: the README and every docs page (the commands moved there)
+PAGES = "\n".join([README] + [p.read_text(encoding="utf-8")
+                              for p in sorted((ROOT / "docs").rglob("*.md"))])
 runner = CliRunner()
 GROUP = typer.main.get_command(app)
 
@@ -132,7 +137,7 @@ def test_every_command_has_q() -> None:
 
 
 def readme_commands() -> list[list[str]]:
-    lines = [line for lang, body in re.findall(r"```(bash)\n(.*?)```", README, re.S)
+    lines = [line for lang, body in re.findall(r"```(bash)\n(.*?)```", PAGES, re.S)
              for line in body.replace("\\\n", " ").splitlines()]
     return [shlex.split(line.split(" #")[0])[1:] for line in lines
             if line.strip().startswith("ids-extract ")]
@@ -142,12 +147,12 @@ def test_the_readme_speaks_the_new_names_and_lists_every_old_one(
         capsys: pytest.CaptureFixture[str]) -> None:
     for argv in readme_commands():
         _, warned = parse(argv[0], argv[1:], capsys)
-        assert "deprecated" not in warned, f"README: ids-extract {' '.join(argv)}: {warned}"
-    table = next(c for c in README.split("### One vocabulary")[1].split("\n\n")
+        assert "deprecated" not in warned, f"docs: ids-extract {' '.join(argv)}: {warned}"
+    table = next(c for c in VOCABULARY.split("# One vocabulary")[1].split("\n\n")
                  if c.startswith("| concept"))
     for names in OLD_NAMES.values():
         for old in names:
-            assert f"`{old}" in table, f"the README's option table does not list {old}"
+            assert f"`{old}" in table, f"the option table of docs/guide/vocabulary.md does not list {old}"
 
 
 def test_gitignore_keeps_models_and_runs_out_of_git() -> None:

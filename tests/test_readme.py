@@ -1,7 +1,8 @@
-"""Every README snippet runs as written from the repo root: each ``ids-extract`` command names a
-command and options that exist with values they accept, and reads files that exist (or that an
-earlier snippet writes); every Python block compiles and its imports resolve; the README's three
-first commands are the install, the main job and the test command."""
+"""Every snippet of the README and of the docs pages (``docs/**/*.md``, where most commands moved)
+runs as written from the repo root: each ``ids-extract`` command names a command and options that
+exist with values they accept, and reads files that exist (or that an earlier snippet writes);
+every Python block compiles and its imports resolve; the README's three first commands are the
+install, the main job and the test command. ``tests/test_docs_examples.py`` runs them too."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from ids_extract.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: the README and every docs page, one text (the blocks of all of them)
+PAGES = "\n".join([README] + [p.read_text(encoding="utf-8")
+                              for p in sorted((ROOT / "docs").rglob("*.md"))])
 BLOCK = re.compile(r"```(bash|python|json)\n(.*?)```", re.S)
 #: options whose value is a path the command reads
 READS = {"--train", "--data", "--gold", "--model", "--context-file", "--input", "--dpr-model",
@@ -24,8 +28,8 @@ READS = {"--train", "--data", "--gold", "--model", "--context-file", "--input", 
 WRITES = {"--out", "-o"}
 
 
-def blocks(kind: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(README) if lang == kind]
+def blocks(kind: str, text: str = PAGES) -> list[str]:
+    return [body for lang, body in BLOCK.findall(text) if lang == kind]
 
 
 def commands() -> list[list[str]]:
@@ -46,7 +50,8 @@ def commands() -> list[list[str]]:
 
 
 def test_the_first_lines_are_install_main_job_and_tests() -> None:
-    first = [line.split("#")[0].strip() for line in blocks("bash")[0].splitlines() if line.strip()]
+    first = [line.split("#")[0].strip() for line in blocks("bash", README)[0].splitlines()
+             if line.strip()]
     assert first[0].startswith("pip install") and first[1].startswith("ids-extract extract")
     assert first[2] == "pytest"
 

@@ -52,7 +52,7 @@ HfSplit = Annotated[str | None, opt("Split of a datasets folder or hub name [def
                                     "validation otherwise].")]
 Split = Annotated[str, opt("'train' may use the gold answers or labels; 'eval' never does.")]
 Fast = Annotated[bool, opt(f"Scorers {FAST_SCORERS}: static embeddings instead of MiniLM, several "
-                           "times faster at about a point of top-1 (see the README); not with "
+                           "times faster at about a point of top-1 (see the docs, Scorers: Fast); not with "
                            "--scorers.", "--fast")]
 Scorers = Annotated[str | None, opt(f"Comma-separated scorers: {', '.join(REGISTRY)} (ids-extract "
                                     f"scorers lists them) [default: {DEFAULT_SCORERS}].")]

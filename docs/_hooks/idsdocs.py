@@ -215,7 +215,8 @@ def render_result(name: str, results: Path = RESULTS, up: str = "") -> str:
                     and (columns is None or any(dig(v, c) is not None for c in columns))}
             if columns is not None and not any(
                     dig(r, c) is not None for r in part.values() for c in columns):
-                part = {k: v for k, v in data.items() if not isinstance(v, Mapping | list)}
+                part = {k: v for k, v in data.items() if not isinstance(v, Mapping | list)
+                        and k in columns}
         wanted = columns
         if wanted is not None and isinstance(part, Mapping):
             have = [c for c in wanted if any(dig(r, c) is not None for r in part.values()

@@ -99,6 +99,7 @@ RECALL = ["top1", "top2", "top3"]
 STRESS = ["top1", "top3", "stress_top1", "top1_loss", "distractor_first"]
 LATENCY = [f"{size}.{m}" for size in ("1000 tokens", "4000 tokens", "16000 tokens", "50000 words")
            for m in ("p50_ms", "p95_ms")]
+CLS_ROWS = ["L", "mode", "data", "eval", "accuracy", "macro_f1", "steps", "train_seconds"]
 SECTIONS: dict[str, list[Section]] = {
     "pretrained.json": [
         ("The shipped extractor", "", ["size_mb", "compress_p95_ms"]),
@@ -142,7 +143,10 @@ SECTIONS: dict[str, list[Section]] = {
         ("Reference pipeline", "reference", ["seconds", "questions_per_s", "peak_rss_mib"]),
         ("Encoder settings (bm25+sbert on dev)", "runs",
          ["seconds", "questions_per_s", "speedup_vs_reference", "peak_rss_mib", "top1.fused"])],
-    "throughput-scaling.json": [("Scaling", "", None)],
+    "throughput-scaling.json": [
+        ("The input repeated 1x, 2x, 4x", "scaling",
+         ["questions", "seconds", "questions_per_s", "peak_rss_mib", "time_ratio_vs_x1",
+          "rss_ratio_vs_x1"])],
     "static.json": [
         ("Scorers on dev", "runs", ["recall.fused.top1", "recall.fused.top2", "recall.fused.top3",
                                     "fused_top1_vs_default", "seconds", "speedup_vs_default"]),
@@ -155,7 +159,8 @@ SECTIONS: dict[str, list[Section]] = {
     "fusion.json": [("Sentence recall, 1,000 dev questions (%)", "top_k_recall_pct", RECALL)],
     "fusion-reader500.json": [("Sentence recall, 1,000 dev questions (%)", "top_k_recall_pct",
                                RECALL)],
-    "fusion-objectives.json": [],
+    "fusion-objectives.json": [("Fusion objectives on the held-out articles, out-of-fold", "rows",
+                                STRESS)],
     "ig.json": [("IG settings against the reference", "settings",
                  ["seconds_per_question", "speedup", "spearman_mean", "same_top1_pct",
                   "recall_pct.top1"])],
@@ -165,7 +170,16 @@ SECTIONS: dict[str, list[Section]] = {
     "downstream-epochs.json": [("Readers, one epoch each", "rows",
                                 ["exact_match", "f1", "train_seconds", "steps", "train_features",
                                  "peak_rss_mb"])],
-    "readers-costs.json": [],
+    **{name: [(f"{data}: dev accuracy per row", f"results.{data}.rows", CLS_ROWS)
+                for data in datasets]
+       for name, datasets in (("classification.json", ("bbc", "imdb", "emotion")),
+                              ("classification-emotion400.json", ("emotion",)))},
+    "readers-costs.json": [("One optimiser step", "rows",
+                            ["init_layers", "max_seq_length", "precision", "seconds_per_step",
+                             "peak_rss_mib"])],
+    "extractor-costs.json": [("One optimiser step per trainer (probes)", "probes",
+                              ["probe", "trainer", "length", "seconds_per_step",
+                               "steps_per_epoch", "estimated_epoch_min", "peak_rss_mib"])],
     "readers.json": [
         ("Cells", "cells", ["name", "max_seq_length", "method", "level", "steps", "exact_match",
                             "f1"]),
@@ -174,7 +188,7 @@ SECTIONS: dict[str, list[Section]] = {
         ("IDS against window and truncation (F1)", "comparisons",
          ["ids", "window", "truncate", "ids_minus_window", "ids_minus_truncate",
           "meets_acceptance"]),
-        ("Cost at inference", "cost", ["name", "max_seq_length", "method", "f1",
+        ("Cost at inference", "cost", ["name", "max_seq_length", "method", "batch", "f1",
                                        "ms_per_question", "f1_per_ms", "peak_rss_mb"])],
 }
 

@@ -1,5 +1,5 @@
 """One vocabulary of options for every command: each concept has one name, declared here once
-with its help (the README's option table lists them); defaults are the library's, given where a
+with its help (the docs' command-line reference lists them); defaults are the library's, given where a
 command uses an option. The old names of a concept still work for one release, hidden, with a
 warning (:data:`OLD_NAMES`, read by :class:`.app.AliasedCommand`)."""
 

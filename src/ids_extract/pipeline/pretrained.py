@@ -8,7 +8,7 @@ models inside the extractor folder), or a ``name`` (a hub name, or a folder else
 local model gets the **content hash** of its files (:func:`ids_extract.models.hub.content_hash`)
 when the file is written, checked on load, so a model changed after the file was written is
 refused instead of silently giving other scores; a hand-written profile of public hub models
-(see the README) has no hash and is not checked. A learned fusion is a file beside it, hashed the
+(see docs/guide/extractor.md) has no hash and is not checked. A learned fusion is a file beside it, hashed the
 same way.
 
 ```json

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import ConfigError
 
 #: Integrated Gradients steps (Gauss-Legendre): 16 steps rank the sentences as 50 do (Spearman
-#: 0.992 at 3.4x the speed; README, "IG cost")
+#: 0.992 at 3.4x the speed; docs/benchmarks.md, "Integrated Gradients")
 IG_STEPS = 16
 #: the scorers of extract, compress, answer and fit-fusion when none are named
 DEFAULT_SCORERS = "bm25,sbert"

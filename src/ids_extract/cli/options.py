@@ -55,7 +55,8 @@ Fast = Annotated[bool, opt(f"Scorers {FAST_SCORERS}: static embeddings instead o
                            "times faster at about a point of top-1 (see the docs, Scorers: Fast); not with "
                            "--scorers.", "--fast")]
 Scorers = Annotated[str | None, opt(f"Comma-separated scorers: {', '.join(REGISTRY)} (ids-extract "
-                                    f"scorers lists them) [default: {DEFAULT_SCORERS}].")]
+                                    f"scorers lists them) [default: the shipped extractor "
+                                    f"squad-en (profile fast) where it ships, else {DEFAULT_SCORERS}].")]
 TextScorers = Annotated[str, opt(f"Comma-separated: {', '.join(TEXT_REGISTRY)} (ig and alone need "
                                  "--classifier-model).", "--scorers")]
 Weights = Annotated[str | None, opt("Fusion weights: 'bm25=1,sbert=0.5' or '1,0.5' [default: all "
@@ -69,8 +70,8 @@ ScorerOptions = Annotated[list[str] | None, opt(
 Levels = Annotated[str, opt("Comma-separated levels: ratio:R (at least R of the tokens), top-k:K, "
                             "tokens:L[@tokenizer], threshold:T.")]
 Budget = Annotated[str, opt("tokens:L[@tokenizer] (question + text + special tokens fit in L) or "
-                            "ratio:R (at most R of the text's tokens): a ceiling, never "
-                            "exceeded; a line's own \"budget\" wins.")]
+                            "max-ratio:R (at most R of the text's tokens): a ceiling, never "
+                            "exceeded; ratio:R keeps at least R; a line's own \"budget\" wins.")]
 # the models a scorer reads (one flag per scorer family)
 SbertModel = Annotated[str | None, opt("sbert (and label) scorer: a sentence-transformers folder "
                                        "or name [default: all-MiniLM-L6-v2].")]

@@ -176,6 +176,13 @@ def test_every_block_of_the_page_runs(page: Path, tmp_path: Path, tiny_env: dict
     # the default sentence encoder (all-MiniLM-L6-v2) is the tiny one here
     monkeypatch.setattr(hub, "default_sbert_model", lambda: str(tiny_sbert_dir))
     monkeypatch.setattr(dpr_train, "default_sbert_model", lambda: str(tiny_sbert_dir))
+    # with the tiny encoder standing in for MiniLM, the shipped extractor (which records the
+    # real MiniLM's hash) would be refused: the pages run here with no extractor shipped, so
+    # the defaults are the paper's scorers on the tiny models (tests/test_shipped.py runs the
+    # shipped one)
+    from ids_extract.pipeline import pretrained
+
+    monkeypatch.setattr(pretrained, "SHIPPED", tmp_path / "no-shipped-extractor")
     monkeypatch.setenv("IDS_EXTRACT_HOME", str(tiny_env["home"]))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(lay_out(tmp_path))

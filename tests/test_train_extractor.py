@@ -258,7 +258,7 @@ def test_profiles_are_chosen_from_the_frontier_and_load_by_name(extractor_dir: P
 
 
 def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
-        extractor_dir: Path, tmp_path: Path) -> None:
+        extractor_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """compress(extractor=, profile=), compress --extractor --profile and the adapters' fields
     give what the profile's own selector gives; what would contradict the folder is refused."""
     from ids_extract import compress
@@ -288,8 +288,12 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     assert pretrained_selector(str(copy.resolve()), "plain", "cpu", None).cascade is None
     with pytest.raises(ConfigError, match="leave out scorers"):
         compress(question, CONTEXT, budget, extractor=extractor_dir, scorers=["bm25"])
-    with pytest.raises(ConfigError, match="give extractor="):
-        compress(question, CONTEXT, budget, profile=name)
+    from ids_extract.pipeline import pretrained
+
+    with monkeypatch.context() as m:  # where no extractor ships, a profile alone names nothing
+        m.setattr(pretrained, "SHIPPED", tmp_path / "none")
+        with pytest.raises(ConfigError, match="give extractor="):
+            compress(question, CONTEXT, budget, profile=name)
     with pytest.raises(ConfigError, match="no profile 'nope'"):
         CompressSettings(extractor=str(extractor_dir), profile="nope")
     settings = CompressSettings(budget=budget, extractor=str(extractor_dir), profile=name)

@@ -125,7 +125,10 @@ def stages(run: Callable[[], Any]) -> dict[str, float]:
 
 def startup(cli: str, runs: int) -> dict[str, Any]:
     """Wall seconds of a whole ``ids-extract compress --scorers bm25`` process on one request
-    (bytecode compiled by a first run, as on a user's machine after the first call)."""
+    (bytecode compiled by a first run, as on a user's machine after the first call); none
+    timed when ``runs`` is 0."""
+    if runs < 1:
+        return {"runs": 0}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "one.jsonl"
         src.write_text(json.dumps({"question": "Who led the Norse raiders?", "context":
@@ -180,9 +183,10 @@ def main() -> None:
                                 for k, v in how.items()}
         if "extractor" in how:  # the scorers the profile runs
             from ids_extract.apps.compress import pretrained_selector
+            from ids_extract.pipeline.pretrained import resolve_extractor
 
-            rows["scorers"] = ",".join(s.name for s in pretrained_selector(
-                str(Path(args.extractor).resolve()), how["profile"], None).scorers)
+            rows["scorers"] = ",".join(s.name for s in pretrained_selector(  # a shipped name too
+                str(resolve_extractor(args.extractor).resolve()), how["profile"], None).scorers)
         for size, full in batches.items():
             batch = full[:args.extractor_requests] if "extractor" in how else full
             rows[f"{size} tokens"] = latency(batch, run)

@@ -126,7 +126,7 @@ def report(found: dict[str, Any], shipped: str) -> dict[str, Any]:
     rows = found.get("frontier", {}).get("rows", [])
     timing_rows = found.get("timing", {})
     passages = found.get("passages", {})
-    latency = found.get("compress", {}).get("profiles", {})
+    latency = found.get("compress", {})  # bench/compress.py's rows, by profile
     profiles = {}
     for name, chosen in spec.profiles.items():
         row = next((r for r in rows if r["signals"] == chosen["scorers"]), None)
@@ -143,7 +143,8 @@ def report(found: dict[str, Any], shipped: str) -> dict[str, Any]:
             "speed_vs_reference": run.get("speed_vs_reference"),
             "multi_passage_kept_128": passages.get(f"profile {name}", {}).get(
                 "answer_kept_pct", {}).get("D1-tokens128"),
-            "compress_p95_ms": latency.get(f"extractor:{name}", {}).get("1000", {}).get("p95_ms"),
+            "compress_p95_ms": latency.get(f"extractor:{name}", {}).get("1000 tokens", {}).get(
+                "p95_ms"),
         }
     verdict = {name: {k: ep._meets(profiles.get(name, {}).get(k), v,
                                    "distractor_first" if k in ("distractor_first",

@@ -89,3 +89,23 @@ def test_compress_uses_it_with_no_argument() -> None:
     assert plain == named and plain.kept and "Rollo" in plain.text
     assert selector_for.cache_info().currsize == 0  # no scorers of its own were built
     assert pretrained_selector.cache_info().currsize >= 1
+
+
+def test_a_profile_checks_only_the_models_it_reads(folder: Path, tmp_path: Path) -> None:
+    """The fast profile reads no sbert: a different installed MiniLM (its recorded hash no
+    longer matching) must not refuse the default; the whole extractor, which reads it, is."""
+    import json
+
+    from ids_extract.pipeline.selector import Selector
+
+    copy = tmp_path / "squad-en"
+    shutil.copytree(folder, copy)
+    raw = json.loads((copy / FILE).read_text(encoding="utf-8"))
+    raw["models"]["sbert"]["sha256"] = "0" * 64
+    (copy / FILE).write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'sbert'.*changed"):
+        load_spec(copy)
+    fast = Selector.from_pretrained(copy, "cpu", DEFAULT_PROFILE)
+    assert "sbert" not in [s.name for s in fast.scorers]
+    with pytest.raises(ConfigError, match="'sbert'.*changed"):
+        Selector.from_pretrained(copy, "cpu", None)

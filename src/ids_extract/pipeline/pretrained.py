@@ -268,10 +268,14 @@ def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
 
 
 def verify(spec: ExtractorSpec) -> None:
-    """Every model with a recorded hash, and the fusion file, are still what was written."""
+    """Every model the spec's scorers (or its reader) read that has a recorded hash, and the
+    fusion file, are still what was written. A model only other profiles read is not checked
+    for a profile (``spec.profile(name)``): the shipped extractor's ``fast`` profile must not be
+    refused because the installed MiniLM that its sbert signal names differs."""
     file = spec.folder / FILE
+    used = {s.model for s in spec.scorers} | {spec.reader}
     for key, ref in spec.models.items():
-        if "sha256" not in ref or ref["sha256"] == "hub":
+        if "sha256" not in ref or ref["sha256"] == "hub" or key not in used:
             continue
         where = Path(spec.model_path(key))
         if not where.exists() and "path" not in ref:

@@ -73,9 +73,10 @@ class Selector:
         """The selector of a ``train-extractor`` folder (or of an ``extractor.json``): its
         scorers with their models (checked by content hash), fusion, cascade and segmenter; or
         those of one of its ``profile``s (``fast``, ``best``: chosen on held-out articles)."""
-        from .pretrained import load_spec, origin_of
+        from .pretrained import load_spec, origin_of, verify
 
-        spec = load_spec(where).profile(profile)
+        spec = load_spec(where, check=False).profile(profile)
+        verify(spec)  # the models this profile reads
         learned = spec.fusion_model()
         built = cls.build(spec.scorer_names(), options=spec.scorer_options(device),
                           fusion="learned" if learned is not None else "weighted",

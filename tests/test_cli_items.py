@@ -144,7 +144,7 @@ def test_9_q_on_split_texts_stats_validate_and_scorers(cls_file: Path, squad_fil
 def test_one_ig_step_default_and_one_ig_precision_rule() -> None:
     """Declared once: the trained extractor's IG steps are every command's, and the IG scorers
     decide ``auto`` precision by the one library rule."""
-    from ids_extract.apps.train_extractor import ExtractorTrainConfig
+    from ids_extract.apps.extractor_config import ExtractorTrainConfig
     from ids_extract.models.runtime import cpu_has_native_bf16, ig_precision
     from ids_extract.scorers.options import IG_STEPS
 

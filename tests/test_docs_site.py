@@ -76,7 +76,7 @@ def test_the_shipped_extractors_results_are_tabled_from_the_file(tmp_path: Path)
               "profiles": {p: {"top1": 85.5 + i, "top3": 98.1, "distractor_first": 7.5 - i,
                                "speed_vs_reference": 3.25 - i, "multi_passage_kept_128": 93.5}
                            for i, p in enumerate(("fast", "best"))},
-              "training": {"minutes": {"dpr": 6.5, "reader": 24.5}}}
+              "training_minutes": {"dpr": 6.5, "reader": 24.5}}
     (tmp_path / "pretrained.json").write_text(json.dumps(result), encoding="utf-8")
     text = hooks().render_result("pretrained.json", tmp_path)
     assert "python bench/pretrained.py" in text and "avx512f" in text

@@ -148,7 +148,7 @@ def test_6_the_check_wants_every_entry_point_to_say_what_it_has() -> None:
 
 def test_7_the_readme_names_train_extractors_default_stages() -> None:
     """The README's train-extractor section moved to the docs page of the trained extractor."""
-    from ids_extract.apps.train_extractor import DEFAULT_SIGNALS
+    from ids_extract.apps.extractor_config import DEFAULT_SIGNALS
 
     readme = (ROOT / "docs" / "guide" / "extractor.md").read_text(encoding="utf-8")
     named = re.search(r"`--stages` chooses the signals \(default\s+`([^`]+)`", readme)
@@ -157,7 +157,7 @@ def test_7_the_readme_names_train_extractors_default_stages() -> None:
 
 
 def test_7_help_names_the_default_stages() -> None:
-    from ids_extract.apps.train_extractor import DEFAULT_SIGNALS
+    from ids_extract.apps.extractor_config import DEFAULT_SIGNALS
 
     res = runner.invoke(app, ["train-extractor", "--help"])
     # rich wraps a long default anywhere, even after a hyphen: compare without white space
@@ -171,8 +171,8 @@ def test_8_the_card_suggests_only_what_the_folder_can_do(signals: tuple[str, ...
                                                           capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
     from ids_extract.apps.extractor_card import write_card
+    from ids_extract.apps.extractor_config import ExtractorTrainConfig
     from ids_extract.apps.stages import Record
-    from ids_extract.apps.train_extractor import ExtractorTrainConfig
     from ids_extract.files import write_json
 
     out = tmp_path / "ex"

@@ -18,8 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ids_extract import Extractor, load
+from ids_extract.apps.extractor_config import ExtractorTrainConfig
 from ids_extract.apps.stages import read_state
-from ids_extract.apps.train_extractor import ExtractorTrainConfig, Pipeline
+from ids_extract.apps.train_extractor import Pipeline
 from ids_extract.cli import app
 from ids_extract.errors import ConfigError
 from ids_extract.pipeline.pretrained import load_spec

@@ -6,13 +6,12 @@ renders the command that trained a folder) and tests read them without loading t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..scorers.options import IG_STEPS
+from ..scorers.options import IG_STEPS, json_or_text
 from ..select.segment import check_segmenter
 
 SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small", "ig")
@@ -122,9 +121,6 @@ def settings(pairs: list[str]) -> dict[str, Any]:
         if not sep or name not in names:
             raise ConfigError(f"--set {pair!r}: give NAME=VALUE with NAME one of "
                               f"{', '.join(sorted(names))}")
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
+        value = json_or_text(text)
         out[name] = tuple(value) if isinstance(value, list) else value
     return out

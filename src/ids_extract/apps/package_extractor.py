@@ -164,12 +164,11 @@ def training_command(config: dict[str, Any]) -> str:
         base = getattr(default, key)
         if (list(base) if isinstance(base, tuple) else base) == value:
             continue
+        flag = "--" + names.get(key, key).replace("_", "-")
         if key not in FLAGGED:
             words.append(f"--set {key}={json.dumps(value, separators=(',', ':'))}")
         elif isinstance(value, bool):
-            flag = "--" + names.get(key, key).replace("_", "-")
             words.append(flag if value else flag.replace("--", "--no-", 1))
         else:
-            flag = "--" + names.get(key, key).replace("_", "-")
             words.append(f"{flag} {','.join(value) if isinstance(value, list) else value}")
     return " ".join(words)

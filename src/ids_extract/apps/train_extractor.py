@@ -53,11 +53,8 @@ from ..squad.units import squad_units
 from ..squad.write import write_squad
 from . import heldout
 from .extractor_card import write_card
-from .extractor_config import DEFAULT_SIGNALS, FLAGGED, REFERENCE, SIGNALS, TRAINED, ExtractorTrainConfig
+from .extractor_config import REFERENCE, TRAINED, ExtractorTrainConfig
 from .stages import Record, Stage, read_state, run_stages
-
-__all__ = ["DEFAULT_SIGNALS", "FLAGGED", "REFERENCE", "SIGNALS", "TRAINED", "ExtractorTrainConfig",
-           "Pipeline", "summary_lines"]
 
 
 class Pipeline:

@@ -64,12 +64,17 @@ def parse_scorer_options(specs: Sequence[str] | None, names: Sequence[str]
         if name not in names:
             raise ConfigError(f"--scorer-option {spec!r}: {name!r} is not among the scorers "
                               f"({', '.join(names)})")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        out.setdefault(name, {})[option] = value
+        out.setdefault(name, {})[option] = json_or_text(text)
     return out
+
+
+def json_or_text(text: str) -> Any:
+    """A ``NAME=VALUE`` setting's value: JSON (numbers, true, null, lists) where it parses, else
+    the text itself (so ``pysbd`` needs no quotes)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def merged(base: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]]

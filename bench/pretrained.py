@@ -4,7 +4,7 @@ multi-passage inputs, ``compress()`` latency, what int8 costs, and the frontier 
 target is missed.
 
     python bench/pretrained.py [--trained models/squad-en] [--shipped squad-en]
-                               [--parts frontier,int8,timing,passages,compress,report]
+                               [--parts frontier,int8,timing,avx2,passages,compress,report]
     python bench/pretrained.py --smoke     # a tiny extractor, 10 questions
 
 1. **frontier**: every signal of the trained folder (the one ``package-extractor`` shipped:
@@ -18,6 +18,9 @@ target is missed.
    paper's ``--scorers bm25,sbert``, and each shipped profile.
 4. **passages**: each dev question's paragraph among 4 other paragraphs of its article (2,000
    questions): answer kept at ``tokens:128``/``tokens:256`` and top-1.
+   **avx2**: the same jobs on ``--avx2-limit`` questions with PyTorch held at AVX2
+   (:data:`AVX2_ENV`: oneDNN, MKL and ATen's own kernels), the reference capped alike, as on a CPU
+   with no AVX-512, bf16 or VNNI.
 5. **compress**: ``bench/compress.py`` for the shipped profiles at about 1k tokens, budget
    ``tokens:256``, in-process, warm (``compress-pretrained.json``).
 6. **report**: ``bench/results/pretrained.json``: the fields of issue 32 and the targets met
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +48,16 @@ AVX2_NOTE = ("every figure was measured on the machine in 'machine'; where its c
              "avx512/vnni/bf16 it is an AVX2-only CPU, so these are the AVX2 figures (oneDNN "
              "has nothing above AVX2 to cap). The int8 ONNX graphs need no more than AVX2: "
              "onnxruntime's integer kernels run on AVX2 and use VNNI where the CPU has it.")
+
+#: what holds PyTorch at AVX2 in a child process: oneDNN, MKL's GEMMs and ATen's vectorised
+#: kernels, each capped by its own variable (``cpu_flags`` reads the first: precision ``auto``
+#: then picks fp32, as on an AVX2-only CPU)
+AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+            "ATEN_CPU_CAPABILITY": "avx2"}
+ONNX_NOTE = ("onnxruntime has no such cap: its int8 kernels (MLAS) choose AVX-512/VNNI/AMX where "
+             "the CPU has them, so the shipped int8 graphs ran at this machine's ISA in the avx2 "
+             "part too; on an AVX2-only CPU they run on AVX2 kernels, which onnxruntime ships for "
+             "every x86-64 CPU with AVX2")
 
 
 def int8_cost(trained: Path, questions: int) -> dict[str, Any]:
@@ -99,6 +113,21 @@ def timing(shipped: str, limit: list[str]) -> dict[str, Any]:
     return out
 
 
+def timing_avx2(shipped: str, questions: int) -> dict[str, Any]:
+    """:func:`timing` with every child process's PyTorch held at AVX2 (:data:`AVX2_ENV`)."""
+    saved = {k: os.environ.get(k) for k in AVX2_ENV}
+    os.environ.update(AVX2_ENV)
+    try:
+        found = timing(shipped, ["--limit", str(questions)])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return {"env": AVX2_ENV, "questions": questions, "onnx": ONNX_NOTE, **found}
+
+
 def compress_latency(shipped: str, requests: int) -> dict[str, Any]:
     """``bench/compress.py`` for the shipped profiles at about 1k tokens (its own result)."""
     name = "compress-pretrained.json"
@@ -124,7 +153,7 @@ def report(found: dict[str, Any], shipped: str) -> dict[str, Any]:
 
     spec = load_spec(shipped)
     rows = found.get("frontier", {}).get("rows", [])
-    timing_rows = found.get("timing", {})
+    timing_rows, avx2 = found.get("timing", {}), found.get("avx2", {})
     passages = found.get("passages", {})
     latency = found.get("compress", {})  # bench/compress.py's rows, by profile
     profiles = {}
@@ -141,6 +170,7 @@ def report(found: dict[str, Any], shipped: str) -> dict[str, Any]:
             "distractor_first": figures.get("distractor_first"),
             "top1_whole_job": run.get("top_k_recall_pct", {}).get("fused", {}).get("top1"),
             "speed_vs_reference": run.get("speed_vs_reference"),
+            "speed_vs_reference_avx2": avx2.get(f"profile {name}", {}).get("speed_vs_reference"),
             "multi_passage_kept_128": passages.get(f"profile {name}", {}).get(
                 "answer_kept_pct", {}).get("D1-tokens128"),
             "compress_p95_ms": latency.get(f"extractor:{name}", {}).get("1000 tokens", {}).get(
@@ -156,6 +186,8 @@ def report(found: dict[str, Any], shipped: str) -> dict[str, Any]:
             "compress_p95_ms": profiles.get("fast", {}).get("compress_p95_ms"),
             "default_vs_paper": {k: timing_rows.get(k) for k in
                                  ("default", "paper (--scorers bm25,sbert)")},
+            "avx2_speed_vs_reference": {k: v.get("speed_vs_reference") for k, v in avx2.items()
+                                        if isinstance(v, dict) and "speed_vs_reference" in v},
             "targets": TARGETS, "meets": verdict, "note_cpu": AVX2_NOTE}
 
 
@@ -167,6 +199,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N dev questions")
     ap.add_argument("--int8-questions", type=int, default=2000)
     ap.add_argument("--passage-questions", type=int, default=2000)
+    ap.add_argument("--avx2-limit", type=int, default=3000,
+                    help="dev questions of the avx2 part (the first N)")
     ap.add_argument("--compress-requests", type=int, default=30)
     ap.add_argument("--parts", default="frontier,int8,timing,passages,compress,report")
     args = ap.parse_args()
@@ -197,6 +231,9 @@ def main() -> None:
         save()
     if "timing" in parts:
         found["timing"] = timing(args.shipped, limit)
+        save()
+    if "avx2" in parts:
+        found["avx2"] = timing_avx2(args.shipped, args.limit or args.avx2_limit)
         save()
     if "passages" in parts:
         found["passages"] = ep.passages(Path(args.shipped) if args.smoke else args.shipped,

@@ -92,6 +92,40 @@ def rows_of(config: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
 
 
+def committed() -> dict[str, Any]:
+    """The last ``bench/results/readers.json``: what earlier sessions finished."""
+    path = B.results / "readers.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def restore(config: Path, key: str) -> int:
+    """Put every committed row of ``key`` (``cells`` or ``long_runs``) back as its cell's
+    ``metrics.json``, with its minutes as recorded, so that the ladder skips the cell.
+
+    Why: ``bench/work/`` does not outlive a session, the committed results do; without this a
+    later session's grid would train the finished cells again and its report would replace them.
+    The ladder still compares each restored row's ``cell_config`` with the config, so a cell
+    whose settings changed is refused, not reused."""
+    from ids_extract.files import write_json
+
+    restored = 0
+    for row in committed().get(key, []):
+        done = folder_of(row, config) / "metrics.json"
+        if done.is_file():
+            continue
+        row = {**row, "train_minutes": row.get("wall_minutes", row.get("train_minutes"))}
+        row.pop("wall_minutes", None)
+        row["curve"] = [{**{k: v for k, v in p.items() if k != "wall_minutes"},
+                         "train_minutes": p.get("wall_minutes", p["train_minutes"])}
+                        for p in row.get("curve") or []]
+        write_json(row, done)
+        restored += 1
+    if restored:
+        print(f"{config.name}: {restored} finished cell(s) restored from "
+              "bench/results/readers.json", flush=True)
+    return restored
+
+
 # ---------------------------------------------------------------------------------- 4. infer
 
 def folder_of(row: dict[str, Any], config: Path) -> Path:
@@ -102,10 +136,16 @@ def infer(questions: int, batches: list[int], every_way: list[int]) -> list[dict
     """ms/question (at each batch size) and full-dev F1 of every configuration a user chooses
     from; extract-then-read with each extraction for readers of ``every_way`` layers, with the
     defaults' for the others."""
-    measured = []
+    measured: list[dict[str, Any]] = []
+    earlier = committed().get("inference", [])
     for config in (GRID, LONG):
         for row in rows_of(config):
             model = folder_of(row, config) / "model"
+            cell = f"{row['name']}@{row['max_seq_length']} {row['method']}"
+            if not model.is_dir():  # finished in an earlier session: its timings as committed
+                measured += [m for m in earlier
+                             if m["cell"] == cell and m["config"] == config.stem]
+                continue
             ways = ["none"]
             if row["method"] == "ids":  # every extraction for the sizes named, else the defaults'
                 ways = list(EXTRACTIONS) if row["init_layers"] in every_way else ["defaults"]
@@ -116,9 +156,8 @@ def infer(questions: int, batches: list[int], every_way: list[int]) -> list[dict
                            "--questions", str(questions), "--batch", str(batch)]
                     _, out, rss = timed(cmd)
                     m = json.loads(out.strip().splitlines()[-1])
-                    entry = {"cell": f"{row['name']}@{row['max_seq_length']} {row['method']}",
-                             "config": config.stem, "extraction": way, "batch": batch,
-                             "f1": f1, "peak_rss_mib": rss, **m}
+                    entry = {"cell": cell, "config": config.stem, "extraction": way,
+                             "batch": batch, "f1": f1, "peak_rss_mib": rss, **m}
                     measured.append(entry)
                     print(f"{entry['cell']:>22} {way:>8} batch {batch:>2}: "
                           f"{m['ms_per_question']:8.2f} ms/q  F1 {f1}", flush=True)
@@ -192,6 +231,8 @@ def budget_minutes(row: dict[str, Any]) -> dict[str, Any]:
 def report(measured: list[dict[str, Any]]) -> None:
     from ids_extract.apps.ladder.report import answers, plot_curves, plot_pareto
 
+    measured = measured or committed().get("inference", [])  # no infer here: the committed
+
     grid, long = rows_of(GRID), rows_of(LONG)
     cells = [budget_minutes({k: v for k, v in r.items() if k != "metrics"}) for r in grid]
     runs = [budget_minutes({k: v for k, v in r.items() if k != "metrics"}) for r in long]
@@ -208,9 +249,10 @@ def report(measured: list[dict[str, Any]]) -> None:
     for key, value in found.items():
         print(f"{key}: {value}")
     pauses = WORK / "pauses.log"
+    logged = pauses.read_text(encoding="utf-8").splitlines() if pauses.is_file() else []
     B.write_result("readers.json", {"minutes": MINUTES,
-                                    "pauses": (pauses.read_text(encoding="utf-8").splitlines()
-                                               if pauses.is_file() else []),
+                                    "pauses": list(dict.fromkeys(
+                                        committed().get("pauses", []) + logged)),
                                     "grid": json.loads(GRID.read_text()),
                                   "long_config": json.loads(LONG.read_text()), "cells": cells,
                                   "long_runs": runs, "inference": measured, "answers": found})
@@ -243,8 +285,10 @@ def main() -> None:
     if "costs" in parts:
         costs(args.probe_steps)
     if "grid" in parts:
+        restore(GRID, "cells")
         ladder(GRID)
     if "long" in parts:
+        restore(LONG, "long_runs")
         ladder(LONG)
     cache = WORK / "readers-infer.json"
     if "infer" in parts:

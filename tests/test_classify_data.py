@@ -111,7 +111,7 @@ def test_other_column_names(tmp_path: Path) -> None:
                                               {"key": 8, "review": "bad film", "y": 0}])
     data = load(path, columns=Columns(text="review", label="y", id="key"))
     assert data.ids == ["7", "8"] and data.gold == ["1", "0"]
-    with pytest.raises(DataError, match="no text column 'text'.*--text-column"):
+    with pytest.raises(DataError, match="no text column 'text'.*`text_column`"):
         load(path)
 
 

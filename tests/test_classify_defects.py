@@ -205,7 +205,7 @@ def test_11_sanity_check_does_less_work(tiny_classifier_dir: Path, cls_file: Pat
 
     assert ig_precision("auto", "cpu") == ("bf16" if cpu_has_native_bf16() else "fp32")
     assert ig_precision("fp32", "cpu") == "fp32"
-    with pytest.raises(ConfigError, match="--precision 'fp16'"):
+    with pytest.raises(ConfigError, match="`precision` 'fp16'"):
         ig_precision("fp16", "cpu")
     scorer = ig_scorer(str(tiny_classifier_dir), 2, None, "cpu", precision="fp32", overlap=0)
     assert scorer.windows.window_overlap == 0

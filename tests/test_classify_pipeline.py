@@ -94,7 +94,7 @@ def test_output_folder_and_resume(cls_file: Path, tmp_path: Path) -> None:
     assert (out / "D1-tokens32.jsonl").read_bytes() == first
 
     other = TextExtractor([Counting(), "lead"], "tokens:32,ratio:0.5", quiet=True, weights="2,1")
-    with pytest.raises(ConfigError, match="--overwrite"):
+    with pytest.raises(ConfigError, match="`overwrite`"):
         extract_texts_to_dir(other, str(cls_file), out, shard_size=3)
     extract_texts_to_dir(other, str(cls_file), out, shard_size=3, overwrite=True)
     assert len(Counting.calls) == 6  # another fusion: scored again

@@ -76,7 +76,7 @@ def test_alone_targets(tiny_classifier_dir: Path) -> None:
     by_gold = alone.score(gold)
     logits, _ = text_logits(alone.clf, [u.strip() for u in NORMAN], "head")
     assert np.allclose(by_gold[0], logits[:, 0] - logits[:, 1], atol=1e-5)
-    with pytest.raises(ConfigError, match="--split train"):
+    with pytest.raises(ConfigError, match="`split` train"):
         alone.score(BATCH)
     anyone = build_scorer("alone", task="text", model=model, device="cpu", target="any")
     assert np.allclose(anyone.score(gold)[0], np.abs(logits[:, 0] - logits[:, 1]), atol=1e-5)

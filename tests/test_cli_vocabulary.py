@@ -50,13 +50,15 @@ def command_functions() -> dict[str, ast.FunctionDef]:
     return found
 
 
-def test_cli_is_at_most_1250_lines_and_no_command_over_60() -> None:
+def test_cli_is_at_most_1310_lines_and_no_command_over_60() -> None:
     # 1,200 when the cap was set (a trim); since then: the package's warnings as one line each,
-    # the shipped extractor's optional segmenter, package-extractor. train-extractor takes its
-    # rarely changed settings as --set NAME=VALUE (the parsing lives in the library), so new
-    # settings add no lines here
+    # the shipped extractor's optional segmenter, package-extractor (1,250). train-extractor
+    # takes its rarely changed settings as --set NAME=VALUE (the parsing lives in the library),
+    # so new settings add no lines here. Then the flags moved out of the library (issue 34):
+    # cli/ maps each parameter a library message names to its flag, and renders the
+    # train-extractor command a card shows (1,310)
     total = sum(p.read_text(encoding="utf-8").count("\n") for p in CLI.glob("*.py"))
-    assert total <= 1250, f"cli/ is {total} lines"
+    assert total <= 1310, f"cli/ is {total} lines"
     commands = command_functions()
     assert len(commands) == len(GROUP.commands)  # type: ignore[attr-defined]
     long = {name: n for name, node in commands.items()

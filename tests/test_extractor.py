@@ -133,7 +133,7 @@ def test_rerun_skips_finished_levels_and_reuses_scores(squad_file: Path, tmp_pat
 
 def test_other_config_in_same_folder_needs_overwrite(squad_file: Path, tmp_path: Path) -> None:
     run(squad_file, tmp_path / "o")
-    with pytest.raises(ConfigError, match="--overwrite"):
+    with pytest.raises(ConfigError, match="`overwrite`"):
         run(squad_file, tmp_path / "o", levels="top-k:2")
 
 

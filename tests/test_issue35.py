@@ -137,11 +137,11 @@ def test_6_the_check_wants_every_entry_point_to_say_what_it_has() -> None:
     from ids_extract.pipeline.pretrained import DECIDED, check_beside_extractor
 
     with pytest.raises(TypeError, match="say what is given"):
-        check_beside_extractor("x", {"scorers": {"--scorers": None}})
+        check_beside_extractor("x", {"scorers": {"`scorers`": None}})
     nothing: dict[str, dict[str, Any]] = {what: {} for what in DECIDED}
     check_beside_extractor("x", nothing)
-    with pytest.raises(ConfigError, match="leave out --weights"):
-        check_beside_extractor("x", {**nothing, "fusion": {"--weights": "bm25=2"}})
+    with pytest.raises(ConfigError, match="leave out `weights`"):
+        check_beside_extractor("x", {**nothing, "fusion": {"`weights`": "bm25=2"}})
 
 
 # ------------------------------------------------------------------ 7: README and --help

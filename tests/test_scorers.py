@@ -102,7 +102,7 @@ def test_onnx_backend_matches_torch_and_int8_stays_close(tiny_sbert_dir: Path, t
     kept = sorted(p.name for p in tmp_path.glob("onnx/*/*.onnx"))
     assert kept == ["model-fused.onnx", "model-int8.onnx"]
     assert len(list(tmp_path.glob("onnx/*/model-int8.onnx"))) == 1
-    with pytest.raises(ConfigError, match="needs --backend onnx"):
+    with pytest.raises(ConfigError, match="needs `backend` onnx"):
         build_scorer("sbert", model=str(tiny_sbert_dir), backend="torch", precision="int8")
 
 

@@ -207,7 +207,7 @@ def test_bad_options_exit_2_before_any_work(people_file: Path, tmp_path: Path) -
                            (["--distractor-rate", "2"], "share in"),
                            (["--set", "cross_max_lenght=96"], "NAME one of"),
                            (["--set", "cascade_k"], "give NAME=VALUE"),
-                           (["--set", "cascade_k=0"], "--cascade-k must be >= 1")):
+                           (["--set", "cascade_k=0"], "cascade_k must be >= 1")):
         out = tmp_path / "x"
         result = CliRunner().invoke(app, ["train-extractor", str(people_file), "--out", str(out),
                                           *extra])
@@ -388,7 +388,11 @@ def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
     from ids_extract.squad.units import squad_units
 
     out = tmp_path / "shipped"
-    result = package(extractor_dir, out, command="ids-extract package-extractor X --out Y")
+    from ids_extract.cli.train import training_command
+
+    trained_by = training_command(load_spec(extractor_dir).info["config"])
+    result = package(extractor_dir, out, command="ids-extract package-extractor X --out Y",
+                     trained_by=trained_by)
     for sub in ("cross", "cross-small", "dpr/question_encoder", "dpr/ctx_encoder"):
         assert (out / sub / "model-int8.onnx").is_file(), sub
         assert not list((out / sub).glob("*.safetensors")), sub

@@ -79,17 +79,17 @@ def write_jsonl(rows: Sequence[dict[str, Any]], target: str | os.PathLike[str]) 
 
 
 def check_out(path: str | os.PathLike[str], *, folder: bool = True,
-              option: str = "--out") -> None:
+              option: str = "out") -> None:
     """Refuse, before any work, an output path that cannot be written: a folder that is a file,
     a file that is a folder, or a path under a file."""
     target = Path(path)
     if folder and target.exists() and not target.is_dir():
-        raise ConfigError(f"{option} {target}: is a file, not a folder")
+        raise ConfigError(f"`{option}` {target}: is a file, not a folder")
     if not folder and target.is_dir():
-        raise ConfigError(f"{option} {target}: is a folder, not a file")
+        raise ConfigError(f"`{option}` {target}: is a folder, not a file")
     for parent in target.parents:
         if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"{option} {target}: {parent} is a file, not a folder")
+            raise ConfigError(f"`{option}` {target}: {parent} is a file, not a folder")
 
 
 @contextlib.contextmanager
@@ -131,7 +131,7 @@ def _take(fh: Any, folder: Path, path: Path) -> bool:
         fh.seek(0)
         holder = fh.read().strip() or "another process"
         raise ConfigError(f"{folder} is being written by another ids-extract run ({holder}); "
-                          "wait for it to finish, or choose another --out") from None
+                          "wait for it to finish, or choose another `out`") from None
     try:
         if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino:
             return False

@@ -1,6 +1,6 @@
 """Rich progress bars that a ``quiet`` flag turns off in one place (plain lines, not bars, when
 stderr is not a terminal; the trainers' bars too: :mod:`ids_extract.models.training`), and wall
-time per stage of a run (``ids-extract extract --timings`` prints it)."""
+time per stage of a run (``extract``'s ``timings`` prints it)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 
 def hf_split_for(value: str | None, training: bool) -> str:
     """The split of a ``datasets`` folder or hub name to read: ``value`` as given, else one rule
-    for every command: ``train`` for training data (``train-*``, ``split-texts``, ``--split
+    for every command: ``train`` for training data (``train-*``, ``split-texts``, ``split
     train``), ``validation`` for everything else."""
     return value or ("train" if training else "validation")
 
@@ -107,11 +107,11 @@ def read_json(path: Path) -> Any:
     return raw
 
 
-def text_given(text: str | None, path: str | Path | None, option: str = "--context") -> str:
+def text_given(text: str | None, path: str | Path | None, option: str = "context") -> str:
     """A text given on the command line or in a file (exactly one of ``option`` and
     ``option-file``); a missing file or invalid UTF-8 is a DataError with its place."""
     if (text is None) == (path is None):
-        raise ConfigError(f"give exactly one of {option} and {option}-file")
+        raise ConfigError(f"give exactly one of `{option}` and `{option}_file`")
     if path is None:
         assert text is not None
         return text
@@ -156,6 +156,6 @@ def load_hf(name: str, split: str, *, local: bool) -> Any:
         raise DataError(name, "", f"could not load with datasets: {err}") from None
     if isinstance(loaded, datasets.DatasetDict):
         if split not in loaded:
-            raise DataError(name, "", f"no split {split!r} (has {sorted(loaded)}); use --hf-split")
+            raise DataError(name, "", f"no split {split!r} (has {sorted(loaded)}); use `hf_split`")
         loaded = loaded[split]
     return loaded

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import defaults
 from ..errors import ConfigError
 from ..files import atomic_path
 from ..scorers.ig import IGScorer
@@ -65,7 +66,7 @@ class Explanation:
 
 
 def explain(scorer: IGScorer, question: str, context: str,
-            segmenter: str = "pysbd") -> Explanation:
+            segmenter: str = defaults.SEGMENTER) -> Explanation:
     """Attribute one question over its whole context (windowed when too long)."""
     if not question.strip() or not context.strip():
         raise ConfigError("explain needs a non-empty question and context")

@@ -9,6 +9,7 @@ sentence by sentence. The page itself is :mod:`.explain`'s.
 
 from __future__ import annotations
 
+from .. import defaults
 from ..errors import ConfigError
 from ..models.classifier.features import encode
 from ..models.classifier.predict import text_logits
@@ -21,7 +22,7 @@ from .explain import Explanation, TokenWindow
 
 
 def explain_text(scorer: ClassifierIGScorer, text: str, unit: str = "sentence",
-                 segmenter: str = "pysbd") -> Explanation:
+                 segmenter: str = defaults.SEGMENTER) -> Explanation:
     """Attribute one text's predicted class over all of it (windowed when too long)."""
     if not text.strip():
         raise ConfigError("explain needs a non-empty text")

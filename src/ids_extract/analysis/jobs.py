@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import defaults
 from ..errors import ConfigError
 from ..files import check_out
 from ..scorers.options import IG_STEPS, names_of
@@ -40,8 +41,8 @@ def ig_scorer(model: str | Path, steps: int, target: str | None, device: str,
     given = {"mode": mode} if mode is not None else {}
     if is_classifier(model):
         if target is not None:
-            raise ConfigError(f"--ig-target {target}: a classifier explains its predicted class; "
-                              "--ig-target is for a QA reader")
+            raise ConfigError(f"`ig_target` {target}: a classifier explains its predicted class; "
+                              "`ig_target` is for a QA reader")
         return build_scorer("ig", task="text", model=str(model), n_steps=steps, device=device,
                             target="predicted", precision=precision, **given, **extra)
     return build_scorer("ig", model=str(model), n_steps=steps, device=device,
@@ -77,7 +78,7 @@ class ExplainJob(IgJob):
 
         check_out(out, folder=False)
         if (model is None) == (extractor is None):
-            raise ConfigError("give exactly one of --model and --extractor")
+            raise ConfigError("give exactly one of `model` and `extractor`")
         segmenter = self.segmenter
         if extractor is not None:
             from ..pipeline.pretrained import load_spec
@@ -88,10 +89,10 @@ class ExplainJob(IgJob):
         text = text_given(context, context_file)
         classifier = is_classifier(model)
         if classifier == bool(question):
-            raise ConfigError("a QA reader needs --question; a classifier takes none")
+            raise ConfigError("a QA reader needs `question`; a classifier takes none")
         scorer = ig_scorer(model, self.ig_steps, self.ig_target, self.device, self.ig_mode,
                            self.precision)
-        split = segmenter or "pysbd"
+        split = segmenter or defaults.SEGMENTER
         exp = (explain_text(scorer, text, self.unit, split) if classifier
                else explain(scorer, str(question), text, split))
         return (exp, *write_explanation(exp, out))
@@ -118,9 +119,9 @@ class SanityJob(IgJob):
 
         chosen = names_of(self.schedules)
         if [s for s in chosen if s not in SCHEDULES] or not chosen:
-            raise ConfigError(f"--schedules {self.schedules!r}: choose from {', '.join(SCHEDULES)}")
+            raise ConfigError(f"`schedules` {self.schedules!r}: choose from {', '.join(SCHEDULES)}")
         if self.sample < 1:
-            raise ConfigError("--sample must be >= 1")
+            raise ConfigError("`sample` must be >= 1")
         check_out(out)
         classifier = is_classifier(model)
         extra: dict[str, Any] = {"overlap": 0} if classifier else {}

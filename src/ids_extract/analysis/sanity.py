@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..files import atomic_path, write_json
 from ..progress import track
 from ..scorers.base import Scorer
@@ -203,7 +204,7 @@ def write_result(result: SanityResult, out_dir: str | Path) -> tuple[Path, Path]
     return json_path, plot(result, out / "sanity.png")
 
 
-def sample_batch(dataset: Any, n: int | None, segmenter: str = "pysbd") -> ScoringBatch:
+def sample_batch(dataset: Any, n: int | None, segmenter: str = defaults.SEGMENTER) -> ScoringBatch:
     """About ``n`` questions spread evenly over the file (every k-th: fixed, so runs compare),
     each with its whole context split into sentences."""
     items = [(p.context, qa.question) for _, p, qa in dataset.iter_qas()]
@@ -222,7 +223,7 @@ def sample_batch(dataset: Any, n: int | None, segmenter: str = "pysbd") -> Scori
 
 
 def sample_text_batch(dataset: TextDataset, n: int | None, unit: str = "sentence",
-                      segmenter: str = "pysbd") -> ScoringBatch:
+                      segmenter: str = defaults.SEGMENTER) -> ScoringBatch:
     """About ``n`` texts spread evenly over a classification file (every k-th), each cut into
     units as ``extract-texts`` cuts it, with no question and no gold label (the classifier's
     predicted class is explained)."""

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError, DataError
 from ..models.qa.features import Example
 from ..models.qa.reader import Reader
@@ -72,7 +73,7 @@ class ExtractThenRead:
     """
 
     def __init__(self, reader: Reader, *, level: str | None = None,
-                 scorers: Sequence[str] = ("bm25", "sbert"), extract: bool = True,
+                 scorers: Sequence[str] = defaults.SCORERS, extract: bool = True,
                  scorer_options: dict[str, dict[str, Any]] | None = None,
                  quiet: bool = True, extractor: Extractor | None = None) -> None:
         self.reader = reader
@@ -222,10 +223,10 @@ def questions_given(question: str | None, context: str | None, context_file: str
     its context inline or in a file."""
     if input is not None:
         if question or context or context_file:
-            raise ConfigError("give either --input or --question with --context/--context-file")
+            raise ConfigError("give either `input` or `question` with `context`/`context_file`")
         return read_questions(input)
     if not question:
-        raise ConfigError("give --question (with --context or --context-file), or --input")
+        raise ConfigError("give `question` (with `context` or `context_file`), or `input`")
     return [Question(question, text_given(context, context_file), "q1")]
 
 
@@ -247,17 +248,17 @@ class AnswerJob:
         from ..scorers.options import chosen_scorers, names_of
 
         if self.levels is not None and len(names_of(self.levels)) != 1:
-            raise ConfigError(f"--levels {self.levels}: answer reads at one level")
+            raise ConfigError(f"`levels` {self.levels}: answer reads at one level")
         if extractor is not None:
             check_beside_extractor(extractor, {
-                "scorers": {"--scorers": self.scorers}, "fast": {}, "scorer options": {},
-                "models": {"--model": model}, "fusion": {}, "segmenter": {}, "cascade": {}})
+                "scorers": {"`scorers`": self.scorers}, "fast": {}, "scorer options": {},
+                "models": {"`model`": model}, "fusion": {}, "segmenter": {}, "cascade": {}})
             if self.no_extract:
-                raise ConfigError("--extractor extracts with its scorers: leave out --no-extract")
+                raise ConfigError("`extractor` extracts with its scorers: leave out `no_extract`")
             found = ExtractThenRead.from_pretrained(extractor, level=self.levels,
                                                     device=self.device, precision=self.precision)
         elif model is None:
-            raise ConfigError("give --model (a train-reader folder) or --extractor (a "
+            raise ConfigError("give `model` (a train-reader folder) or `extractor` (a "
                               "train-extractor folder)")
         else:
             names = chosen_scorers(self.scorers)

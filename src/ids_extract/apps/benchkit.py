@@ -5,7 +5,7 @@ where a figure was measured (:func:`machine`), a result written with the command
 a child process's JSON answer (:meth:`Bench.child`), scores cached per scorer with their cost
 (:func:`scores_for`) and top-k recall rows of scorers and fusions (:func:`recall`).
 
-Every script takes ``--smoke``: tiny inputs (a few questions or texts, the cheapest scorers,
+Every script has a smoke mode: tiny inputs (a few questions or texts, the cheapest scorers,
 a step or two of training) and every file it writes in a temporary folder
 (``$IDS_BENCH_SMOKE_DIR``, else a fresh one), never in ``bench/results/``; the children a script
 would start for their own peak memory run in its process. ``tests/test_bench_smoke.py`` runs
@@ -43,7 +43,7 @@ SMOKE_DIR = "IDS_BENCH_SMOKE_DIR"
 
 
 def add_smoke(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The ``--smoke`` flag every bench script has."""
+    """The smoke flag every bench script has."""
     parser.add_argument("--smoke", action="store_true", help="tiny inputs, seconds; every file "
                         f"in ${SMOKE_DIR} or a temporary folder, never in bench/results")
     return parser

@@ -28,7 +28,7 @@ fusion, cascade and segmenter are a :class:`~ids_extract.pipeline.selector.Selec
 per configuration (:func:`selector_for`) and reused by every later call (the models stay loaded).
 A request that is not text (bytes, a lone surrogate) is a :class:`ConfigError`; so is a keyword
 that is neither an option nor the options of a scorer in use (``sbert={"backend": "onnx"}``).
-``fast=True`` is ``--fast`` (bm25 and static embeddings).
+``fast=True``: bm25 and static embeddings.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.driver import Chosen, Driver, Tokenizers
@@ -142,7 +143,7 @@ def compress_passages(question: str, passages: Sequence[str], budget: str,
     return compress(question, list(passages), budget, **options).passages_kept(len(passages))
 
 
-def compress(question: str, context: str | Sequence[str], budget: str = "tokens:256", *,
+def compress(question: str, context: str | Sequence[str], budget: str = defaults.BUDGET, *,
              scorers: Sequence[str] | None = None, fast: bool = False,
              segmenter: str | None = None,
              weights: str | None = None, cascade_k: int | None = DEFAULT_K,
@@ -152,8 +153,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     ``question``, within ``budget`` (see the module doc). With none of the options below, the
     extractor that ships with the package (``squad-en``, profile ``fast``: trained, robust to
     restated distractors); ``scorers``: these scorers instead (the paper's: ``bm25,sbert``, the
-    default of any scorer option given without them); ``fast``: bm25 and static embeddings
-    (the command line's ``--fast``), not with ``scorers``; ``segmenter``: pysbd (default) or
+    default of any scorer option given without them); ``fast``: bm25 and static embeddings,
+    not with ``scorers``; ``segmenter``: pysbd (default) or
     blingfire; ``weights``: fusion weights (``"bm25=1,sbert=2"``); ``cascade_k``: the scorers
     that are not cheap (sbert, …) read only the ``cascade_k`` best sentences of the cheap ones
     (bm25, static), so a long text costs them no more than a short one (None: every scorer reads
@@ -181,7 +182,7 @@ def compress(question: str, context: str | Sequence[str], budget: str = "tokens:
     else:
         names = scorer_names(scorers, fast, scorer_options)
         selector = selector_for(tuple(names), _frozen(scorer_options), weights, cascade_k,
-                                segmenter or "pysbd")
+                                segmenter or defaults.SEGMENTER)
     tokenizer = load_light_tokenizer(level.tokenizer)
     _check_room(level, question, passages, tokenizer)
     driver = Driver(_Request(question), selector, [level], Tokenizers(tokenizer), exact=True,

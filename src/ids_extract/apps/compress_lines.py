@@ -3,7 +3,7 @@ and "budget"}`` in (a file or stdin), one result per request out, in order.
 
 Options that would fail every line (an unknown scorer, a bad budget or a budget tokenizer that
 is not there, weights naming a scorer that is not used, a segmenter, ``cascade_k`` below 0, an
-``--out`` that exists) are refused by :meth:`CompressJob.check` before any line is read. After
+``out`` that exists) are refused by :meth:`CompressJob.check` before any line is read. After
 that a bad request (bytes that are not UTF-8, not JSON, a lone surrogate, a field missing or given
 twice, an empty text, a budget too small for its question, an ``id`` used before) is one located
 error (``file: line N (id X): problem``) and one ``{"id", "error"}`` result in its place; the
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .. import defaults
 from ..errors import ConfigError, DataError, IdsExtractError
 from ..files import check_out
 from ..scorers import options_from, scorer_class
@@ -31,8 +32,7 @@ from ..select.fusion import parse_weights
 from ..select.segment import SEGMENTERS, check_segmenter
 from ..tabular import SURROGATE, check_strings
 
-#: the budget of a request that names none
-DEFAULT_BUDGET = "tokens:256"
+DEFAULT_BUDGET = defaults.BUDGET
 #: the input that is standard input
 STDIN = "-"
 
@@ -72,11 +72,11 @@ class CompressJob:
         try:
             load_light_tokenizer(level.tokenizer)
         except ConfigError as err:
-            raise ConfigError(f"--budget {self.budget}: {err}") from None
+            raise ConfigError(f"`budget` {self.budget}: {err}") from None
         if out is not None:
             check_out(out, folder=False)
             if out.exists() and not overwrite:
-                raise ConfigError(f"--out {out}: already exists; use --overwrite to replace it")
+                raise ConfigError(f"`out` {out}: already exists; use `overwrite` to replace it")
         return self
 
     def _pretrained(self) -> None:
@@ -94,15 +94,15 @@ class CompressJob:
 
     def _given(self) -> dict[str, dict[str, Any]]:
         """What of the things an extractor decides this run was given, by flag."""
-        return {"scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
-                "scorer options": {"--scorer-option": self.scorer_option}, "models": {},
-                "fusion": {"--weights": self.weights}, "segmenter": {"--segmenter": self.segmenter},
-                "cascade": {"--cascade-k": self.cascade_k != DEFAULT_K}}
+        return {"scorers": {"`scorers`": self.scorers}, "fast": {"`fast`": self.fast},
+                "scorer options": {"`scorer_option`": self.scorer_option}, "models": {},
+                "fusion": {"`weights`": self.weights}, "segmenter": {"`segmenter`": self.segmenter},
+                "cascade": {"`cascade_k`": self.cascade_k != DEFAULT_K}}
 
     def _scorers(self) -> None:
         """The scorers by name, their weights, segmenter, cascade and options, checked."""
         if self.profile is not None:
-            raise ConfigError("--profile is one of a trained extractor's: give --extractor")
+            raise ConfigError("`profile` is one of a trained extractor's: give `extractor`")
         self.names = chosen_scorers(self.scorers, self.fast)
         for scorer in self.names:
             scorer_class(scorer)

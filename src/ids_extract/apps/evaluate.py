@@ -37,21 +37,21 @@ class EvaluateJob:
         written); ``predictions.json`` and ``metrics.json`` go to ``out`` (default
         ``MODEL/eval-<data>``)."""
         if self.mode not in (None, *MODES):
-            raise ConfigError(f"--mode {self.mode!r}: choose {' or '.join(MODES)}")
+            raise ConfigError(f"`mode` {self.mode!r}: choose {' or '.join(MODES)}")
         reading = squad_read.load(data_file).limit(self.limit)
         gold = squad_read.load(self.gold) if self.gold else reading
         if self.gold and not self.all_gold:
             scored = only(gold, {qa.id for _, _, qa in reading.iter_qas()})
             if gold.num_questions > scored.num_questions:
-                say(f"scoring the {scored.num_questions} questions of --data; "
-                    f"{gold.num_questions - scored.num_questions} more in --gold are left out "
-                    "(--all-gold counts them as missed)")
+                say(f"scoring the {scored.num_questions} questions of `data`; "
+                    f"{gold.num_questions - scored.num_questions} more in `gold` are left out "
+                    "(`all_gold` counts them as missed)")
             gold = scored
         if self.predictions is not None:
             preds = read_mapping(self.predictions, str)
             probs = read_mapping(self.na_probs, float) if self.na_probs else None
         elif model is None:
-            raise ConfigError("give --model (to read) or --predictions (to score a file)")
+            raise ConfigError("give `model` (to read) or `predictions` (to score a file)")
         else:
             out = out or model / f"eval-{Path(data_file).stem}"
             preds, probs, written = self._read(reading, gold, model, out)

@@ -87,7 +87,7 @@ def usage(out: Path, signals: Sequence[str], profiles: Sequence[str]) -> list[st
                   f"ids-extract explain --extractor {out} {q} {ctx} --out explain.html"]
     else:
         lines.append("# answer and explain read with the extractor's reader: this one was "
-                     "trained without (add reader to --stages)")
+                     "trained without (add reader to its stages)")
     return lines
 
 
@@ -116,7 +116,7 @@ def _objectives(rows: dict[str, dict[str, float]], chosen: str) -> list[str]:
 
 
 def _profiles(chosen: dict[str, Any]) -> list[str]:
-    """The named profiles (``--profile NAME``), chosen on the held-out articles."""
+    """The named profiles (``profile=NAME``), chosen on the held-out articles."""
     if not chosen:
         return []
     rows = {f"{name}: {', '.join(p['signals'])}": p["heldout"] for name, p in chosen.items()}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError
 from ..scorers.options import IG_STEPS, json_or_text
 from ..select.segment import check_segmenter
@@ -19,14 +20,7 @@ TRAINED = ("static", "dpr", "reader", "cross", "cross-small")
 DEFAULT_SIGNALS = ("bm25", "sbert", "static", "dpr", "reader", "cross", "cross-small")
 #: the signals of the default extraction (``extract`` without options): the ``fast`` profile
 #: costs no more than they do
-REFERENCE = ("bm25", "sbert")
-
-#: the settings ``train-extractor`` takes as flags of their own (the ones a run usually changes);
-#: every other field is given as ``--set NAME=VALUE``
-FLAGGED = ("signals", "heldout", "backbone", "reader_init", "sbert_model", "distractor_rate",
-           "dpr_epochs", "reader_epochs", "cross_epochs", "cross_candidates", "static_base",
-           "seed", "segmenter", "precision", "limit")
-
+REFERENCE = defaults.SCORERS
 
 @dataclass
 class ExtractorTrainConfig:
@@ -81,7 +75,7 @@ class ExtractorTrainConfig:
     #: paragraphs of their article (the rest: clean and stressed, by fusion_clean_weight)
     fusion_multi_weight: float = 0.25
     seed: int = 42
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     precision: str = "auto"
     limit: int | None = None
 
@@ -89,11 +83,11 @@ class ExtractorTrainConfig:
         """Option errors before any work (a bad signal name, IG without a reader, dev data)."""
         unknown = [s for s in self.signals if s not in SIGNALS]
         if unknown or not self.signals:
-            raise ConfigError(f"--stages {','.join(self.signals)}: choose from {', '.join(SIGNALS)}")
+            raise ConfigError(f"`stages` {','.join(self.signals)}: choose from {', '.join(SIGNALS)}")
         if "ig" in self.signals and "reader" not in self.signals:
-            raise ConfigError("--stages: ig explains the trained reader; add reader")
+            raise ConfigError("`stages`: ig explains the trained reader; add reader")
         if not 0.0 < self.fusion_clean_weight < 1.0:
-            raise ConfigError(f"--fusion-clean-weight {self.fusion_clean_weight}: give a share "
+            raise ConfigError(f"`fusion_clean_weight` {self.fusion_clean_weight}: give a share "
                               "in (0, 1)")
         for name in ("distractor_rate", "multi_passage_rate", "distill_weight",
                      "fusion_multi_weight"):
@@ -102,9 +96,9 @@ class ExtractorTrainConfig:
         if self.static_base == "dpr" and "dpr" not in self.signals:
             raise ConfigError("static_base 'dpr' distils the trained dual encoder: add dpr")
         if self.cascade_k < 1 or self.cross_candidates < 2:
-            raise ConfigError("--cascade-k must be >= 1 and --cross-candidates >= 2")
+            raise ConfigError("`cascade_k` must be >= 1 and `cross_candidates` >= 2")
         if self.heldout < 1:
-            raise ConfigError("--heldout: at least 1 question (the fusion is fitted there)")
+            raise ConfigError("`heldout`: at least 1 question (the fusion is fitted there)")
         if Path(self.train_file).name.lower().startswith("dev"):
             raise ConfigError(f"{self.train_file}: train on a training file, never on dev")
         check_segmenter(self.segmenter)
@@ -112,14 +106,14 @@ class ExtractorTrainConfig:
 
 
 def settings(pairs: list[str]) -> dict[str, Any]:
-    """``--set NAME=VALUE`` pairs as :class:`ExtractorTrainConfig` fields (the settings that
+    """``NAME=VALUE`` pairs as :class:`ExtractorTrainConfig` fields (the settings that
     have no flag of their own): a value is read as JSON (numbers, true, null; a list is a tuple
     field) else as text; an unknown name is a :class:`ConfigError` listing the known ones."""
     names, out = {f.name for f in fields(ExtractorTrainConfig)}, {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep or name not in names:
-            raise ConfigError(f"--set {pair!r}: give NAME=VALUE with NAME one of "
+            raise ConfigError(f"`set` {pair!r}: give NAME=VALUE with NAME one of "
                               f"{', '.join(sorted(names))}")
         value = json_or_text(text)
         out[name] = tuple(value) if isinstance(value, list) else value

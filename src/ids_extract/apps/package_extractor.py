@@ -14,7 +14,6 @@ exactly as the source folder does with ``backend=auto`` on a CPU (the same int8 
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -29,10 +28,12 @@ KEPT = ("fusion.json", "profiles", "heldout/report.json", "heldout/frontier.json
         "stages.json", "README.md")
 
 
-def package(source: str | Path, out: str | Path, *, command: str = "",
+def package(source: str | Path, out: str | Path, *, command: str = "", trained_by: str = "",
             overwrite: bool = False) -> dict[str, Any]:
     """Write the shippable form of the extractor in ``source`` to ``out`` (see the module doc);
-    what was written, model by model, with sizes in MB."""
+    what was written, model by model, with sizes in MB. ``command`` and ``trained_by``: how the
+    packaging and the training were asked for, shown in the card (the command line gives its own
+    commands; the settings themselves are always in ``extractor.json``)."""
     source, out = Path(source), Path(out)
     spec = load_spec(source)
     if out.exists() and not overwrite:
@@ -44,7 +45,7 @@ def package(source: str | Path, out: str | Path, *, command: str = "",
         for name in KEPT:
             _copy(source / name, tmp / name)
         packaged = {"from": str(source.resolve()), "command": command, "int8": True,
-                    "sizes_mb": sizes}
+                    "trained_by": trained_by, "sizes_mb": sizes}
         save_spec(replace(spec, folder=tmp, info={**spec.info, "packaged": packaged}), tmp)
         _append_card(tmp, spec, packaged)
         if out.exists():
@@ -134,12 +135,11 @@ def _append_card(folder: Path, spec: ExtractorSpec, packaged: dict[str, Any]) ->
     card = folder / "README.md"
     text = card.read_text(encoding="utf-8") if card.is_file() else "# ids-extract extractor\n"
     saved = load_spec(folder, check=False)
-    config = spec.info.get("config", {})
     lines = ["", "## How this folder was made", "",
              "Trained by (see `extractor.json` → `info.config` for every setting):", "",
-             "```bash", training_command(config), "```", "",
+             "```bash", packaged["trained_by"] or "(not recorded)", "```", "",
              "Packaged (int8 ONNX graphs, int8 static vectors) by:", "", "```bash",
-             packaged["command"] or "ids-extract package-extractor SOURCE --out DIR", "```", "",
+             packaged["command"] or "(not recorded)", "```", "",
              "| model | path | MB | content sha256 |", "|---|---|---|---|",
              *[f"| {key} | `{ref['path']}` | {packaged['sizes_mb'].get(key, '')} | "
                f"`{ref.get('sha256', '')}` |" for key, ref in saved.models.items()
@@ -147,28 +147,3 @@ def _append_card(folder: Path, spec: ExtractorSpec, packaged: dict[str, Any]) ->
              "", f"`extractor.json` sha256 `{sha256_file(folder / FILE)}` (a file that differs "
              "from its recorded hash is refused on load).", ""]
     card.write_text(text.rstrip("\n") + "\n" + "\n".join(lines), encoding="utf-8")
-
-
-def training_command(config: dict[str, Any]) -> str:
-    """``ids-extract train-extractor`` with the settings that differ from the defaults: a flag
-    for those that have one (:data:`.extractor_config.FLAGGED`), ``--set NAME=VALUE`` else."""
-    from .extractor_config import FLAGGED, ExtractorTrainConfig
-
-    default = ExtractorTrainConfig(train_file="")
-    words = ["ids-extract train-extractor", Path(config.get("train_file", "TRAIN")).name,
-             "--out DIR"]
-    names = {"signals": "stages", "backbone": "init"}
-    for key, value in config.items():
-        if key == "train_file" or not hasattr(default, key):
-            continue
-        base = getattr(default, key)
-        if (list(base) if isinstance(base, tuple) else base) == value:
-            continue
-        flag = "--" + names.get(key, key).replace("_", "-")
-        if key not in FLAGGED:
-            words.append(f"--set {key}={json.dumps(value, separators=(',', ':'))}")
-        elif isinstance(value, bool):
-            words.append(flag if value else flag.replace("--", "--no-", 1))
-        else:
-            words.append(f"{flag} {','.join(value) if isinstance(value, list) else value}")
-    return " ".join(words)

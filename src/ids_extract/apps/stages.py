@@ -124,7 +124,7 @@ def run_stages(folder: Path, stages: Sequence[Stage], *, overwrite: bool = False
     stale = [s.name for s in stages if s.name in state and state[s.name].key != s.key]
     if stale and not overwrite:
         raise ConfigError(f"{folder} holds stages {', '.join(stale)} run with other settings; use "
-                          "--overwrite to run them again, or another --out")
+                          "`overwrite` to run them again, or another `out`")
     for n, stage in enumerate(stages, 1):
         done = state.get(stage.name)
         if done and done.key == stage.key and all((folder / o).exists() for o in stage.outputs):

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from ..errors import IdsExtractError
+from ..errors import IdsExtractError, shown
 
 app = typer.Typer(name="ids-extract", help="Shrink long inputs (QA datasets, documents to "
                   "classify) to the sentences that matter (IDS-Extract).", no_args_is_help=True,
@@ -70,22 +70,49 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
         return
     if str(message) not in _shown:  # the same warning of every request: said once
         _shown.add(str(message))
-        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(in_flags(str(message)))}",
+                          highlight=False)
 
 
-def handles_errors(func: F) -> F:
+_running: dict[str, str | None] = {"command": None}  # the name of the command running
+
+
+def flag_of(name: str) -> str | None:
+    """The running command's flag for the library parameter ``name`` (``cascade_k`` ->
+    ``--cascade-k``; an argument by its metavar), or None where it has none (the message then
+    shows the bare name)."""
+    found = getattr(typer.main.get_command(app), "commands", {}).get(_running["command"])
+    param = next((p for p in (found.params if found else []) if p.name == name), None)
+    if param is None:
+        return None
+    return next((o for o in param.opts if o.startswith("--")), name.upper())
+
+
+def in_flags(message: str) -> str:
+    """A library message as the command line says it: each `parameter` as its flag."""
+    return shown(message, flag_of)
+
+
+def say(message: str) -> None:
+    """A library's note to the user, on stderr, in flags."""
+    err_console.print(in_flags(message), highlight=False)
+
+
+def handles_errors(func: F, name: str | None = None) -> F:
     """Known errors become one red line on stderr and exit code 2; anything else one line and
     exit code 1 (the traceback with ``--debug``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         """The command itself, with errors turned into one line and an exit code."""
+        _running["command"] = name or typer.main.get_command_name(func.__name__)
         try:
             return func(*args, **kwargs)
         except IdsExtractError as err:
             if _debug["on"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(in_flags(str(err)))}",
+                              highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted: finished files are kept; re-run to resume[/]")
@@ -157,7 +184,7 @@ def command(name: str | None = None) -> Callable[[F], F]:
     turns known errors into one line (:func:`handles_errors`)."""
 
     def register(func: F) -> F:
-        return app.command(name, cls=AliasedCommand)(handles_errors(func))
+        return app.command(name, cls=AliasedCommand)(handles_errors(func, name))
 
     return register
 

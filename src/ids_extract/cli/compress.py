@@ -15,7 +15,7 @@ from ..apps.compress_lines import STDIN, CompressJob, open_requests
 from ..errors import DataError
 from ..files import atomic_path
 from . import options as o
-from .app import EXIT_BAD_INPUT, command, err_console
+from .app import EXIT_BAD_INPUT, command, err_console, in_flags
 
 
 @command("compress")
@@ -46,7 +46,7 @@ def compress_cmd(
 
     def report(err: DataError) -> None:
         failed.append(err)
-        err_console.print(f"error: {err}", highlight=False, markup=False)
+        err_console.print(f"error: {in_flags(str(err))}", highlight=False, markup=False)
 
     with contextlib.nullcontext(sys.stdin.buffer) if input == STDIN else open_requests(input) as src:
         lines = (json.dumps(r, ensure_ascii=False) for r in job.answers(src, name, report))

@@ -13,7 +13,7 @@ from ..apps.evaluate import EvaluateJob
 from ..files import write_json
 from ..models.qa.features import MODES
 from . import options as o
-from .app import command, err_console, of
+from .app import command, err_console, of, say
 
 
 @command()
@@ -37,7 +37,7 @@ def evaluate(
     quiet: o.Quiet = False,
 ) -> None:
     """EM and F1 by the official SQuAD v1.1 / v2.0 rules; writes predictions.json."""
-    metrics = of(EvaluateJob, locals()).run(data, model, out, say=err_console.print)
+    metrics = of(EvaluateJob, locals()).run(data, model, out, say=say)
     typer.echo(json.dumps(metrics, indent=1))
 
 

@@ -263,10 +263,42 @@ def package_extractor_cmd(
     import sys
 
     from ..apps.package_extractor import package
+    from ..pipeline.pretrained import load_spec
 
     command = "ids-extract package-extractor " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    result = package(source, out, command=command, overwrite=overwrite)
+    trained_by = training_command(load_spec(source).info.get("config", {}))
+    result = package(source, out, command=command, trained_by=trained_by, overwrite=overwrite)
     if not quiet:
         err_console.print(f"wrote {out}: {result['total_mb']} MB "
                           f"({', '.join(f'{k} {v} MB' for k, v in result['models_mb'].items())})",
                           highlight=False)
+
+
+#: the settings ``train-extractor`` takes as flags of their own (the ones a run usually changes);
+#: every other field is given as ``--set NAME=VALUE``
+FLAGGED = ("signals", "heldout", "backbone", "reader_init", "sbert_model", "distractor_rate",
+           "dpr_epochs", "reader_epochs", "cross_epochs", "cross_candidates", "static_base",
+           "seed", "segmenter", "precision", "limit")
+
+
+def training_command(config: dict[str, Any]) -> str:
+    """``ids-extract train-extractor`` with the settings that differ from the defaults: a flag
+    for those that have one (:data:`FLAGGED`), ``--set NAME=VALUE`` else."""
+    default = ExtractorTrainConfig(train_file="")
+    words = ["ids-extract train-extractor", Path(config.get("train_file", "TRAIN")).name,
+             "--out DIR"]
+    names = {"signals": "stages", "backbone": "init"}
+    for key, value in config.items():
+        if key == "train_file" or not hasattr(default, key):
+            continue
+        base = getattr(default, key)
+        if (list(base) if isinstance(base, tuple) else base) == value:
+            continue
+        flag = "--" + names.get(key, key).replace("_", "-")
+        if key not in FLAGGED:
+            words.append(f"--set {key}={json.dumps(value, separators=(',', ':'))}")
+        elif isinstance(value, bool):
+            words.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            words.append(f"{flag} {','.join(value) if isinstance(value, list) else value}")
+    return " ".join(words)

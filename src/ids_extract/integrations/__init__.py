@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from .. import defaults
 from ..apps.compress import (
     KeptPassage,
     check_budget,
@@ -32,11 +33,11 @@ class CompressSettings(BaseModel):
     ``fast``), as :func:`~ids_extract.compress` does. A bad budget, tokenizer or segmenter is a
     :class:`~ids_extract.errors.ConfigError` when the adapter is made, not at its first query."""
 
-    budget: str = "tokens:256"
-    scorers: tuple[str, ...] = ("bm25", "sbert")
-    #: bm25 and static embeddings instead of the scorers (the command line's ``--fast``)
+    budget: str = defaults.BUDGET
+    scorers: tuple[str, ...] = defaults.SCORERS
+    #: bm25 and static embeddings instead of the scorers
     fast: bool = False
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: a ``train-extractor`` folder instead of ``scorers`` (its scorers, fusion, cascade and
     #: segmenter), and one of its profiles (``fast``, ``best``)

@@ -1,4 +1,4 @@
-"""ONNX Runtime backend for mean-pooled BERT encoders (``--backend onnx``), fp32 or int8: the
+"""ONNX Runtime backend for mean-pooled BERT encoders (``backend="onnx"``), fp32 or int8: the
 sentence-transformers models of the ``sbert`` scorer, and the two encoders of a DPR pair trained
 with mean pooling (the ``dpr`` scorer).
 
@@ -48,7 +48,7 @@ def pick_runtime(backend: str, precision: str, device: str) -> tuple[str, str]:
             raise ConfigError("backend onnx runs fp32 or int8")
         return backend, "int8" if precision == "auto" else precision
     if precision == "int8":
-        raise ConfigError("precision int8 needs --backend onnx")
+        raise ConfigError("precision int8 needs `backend` onnx")
     return backend, pick_precision(precision, device)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -53,14 +54,26 @@ def speed_flags() -> list[str]:
     return sorted(cpu_flags() & SPEED_FLAGS)
 
 
+#: the flags above AVX2 that ``ONEDNN_MAX_CPU_ISA=AVX2`` (or ``AVX2_VNNI``) takes away
+ABOVE_AVX2 = frozenset({"avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
+                        "amx_tile"})
+
+
 def cpu_flags() -> set[str]:
-    """The CPU feature flags of ``/proc/cpuinfo`` (empty where there is none)."""
+    """The CPU feature flags of ``/proc/cpuinfo`` (empty where there is none), less those that
+    ``ONEDNN_MAX_CPU_ISA`` caps away: with oneDNN held at AVX2, bf16 is no longer native, so
+    ``precision=auto`` picks fp32 as it would on an AVX2-only CPU, and manifests record the ISA
+    the run was allowed."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             line = next((line for line in fh if line.startswith("flags")), "")
     except OSError:
         return set()
-    return set(line.partition(":")[2].split())
+    flags = set(line.partition(":")[2].split())
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap.startswith("AVX2"):
+        flags -= ABOVE_AVX2 | ({"avx_vnni"} if cap != "AVX2_VNNI" else set())
+    return flags
 
 
 
@@ -82,7 +95,7 @@ def ig_precision(precision: str, device: str) -> str:
     bench/results/ig.json; the sanity check ran 1.6x faster), else fp32; IG runs in fp32 or
     bf16 only (fp16 overflows its gradients)."""
     if precision not in ("auto", "fp32", "bf16"):
-        raise ConfigError(f"--precision {precision!r}: IG runs in auto, fp32 or bf16")
+        raise ConfigError(f"`precision` {precision!r}: IG runs in auto, fp32 or bf16")
     chosen = pick_precision(precision, pick_device(device))
     return "bf16" if chosen == "fp16" else chosen
 

@@ -111,8 +111,8 @@ def plan_run(out: Path, config: Mapping[str, Any], *, finished: Mapping[str, Any
             return RunPlan("skip")
         if not overwrite:
             raise ConfigError(f"{out} holds a model trained with other settings "
-                              f"({_differences(identity(finished), wanted)}); use --overwrite to "
-                              "train again, or another --out")
+                              f"({_differences(identity(finished), wanted)}); use `overwrite` to "
+                              "train again, or another `out`")
         _clear(out)
     saved = checkpoints / RUN_CONFIG
     last = _last_checkpoint(checkpoints)
@@ -121,11 +121,11 @@ def plan_run(out: Path, config: Mapping[str, Any], *, finished: Mapping[str, Any
         if identity(previous) == wanted:
             return RunPlan("train", last)
         raise ConfigError(f"{out} holds checkpoints of an unfinished run with other settings "
-                          f"({_differences(identity(previous), wanted)}); use --overwrite to start "
-                          "again, or another --out")
+                          f"({_differences(identity(previous), wanted)}); use `overwrite` to start "
+                          "again, or another `out`")
     if last is not None and not overwrite and not saved.is_file():
-        raise ConfigError(f"{out} holds checkpoints of an unknown run; use --overwrite to start "
-                          "again, or another --out")
+        raise ConfigError(f"{out} holds checkpoints of an unknown run; use `overwrite` to start "
+                          "again, or another `out`")
     shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True)
     write_json(wanted, saved)
@@ -241,7 +241,7 @@ def _progress_callback() -> Any:
 
 def data_fingerprint(obj: Any) -> str:
     """A short content hash of JSON-able training data (so another file, or the same file cut
-    with another ``--limit``, is another run)."""
+    with another ``limit``, is another run)."""
     import hashlib
 
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..errors import ConfigError
 from ..progress import Meter
 from ..scorers import Scorer
@@ -33,8 +34,7 @@ from .driver import Chosen, Driven, Driver, Tokenizers
 from .scoring import Scored
 from .selector import Selector
 
-DEFAULT_TEXT_LEVELS = "tokens:128,tokens:64"
-DEFAULT_TEXT_SCORERS = ("label",)
+DEFAULT_TEXT_LEVELS, DEFAULT_TEXT_SCORERS = defaults.TEXT_LEVELS, defaults.TEXT_SCORERS
 
 
 @dataclass
@@ -62,7 +62,7 @@ class TextExtractor(Driven):
     def __init__(self, scorers: Sequence[str | Scorer] = DEFAULT_TEXT_SCORERS,
                  levels: str | Sequence[str] = DEFAULT_TEXT_LEVELS, *, split: str = "eval",
                  weights: Mapping[str, float] | str | None = None, unit: str = "sentence",
-                 segmenter: str = "pysbd", stats_tokenizer: str | None = None,
+                 segmenter: str = defaults.SEGMENTER, stats_tokenizer: str | None = None,
                  scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
                  chunk_size: int = 2048, quiet: bool = False) -> None:
         if split not in SPLITS:

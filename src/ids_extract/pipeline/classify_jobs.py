@@ -51,7 +51,7 @@ class SplitJob(TextColumns):
         from ..textcls.write import target_name, write_like
 
         if self.every < 2 or not 0 <= self.offset < self.every:
-            raise ConfigError("--every must be at least 2 and --offset between 0 and every - 1")
+            raise ConfigError("`every` must be at least 2 and `offset` between 0 and every - 1")
         check_out(out)
         data = load(source, columns=self.columns, hf_split=hf_split_for(self.hf_split, True),
                     labels="optional")
@@ -59,7 +59,7 @@ class SplitJob(TextColumns):
         unlisted = [n for n in PARTS if (out / target_name(data, n)).exists()]
         if unlisted and not (out / MANIFEST).exists() and not self.overwrite:
             raise ConfigError(f"{out} holds {', '.join(unlisted)} of an unknown split; use "
-                              "--overwrite to replace them, or choose another --out")
+                              "`overwrite` to replace them, or choose another `out`")
         manifest = {"format": SPLIT_FORMAT,
                     "input": {"path": data.source, "sha256": fingerprint(source),
                               "texts": len(data), "limit": None},
@@ -104,7 +104,7 @@ class ClassifierEvalJob(TextColumns):
         from .classify_output import evaluate_to_dir
 
         if self.mode is not None and self.mode not in MODES:
-            raise ConfigError(f"--mode {self.mode!r}: choose from {', '.join(MODES)}")
+            raise ConfigError(f"`mode` {self.mode!r}: choose from {', '.join(MODES)}")
         check_out(out)
         check_limit(self.limit, "texts")
         texts: TextDataset = load(data, columns=self.columns,

@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError, DataError, check_limit
 from ..files import check_out, fingerprint
 from ..models.classifier.evaluate import METRICS, evaluate_classifier, write_evaluation
@@ -39,7 +40,7 @@ from .scoring import Scored
 from .shards import ShardCache, score_segmented, silenced
 from .validate import TEXTS_FORMAT
 
-DEFAULT_TEXT_SHARD_SIZE = 512
+DEFAULT_TEXT_SHARD_SIZE = defaults.TEXT_SHARD_SIZE
 EVALUATION_FORMAT = "ids-extract-evaluation/1"
 
 
@@ -124,7 +125,7 @@ def evaluate_to_dir(clf: Classifier, data: TextDataset, source: str, out_dir: st
     """``evaluate-classifier``'s folder (metrics, predictions, confusion matrix) through the
     output-folder engine: the same input, limit and classifier again is skipped (the metrics
     are read back); another one into the same folder is refused unless ``overwrite``, so an
-    evaluation is never replaced silently by one of another file or ``--limit``."""
+    evaluation is never replaced silently by one of another file or ``limit``."""
     out = Path(out_dir)
     check_out(out)
     unknown = [r for r in data.records if r.label is not None and r.label not in clf.labels]

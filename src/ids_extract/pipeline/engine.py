@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError, check_limit
 from ..files import check_out, fingerprint
 from ..models.runtime import speed_flags
@@ -36,7 +37,7 @@ from .folder import RunSummary, package_versions, write_folder
 from .output import FORMATS, LevelWriter
 from .shards import ShardCache, score_segmented, segmented_ahead, silenced, unpack_shard
 
-DEFAULT_SHARD_SIZE = 256
+DEFAULT_SHARD_SIZE = defaults.SHARD_SIZE
 ENGINES = ("local", "ray")
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import defaults
 from ..errors import ConfigError
 from ..progress import Meter, stage
 from ..scorers import Scorer
@@ -40,8 +41,7 @@ from .selector import Selector
 Split = Literal["train", "eval"]
 LostPolicy = Literal["keep-gold", "drop", "unanswerable"]
 LOST_POLICIES: tuple[str, ...] = ("keep-gold", "drop", "unanswerable")
-DEFAULT_LEVELS = "ratio:0.5,tokens:128,tokens:64"
-DEFAULT_SCORERS = ("bm25", "sbert")
+DEFAULT_LEVELS, DEFAULT_SCORERS = defaults.LEVELS, defaults.SCORERS
 
 
 @dataclass
@@ -93,7 +93,7 @@ class Extractor(Driven):
         split: Split = "eval",
         lost: LostPolicy | None = None,
         weights: Mapping[str, float] | str | None = None,
-        segmenter: str = "pysbd",
+        segmenter: str = defaults.SEGMENTER,
         stats_tokenizer: str | None = None,
         scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
         chunk_size: int = 4096,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..scorers import build_scorer
 from ..select.fusion import WeightedFusion
 from ..select.learned import LearnedFusion, fit
@@ -35,7 +36,7 @@ def sentence_labels(units: SquadUnits) -> list[np.ndarray]:
 
 def fit_on_dataset(dataset: SquadDataset, scorers: Sequence[str],
                    scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
-                   segmenter: str = "pysbd", C: float = 1.0, source: str | None = None,
+                   segmenter: str = defaults.SEGMENTER, C: float = 1.0, source: str | None = None,
                    quiet: bool = True) -> LearnedFusion:
     """Score a training file with every scorer (evaluation-split units) and fit the fusion."""
     units = squad_units(dataset, "eval", check_segmenter(segmenter), quiet=quiet)

@@ -4,7 +4,7 @@ limit) and the config, and lists every output with its files' sha256.
 
 :func:`write_folder` is the one place that
 
-- refuses an ``--out`` that is a file (:func:`ids_extract.files.check_out`);
+- refuses an ``out`` that is a file (:func:`ids_extract.files.check_out`);
 - holds the folder's lock, so a second run into the same folder is refused while one writes;
 - resumes: an output listed in the manifest of the same input and config whose files are intact
   is skipped; outputs added to the same input and config (a level more) are written beside
@@ -114,7 +114,7 @@ def previous_manifest(out: Path, manifest: dict[str, Any], overwrite: bool,
     if not overwrite:
         raise ConfigError(
             f"{out} already holds an output of another input or config; "
-            "use --overwrite to replace it, or choose another --out"
+            "use `overwrite` to replace it, or choose another `out`"
         )
     _remove_listed(out, previous)
     return {}
@@ -135,7 +135,7 @@ def _kept_outputs(out: Path, previous: dict[str, Any], manifest: dict[str, Any],
         raise ConfigError(
             f"{out} holds {', '.join(e.get('name', '?') for e in dropped)} of the same input and "
             "scoring config, which this run does not ask for; ask for them too (a level may be "
-            "added at the end), or use --overwrite to replace them (the score cache is kept)")
+            "added at the end), or use `overwrite` to replace them (the score cache is kept)")
     for entry in dropped:
         for f in entry.get("files", {}).values():
             _remove(out / Path(f["path"]).name)

@@ -4,7 +4,7 @@ before any work, and the run into an output folder.
 
 Scorer options are not set one by one: the values a command has (``sbert_model``, ``device``,
 ``ig_steps``, …) go to the scorers that declare they read them (:func:`ids_extract.scorers.
-options_from`), with ``--scorer-option`` ones over them; a value left None is the scorer's own
+options_from`), with the ``scorer_option`` ones over them; a value left None is the scorer's own
 default (``ids-extract scorers`` lists them).
 """
 
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError, DataError, check_limit
 from ..files import check_out
 from ..scorers import options_from
@@ -95,20 +96,20 @@ class ExtractJob:
         from ..models.runtime import pick_device
 
         if self.on_bad_answer not in BAD_ANSWER_POLICIES:
-            raise ConfigError(f"--on-bad-answer {self.on_bad_answer!r}: choose error, repair or "
+            raise ConfigError(f"`on_bad_answer` {self.on_bad_answer!r}: choose error, repair or "
                               "skip")
         check_k(self.cascade_k)
         pick_device(self.device)  # a device that is not there fails now, whichever scorers use it
         if self.extractor is not None:
             check_beside_extractor(self.extractor, self._given())
         elif self.profile is not None and self.default() is None:
-            raise ConfigError("--profile names a profile of a trained extractor: give --extractor")
+            raise ConfigError("`profile` names a profile of a trained extractor: give `extractor`")
 
     def _given(self) -> dict[str, dict[str, Any]]:
         """What of the things an extractor decides this job was given, by flag."""
         return {
-            "scorers": {"--scorers": self.scorers}, "fast": {"--fast": self.fast},
-            "scorer options": {"--scorer-option": self.scorer_option, **self._flags(
+            "scorers": {"`scorers`": self.scorers}, "fast": {"`fast`": self.fast},
+            "scorer options": {"`scorer_option`": self.scorer_option, **self._flags(
                 "batch_size", "precision", "backend", "ig_mode", "ig_target", "ig_cascade",
                 "ig_margin")},
             "models": self._flags("reader_model", "cross_model", "dpr_model", "sbert_model",
@@ -121,8 +122,8 @@ class ExtractJob:
         return None if self.extractor is not None else default_extractor(self._given())
 
     def _flags(self, *names: str) -> dict[str, Any]:
-        """``{"--reader-model": value, …}``: settings by the flags that give them."""
-        return {f"--{n.replace('_', '-')}": getattr(self, n) for n in names}
+        """``{"`reader_model`": value, …}``: settings by the parameters that give them."""
+        return {f"`{n}`": getattr(self, n) for n in names}
 
     def build(self) -> Extractor:
         """The extractor: a trained one (``extractor``), or the named scorers with their
@@ -138,7 +139,7 @@ class ExtractJob:
         values = {k: getattr(self, k) for k in QA_SCORER_VALUES}
         return Extractor(
             names, self.levels, split=self.split, lost=self.lost,  # type: ignore[arg-type]
-            weights=self.weights, segmenter=self.segmenter or "pysbd",
+            weights=self.weights, segmenter=self.segmenter or defaults.SEGMENTER,
             scorer_options=merged(options_from(names, values),
                                   parse_scorer_options(self.scorer_option, names)),
             quiet=self.quiet, fusion=self.fusion or "weighted", fusion_model=self.fusion_model,
@@ -169,7 +170,7 @@ class TextExtractJob(TextColumns):
     ig_mode: str | None = None
     label_descriptions: str | None = None
     sbert_model: str | None = None
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     limit: int | None = None
     shard_size: int = DEFAULT_TEXT_SHARD_SIZE
     device: str = "auto"
@@ -236,7 +237,7 @@ class FitFusionJob:
     ig_mode: str | None = None
     limit: int | None = None
     c: float = 1.0
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     device: str = "auto"
     scorer_option: list[str] | None = None
     quiet: bool = False
@@ -267,7 +268,7 @@ class SentencesJob:
     balance: str = "none"
     neg_ratio: float | None = None
     split: str = "train"
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     seed: int = 0
     on_bad_answer: str = "error"
     limit: int | None = None
@@ -280,9 +281,9 @@ class SentencesJob:
         from .sentences import FORMATS, balance_rows, sentence_rows, write_rows
 
         if self.split not in ("train", "eval"):
-            raise ConfigError(f"--split {self.split!r}: choose train or eval")
+            raise ConfigError(f"`split` {self.split!r}: choose train or eval")
         if self.on_bad_answer not in BAD_ANSWER_POLICIES:
-            raise ConfigError(f"--on-bad-answer {self.on_bad_answer!r}: choose error, repair or "
+            raise ConfigError(f"`on_bad_answer` {self.on_bad_answer!r}: choose error, repair or "
                               "skip")
         if out.suffix.lower() not in FORMATS:
             raise ConfigError(f"{out}: output must end in .parquet or .jsonl")

@@ -1,7 +1,7 @@
 """The trained-extractor file ``extractor.json``: which scorers, with which options and models, how
 their scores are fused, and how contexts are segmented. This module is the one owner of the format:
 ``train-extractor`` writes it through :func:`save_spec`; ``Extractor.from_pretrained``,
-``extract/answer/explain --extractor`` read it through :func:`load_spec`.
+the ``extractor`` of every entry point read it through :func:`load_spec`.
 
 Models are named in ``models`` by key: a ``path`` relative to the file's folder (the trained
 models inside the extractor folder), or a ``name`` (a hub name, or a folder elsewhere). Every
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError
 from ..files import sha256_file, write_json
 from ..models.hub import content_hash, resolve_model
@@ -76,7 +77,7 @@ def chosen_here(given: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 #: the extractor ``extract``, ``compress()``, ``compress`` and both RAG adapters use when they
 #: are given no scorers or options of scorers (none of :data:`DECIDED`), and its profile
-DEFAULT_EXTRACTOR, DEFAULT_PROFILE = "squad-en", "fast"
+DEFAULT_EXTRACTOR, DEFAULT_PROFILE = defaults.EXTRACTOR, defaults.PROFILE
 
 
 def default_extractor(given: Mapping[str, Mapping[str, Any]]) -> str | None:
@@ -118,7 +119,7 @@ class ExtractorSpec:
     scorers: list[ScorerSpec]
     models: dict[str, dict[str, str]] = field(default_factory=dict)
     fusion: dict[str, Any] = field(default_factory=lambda: {"method": "weighted"})
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     reader: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     folder: Path = field(default_factory=Path)
@@ -245,7 +246,7 @@ def load_spec(where: str | Path, check: bool = True) -> ExtractorSpec:
                    for s in raw["scorers"]]
         spec = ExtractorSpec(scorers, dict(raw.get("models", {})),
                              dict(raw.get("fusion", {"method": "weighted"})),
-                             raw.get("segmenter", "pysbd"), raw.get("reader"),
+                             raw.get("segmenter", defaults.SEGMENTER), raw.get("reader"),
                              dict(raw.get("info", {})), file.parent, raw.get("cascade"),
                              dict(raw.get("profiles", {})))
         Cascade.from_config(spec.cascade)  # a malformed cascade is refused here

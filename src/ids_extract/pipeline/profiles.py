@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..select.cascade import Cascade, cascaded
 from ..select.fusion import WeightedFusion
 from ..select.learned import LearnedFusion, cross_fit, fit
@@ -201,7 +202,7 @@ def frontier(scores: Scores, signals: Sequence[str], objective: Objective, k: in
 
 
 #: the signals that need no training (a profile of only these is the untrained defaults)
-UNTRAINED = ("bm25", "sbert")
+UNTRAINED = defaults.SCORERS
 
 
 @dataclass(frozen=True)

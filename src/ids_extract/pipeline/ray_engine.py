@@ -1,4 +1,4 @@
-"""The scoring pass as a Ray Data job (``--engine ray``; install ``ids-extract[ray]``).
+"""The scoring pass as a Ray Data job (``engine="ray"``; install ``ids-extract[ray]``).
 
 Shards go through ``map_batches`` to a pool of actors; each actor unpickles the driver once (the
 models stay loaded) and returns the same arrays the local engine computes, so the written datasets
@@ -42,7 +42,7 @@ def _init(address: str | None) -> Any:
     try:
         import ray
     except ImportError as err:
-        raise ConfigError("--engine ray needs Ray: pip install 'ids-extract[ray]'") from err
+        raise ConfigError("`engine` ray needs Ray: pip install 'ids-extract[ray]'") from err
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False,
                                   "include_dashboard": False}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError
 from ..progress import Meter
 from ..scorers import Scorer, build_scorer
@@ -35,7 +36,7 @@ class Selector:
     scorers: list[Scorer]
     fusion: Fusion
     cascade: Cascade | None = None
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     #: the trained extractor it was loaded from: its name (a shipped one's) or folder, the
     #: sha256 of its ``extractor.json`` (which holds every model's content hash) and the profile
     origin: dict[str, Any] | None = None
@@ -45,7 +46,7 @@ class Selector:
               options: Mapping[str, Mapping[str, Any]] | None = None,
               weights: Mapping[str, float] | str | None = None, fusion: str = "weighted",
               fusion_model: Any = None, cascade: Cascade | int | None = None,
-              segmenter: str = "pysbd") -> Selector:
+              segmenter: str = defaults.SEGMENTER) -> Selector:
         """Scorers by name (built with ``options[name]``) or given built; ``weights`` for the
         weighted fusion, or ``fusion="learned"`` with a model; ``cascade`` a :class:`Cascade` or
         its k (every scorer that is not cheap reads only the cheap ones' top k units). Every
@@ -118,7 +119,7 @@ def _fusion(method: str, model: Any, weights: Mapping[str, float] | str | None,
                  else {n: float(weights.get(n, 1.0)) for n in names})
         return WeightedFusion(names, given)
     if model is None:
-        raise ConfigError("fusion='learned' needs a fusion model (--fusion-model PATH or NAME, "
+        raise ConfigError("fusion='learned' needs a fusion model (`fusion_model` PATH or NAME, "
                           "from 'ids-extract fit-fusion')")
     learned = model if isinstance(model, LearnedFusion) else LearnedFusion.load(model)
     missing = [n for n in learned.scorers if n not in names]

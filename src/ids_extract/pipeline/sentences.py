@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import defaults
 from ..errors import ConfigError
 from ..files import atomic_path, write_jsonl
 from ..squad.model import SquadDataset
@@ -28,7 +29,7 @@ BALANCES: tuple[str, ...] = ("none", "drop-empty")
 FORMATS: dict[str, str] = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def sentence_rows(dataset: SquadDataset, *, split: str = "train", segmenter: str = "pysbd",
+def sentence_rows(dataset: SquadDataset, *, split: str = "train", segmenter: str = defaults.SEGMENTER,
                   quiet: bool = True) -> Iterator[dict[str, Any]]:
     """All (question, sentence) rows of a dataset, in file order (see :func:`unit_rows`)."""
     return unit_rows(squad_units(dataset, split, segmenter, quiet=quiet))
@@ -67,9 +68,9 @@ def balance_rows(rows: Sequence[dict[str, Any]], balance: str = "none",
     if balance not in BALANCES:
         raise ConfigError(f"balance {balance!r}: choose from {', '.join(BALANCES)}")
     if neg_ratio is not None and balance != "none":
-        raise ConfigError("give either --balance drop-empty or --neg-ratio, not both")
+        raise ConfigError("give either `balance` drop-empty or `neg_ratio`, not both")
     if neg_ratio is not None and neg_ratio < 0:
-        raise ConfigError(f"--neg-ratio must be >= 0, not {neg_ratio}")
+        raise ConfigError(f"`neg_ratio` must be >= 0, not {neg_ratio}")
     if balance == "drop-empty":
         return [r for r in rows if r["label"] is not None]
     if neg_ratio is None:

@@ -86,7 +86,7 @@ def options_from(names: Sequence[str], values: Mapping[str, Any], task: str = "q
 def describe(name: str, task: str = "qa") -> list[dict[str, Any]]:
     """Every constructor option of scorer ``name``: its default, its help and the command flag
     that sets it (a value whose name starts with ``_`` is worked out by the command, not a flag;
-    ``--scorer-option NAME.OPTION=VALUE`` sets any option)."""
+    ``scorer_option`` ``NAME.OPTION=VALUE`` sets any option)."""
     cls = scorer_class(name, task)
     helps, reads = cls.option_help, cls.reads  # type: ignore[attr-defined]
     out = []

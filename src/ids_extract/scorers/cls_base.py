@@ -66,7 +66,7 @@ class ClassifierScorer(Scorer):
         if gold:
             if batch.labels is None or any(label is None for label in batch.labels):
                 raise ConfigError(f"{self.name} target 'gold' needs the gold labels of a training "
-                                  "split (--split train)")
+                                  "split (`split` train)")
             return [self.clf.index(str(label)) for label in batch.labels]
         logits, _ = text_logits(self.clf, self.item_texts(batch), "windows", self.batch_size)
         return [int(i) for i in logits.argmax(axis=1)]

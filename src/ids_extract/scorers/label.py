@@ -63,7 +63,7 @@ class LabelScorer(Scorer):
             raise ConfigError(f"label descriptions for {unknown}, which are not labels {names}")
         if len(names) < 2:
             raise ConfigError("the label scorer needs at least two labels (from the data, or "
-                              "--label-descriptions)")
+                              "`label_descriptions`)")
         self.descriptions = {n: described.get(n) or [n] for n in names}
         self.mode = mode
         self.encoder = SBERTScorer(model=model, device=device, batch_size=batch_size,

@@ -12,19 +12,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import defaults
 from ..errors import ConfigError
 
 #: Integrated Gradients steps (Gauss-Legendre): 16 steps rank the sentences as 50 do (Spearman
 #: 0.992 at 3.4x the speed; docs/benchmarks.md, "Integrated Gradients")
 IG_STEPS = 16
-#: the scorers of extract, compress, answer and fit-fusion when none are named
-DEFAULT_SCORERS = "bm25,sbert"
-#: ``--fast``: static embeddings instead of MiniLM beside bm25 (bench/results/static.json:
-#: several times faster, about a point lower top-1 on dev)
-FAST_SCORERS = "bm25,static"
-
-#: the task whose scorers ``ids-extract scorers`` lists when none is named
-DEFAULT_TASK = "qa"
+DEFAULT_SCORERS, FAST_SCORERS = ",".join(defaults.SCORERS), ",".join(defaults.FAST_SCORERS)
+DEFAULT_TASK = defaults.TASK
 
 
 def task_scorers(task: str) -> list[str]:
@@ -32,7 +27,7 @@ def task_scorers(task: str) -> list[str]:
     from . import TASKS
 
     if task not in TASKS:
-        raise ConfigError(f"--task {task!r}: choose from {', '.join(TASKS)}")
+        raise ConfigError(f"`task` {task!r}: choose from {', '.join(TASKS)}")
     return list(TASKS[task])
 
 
@@ -46,13 +41,13 @@ def chosen_scorers(scorers: str | Sequence[str] | None, fast: bool = False) -> l
     """The scorers asked for: ``scorers``, or the ``fast`` profile, or the default; both given
     is an error (the profile would silently replace the list)."""
     if fast and scorers is not None:
-        raise ConfigError(f"--fast sets the scorers ({FAST_SCORERS}): leave out --scorers")
+        raise ConfigError(f"`fast` sets the scorers ({FAST_SCORERS}): leave out `scorers`")
     return names_of(FAST_SCORERS if fast else scorers or DEFAULT_SCORERS)
 
 
 def parse_scorer_options(specs: Sequence[str] | None, names: Sequence[str]
                          ) -> dict[str, dict[str, Any]]:
-    """``--scorer-option ig.n_steps=8`` as ``{"ig": {"n_steps": 8}}`` (so a new scorer's options
+    """``["ig.n_steps=8"]`` as ``{"ig": {"n_steps": 8}}`` (so a new scorer's options
     reach it without a flag of its own; a JSON value, else text); the scorer must be among
     ``names``."""
     out: dict[str, dict[str, Any]] = {}
@@ -60,9 +55,9 @@ def parse_scorer_options(specs: Sequence[str] | None, names: Sequence[str]
         key, sep, text = spec.partition("=")
         name, dot, option = key.partition(".")
         if not sep or not dot or not option:
-            raise ConfigError(f"--scorer-option {spec!r}: expected SCORER.OPTION=VALUE")
+            raise ConfigError(f"`scorer_option` {spec!r}: expected SCORER.OPTION=VALUE")
         if name not in names:
-            raise ConfigError(f"--scorer-option {spec!r}: {name!r} is not among the scorers "
+            raise ConfigError(f"`scorer_option` {spec!r}: {name!r} is not among the scorers "
                               f"({', '.join(names)})")
         out.setdefault(name, {})[option] = json_or_text(text)
     return out
@@ -79,5 +74,5 @@ def json_or_text(text: str) -> Any:
 
 def merged(base: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]]
            ) -> dict[str, dict[str, Any]]:
-    """Per scorer, the command's options with ``--scorer-option`` ones over them."""
+    """Per scorer, the command's options with the ``scorer_option`` ones over them."""
     return {n: {**base.get(n, {}), **extra.get(n, {})} for n in {*base, *extra}}

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..errors import ConfigError
 from .fusion import ranking, weighted
 
-#: compress's default k: sbert reads the 16 best sentences of bm25's (bench/results/compress.json)
-DEFAULT_K = 16
+DEFAULT_K = defaults.CASCADE_K
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ class Cascade:
 
 
 def check_k(k: int | None) -> None:
-    """``--cascade-k``: None or 0 is off, K >= 1 the units per item; below 0 is refused (before
+    """``cascade_k``: None or 0 is off, K >= 1 the units per item; below 0 is refused (before
     any work, whichever scorers are chosen)."""
     if k is not None and k < 0:
-        raise ConfigError(f"--cascade-k {k}: give 0 (off) or the number of units each item's "
+        raise ConfigError(f"`cascade_k` {k}: give 0 (off) or the number of units each item's "
                           "expensive scorers read (1 or more)")
 
 

@@ -92,7 +92,7 @@ def parse_weights(spec: str | None, names: Sequence[str]) -> dict[str, float]:
         elif len(parts) == len(names):
             weights = {n: float(v) for n, v in zip(names, parts, strict=True)}
         else:
-            raise ConfigError(f"--weights {spec!r}: give one weight per scorer {list(names)}")
+            raise ConfigError(f"`weights` {spec!r}: give one weight per scorer {list(names)}")
     except ValueError:
-        raise ConfigError(f"--weights {spec!r}: weights must be numbers") from None
+        raise ConfigError(f"`weights` {spec!r}: weights must be numbers") from None
     return weights

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from .. import defaults
 from ..errors import ConfigError
 from .segment import Span, split_sentences
 
@@ -42,7 +43,7 @@ def check_unit(unit: str) -> str:
     return unit
 
 
-def split_text(text: str, unit: str = "sentence", segmenter: str = "pysbd") -> list[Span]:
+def split_text(text: str, unit: str = "sentence", segmenter: str = defaults.SEGMENTER) -> list[Span]:
     """Spans tiling ``text``: sentences (markup runs cut out as units of their own), or clauses."""
     check_unit(unit)
     spans = _cut_all(split_sentences(text, segmenter), lambda s, e: _markup_cuts(text, s, e))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Literal
 
+from .. import defaults
 from ..errors import ConfigError
 
 Span = tuple[int, int]
@@ -27,7 +28,7 @@ def check_segmenter(name: str) -> str:
     :class:`ConfigError` (raised before any work, not after the input was scanned)."""
     if name == "blingfire":
         _blingfire()
-    elif name != "pysbd":
+    elif name != defaults.SEGMENTER:
         raise ConfigError(f"unknown segmenter {name!r}: choose from {', '.join(SEGMENTERS)}")
     return name
 
@@ -61,10 +62,10 @@ LONG_TEXT = 12_000
 WINDOW = 2_000
 
 
-def split_sentences(context: str, segmenter: str = "pysbd") -> list[Span]:
+def split_sentences(context: str, segmenter: str = defaults.SEGMENTER) -> list[Span]:
     """Sentence spans ``[(start, end), …]`` with ``spans[0][0] == 0``, ``spans[-1][1] == len``."""
     check_segmenter(segmenter)
-    split = _pysbd() if segmenter == "pysbd" else _blingfire()
+    split = _pysbd() if segmenter == defaults.SEGMENTER else _blingfire()
     if len(context) > LONG_TEXT:
         return _tile(_windowed(split, context), len(context))
     return _tile(_align(context, split(context)), len(context))

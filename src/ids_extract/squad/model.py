@@ -124,7 +124,7 @@ class SquadDataset:
 
 
 def first_questions(article: Article, n: int) -> Article:
-    """The article cut after its first ``n`` questions (a streamed ``--limit`` cuts so too)."""
+    """The article cut after its first ``n`` questions (a streamed ``limit`` cuts so too)."""
     paragraphs = []
     for paragraph in article.paragraphs:
         if n <= 0:

@@ -12,7 +12,7 @@ from .model import SquadDataset
 
 def hold_out_articles(dataset: SquadDataset, n_questions: int) -> tuple[SquadDataset, SquadDataset]:
     """(rest, held out): whole articles from the end of the file until at least
-    ``n_questions`` questions are held out (the same rule as ``train-retriever --heldout``)."""
+    ``n_questions`` questions are held out (the same rule as ``train-retriever``'s ``heldout``)."""
     if n_questions <= 0:
         return dataset, replace(dataset, articles=[])
     cut, count = len(dataset.articles), 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from .. import defaults
 from ..progress import track
 from ..select.segment import split_sentences
 from .distractors import Distractor, DistractorMaker
@@ -62,7 +63,7 @@ def insert(context: str, qa: QA, distractor: Distractor, boundary: int) -> tuple
     return new, new_qa, Inserted(distractor, start, start + len(text))
 
 
-def stress_set(dataset: SquadDataset, *, seed: int = 0, segmenter: str = "pysbd",
+def stress_set(dataset: SquadDataset, *, seed: int = 0, segmenter: str = defaults.SEGMENTER,
                source: SquadDataset | None = None, quiet: bool = True,
                kind: str = "question") -> StressSet:
     """Every question of ``dataset`` with a distractor of ``kind`` (``question``,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .. import defaults
 from ..progress import track
 from ..select.segment import Span, merge_spans, span_of, split_sentences
 from ..select.units import Units, unit_of
@@ -29,7 +30,7 @@ class SquadUnits(Units):
     titles: list[str] = field(default_factory=list)
 
 
-def squad_units(dataset: SquadDataset, split: str = "eval", segmenter: str = "pysbd", *,
+def squad_units(dataset: SquadDataset, split: str = "eval", segmenter: str = defaults.SEGMENTER, *,
             spans_given: Sequence[list[Span]] | None = None, quiet: bool = True) -> SquadUnits:
     """Split every paragraph once (a context repeated in the file is split once).
 

@@ -79,7 +79,7 @@ def _checked_answers(
         )
         if policy == "error":
             raise DataError(
-                path, where, problem + "; use --on-bad-answer repair or skip to go on"
+                path, where, problem + "; use `on_bad_answer` repair or skip to go on"
             )
         fixed = _nearest_occurrence(context, answer) if policy == "repair" else None
         if fixed is not None:

@@ -177,7 +177,7 @@ def _id(row: dict[str, Any], column: str | None, n: int, where: str, path: str) 
 def _text(row: dict[str, Any], column: str, where: str, path: str) -> str:
     if column not in row:
         raise DataError(path, where, f"no text column {column!r} (columns: {', '.join(map(str, row))}"
-                        "; use --text-column)")
+                        "; use `text_column`)")
     value = row[column]
     if not isinstance(value, str):
         raise DataError(path, where, f"text column {column!r} has type {type(value).__name__}")
@@ -192,7 +192,7 @@ def _label(row: dict[str, Any], column: str, wanted: bool, where: str, path: str
     value = row.get(column)
     if value is None or (isinstance(value, str) and not value.strip()):
         if wanted:
-            raise DataError(path, where, f"missing label (column {column!r}; use --label-column)")
+            raise DataError(path, where, f"missing label (column {column!r}; use `label_column`)")
         return None
     if not wanted:
         raise DataError(path, where, f"a label in column {column!r}, but the first row has none")

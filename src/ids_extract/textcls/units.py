@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .. import defaults
 from ..progress import track
 from ..select.pieces import fillers, split_text
 from ..select.segment import Span
@@ -31,7 +32,7 @@ class TextUnits(Units):
 
 
 def text_units(dataset: TextDataset, split: str = "eval", unit: str = "sentence",
-            segmenter: str = "pysbd", *, spans_given: Sequence[list[Span]] | None = None,
+            segmenter: str = defaults.SEGMENTER, *, spans_given: Sequence[list[Span]] | None = None,
             quiet: bool = True) -> TextUnits:
     """Cut every text into units (``spans_given``, one list per text as a previous call returned
     them, skips the segmenter: a resumed run rebuilds its units from the cache)."""

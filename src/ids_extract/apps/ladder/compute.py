@@ -42,7 +42,7 @@ class ComputeBudget:
         path = Path(self.costs)
         if not path.is_file():
             raise ConfigError(f"budget: no costs file {path} (measure it first: "
-                              "python bench/readers.py --parts costs)")
+                              "the costs part of bench/readers.py)")
         rows: list[Mapping[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["rows"]
         return rows
 
@@ -56,7 +56,7 @@ def seconds_per_step(rows: Sequence[Mapping[str, Any]], init_layers: int, max_se
                 init_layers, max_seq_length, batch_size):
             return float(row["seconds_per_step"])
     raise ConfigError(f"no measured cost for L{init_layers} at {max_seq_length} tokens, batch "
-                      f"{batch_size}; measure it first (python bench/readers.py --parts costs)")
+                      f"{batch_size}; measure it first (the costs part of bench/readers.py)")
 
 
 def probe(train: SquadDataset, init: str | None, init_layers: int, max_seq_length: int, *,

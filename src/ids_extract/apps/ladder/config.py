@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ... import defaults
 from ...errors import ConfigError
 from ...models.qa.train import TrainConfig
 from ...select.levels import parse_level
@@ -94,7 +95,7 @@ class LadderConfig:
     dev: str
     out: str
     cells: list[Cell]
-    scorers: list[str] = field(default_factory=lambda: ["bm25", "sbert"])
+    scorers: list[str] = field(default_factory=lambda: list(defaults.SCORERS))
     train_limit: int | None = None
     dev_limit: int | None = None
     subset: str = "first"
@@ -134,7 +135,7 @@ def load_config(path: str | Path, out: str | Path | None = None) -> LadderConfig
     return LadderConfig(
         train=_data_path(raw["train"], p), dev=_data_path(raw["dev"], p),
         out=str(out or raw.get("out") or "runs/ladder"), cells=cells,
-        scorers=list(raw.get("scorers", ["bm25", "sbert"])), train_limit=raw.get("train_limit"),
+        scorers=list(raw.get("scorers", defaults.SCORERS)), train_limit=raw.get("train_limit"),
         dev_limit=raw.get("dev_limit"), subset=subset, doc_stride=raw.get("doc_stride"),
         budget=budget, curve=curve)
 

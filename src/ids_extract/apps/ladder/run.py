@@ -118,8 +118,8 @@ def _finished(done: Path, identity: dict[str, Any], overwrite: bool) -> bool:
     recorded = json.loads(done.read_text(encoding="utf-8")).get("cell_config")
     if recorded == identity:
         return True
-    raise ConfigError(f"{done.parent} holds a cell finished with other settings; use --overwrite "
-                      "to train it again, or another --out")
+    raise ConfigError(f"{done.parent} holds a cell finished with other settings; use `overwrite` "
+                      "to train it again, or another `out`")
 
 
 def _curve(cell: Cell, dev: SquadDataset, gold: SquadDataset, folder: Path,

@@ -110,7 +110,7 @@ def load_classifier(model: str | None, device: str = "auto", precision: str = "f
 
     if not model:
         raise ConfigError("a trained classifier is needed (a folder from 'ids-extract "
-                          "train-classifier'; --classifier-model)")
+                          "train-classifier'; `classifier_model`)")
     path = Path(model).expanduser()
     if not path.exists() and (model.startswith(("/", ".", "~")) or model.count("/") > 1):
         raise ConfigError(f"{model}: no such classifier folder")

@@ -53,7 +53,7 @@ def resolve_pair(model: str | None, question_model: str | None = None,
         raise ConfigError(
             "the dpr scorer needs a model: a folder with question_encoder/ and ctx_encoder/ "
             "(e.g. from 'ids-extract train-retriever'), or, with internet, "
-            "'facebook/dpr-single-nq-base' (--dpr-model)")
+            "'facebook/dpr-single-nq-base' (`dpr_model`)")
     path = Path(model).expanduser()
     if path.is_dir():
         if (path / QUESTION_DIR).is_dir() and (path / CTX_DIR).is_dir():

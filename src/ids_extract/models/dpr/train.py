@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import defaults
 from ...errors import ConfigError
 from ...files import fingerprint
 from ...progress import console
@@ -84,7 +85,7 @@ class TrainConfig:
     save_steps: int = 200
     seed: int = 42
     precision: str = "auto"
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
     limit: int | None = None
 
     def run_config(self) -> dict[str, Any]:
@@ -112,7 +113,7 @@ class TrainSummary:
 # ------------------------------------------------------------------------------------ data
 
 
-def build_groups(dataset: SquadDataset, segmenter: str = "pysbd", quiet: bool = True,
+def build_groups(dataset: SquadDataset, segmenter: str = defaults.SEGMENTER, quiet: bool = True,
                  negatives: Mapping[str, Sequence[str]] | None = None,
                  ) -> tuple[list[Group], list[str]]:
     """Contexts with their questions and answer units, in file order; the titles of each group's

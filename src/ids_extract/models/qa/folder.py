@@ -95,7 +95,7 @@ def load_qa_model(model: str | None, device: str = "auto",
     nothing: that is refused."""
     if not model:
         raise ConfigError("the ig and reader scorers need a trained QA model folder "
-                          "(e.g. from 'ids-extract train-reader'; --reader-model)")
+                          "(e.g. from 'ids-extract train-reader'; `reader_model`)")
     path = Path(model).expanduser()
     if path.is_dir() and not is_qa_folder(path):
         raise ConfigError(f"{path}: not an extractive QA model (config.json has no "

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import defaults
 from ...errors import ConfigError
 from ...files import write_json
 from ...squad.model import SquadDataset
@@ -46,7 +47,7 @@ class StaticTrainConfig:
     distractors: bool = True  # the stress set's distractor as one more negative
     max_steps: int | None = None
     seed: int = 0
-    segmenter: str = "pysbd"
+    segmenter: str = defaults.SEGMENTER
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def train_static(dataset: SquadDataset, out: Path, config: StaticTrainConfig, *,
     import torch
 
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out} is not empty: choose another folder or pass --overwrite")
+        raise ConfigError(f"{out} is not empty: choose another folder or pass `overwrite`")
     base = load_static(str(static_folder(config.base, quiet=quiet)))
     if base.token_mapping is not None or base.weights is not None:
         raise ConfigError("train-static needs a plain static model (no vocabulary quantisation)")

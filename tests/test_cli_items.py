@@ -33,7 +33,7 @@ def test_1_a_level_added_reuses_the_score_cache(squad_file: Path, tmp_path: Path
     def no_scoring(*args: object, **kwargs: object) -> None:
         raise AssertionError("scored again: the cache was not reused")
 
-    monkeypatch.setattr("ids_extract.pipeline.engine.score_segmented", no_scoring)
+    monkeypatch.setattr("ids_extract.pipeline.run.score_segmented", no_scoring)
     res = _extract(squad_file, out, "top-k:1,top-k:2")  # no --overwrite needed
     assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
     assert (out / "D1-top-k1.json").read_bytes() == first and (out / "D2-top-k2.json").exists()

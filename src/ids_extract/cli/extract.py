@@ -9,11 +9,12 @@ import typer
 
 from ..pipeline.extractor import LOST_POLICIES
 from ..pipeline.jobs import BAD_ANSWER_POLICIES, ENGINES, ExtractJob, SentencesJob
+from ..pipeline.output import QA_PRODUCT
 from ..pipeline.validate import read_manifest, validate_dir
 from ..scorers.options import DEFAULT_TASK
 from . import options as o
 from .app import command, err_console, of
-from .tables import print_checks, print_scorers, print_stats, report_run
+from .tables import print_checks, print_scorers, report_run, show, stats_tables
 
 Input = Annotated[str, typer.Argument(help="SQuAD JSON/JSONL/Parquet, a datasets folder or a hub name.")]
 Out = Annotated[Path | None, o.opt("Output folder [default: ./extract-<input name>].", "--out", "-o")]
@@ -30,7 +31,7 @@ Backend = Annotated[str | None, o.opt("sbert runtime: auto (int8 ONNX Runtime on
 IgCascade = Annotated[str | None, o.opt("ig: cheap scorers (e.g. 'bm25,sbert'); IG runs only where "
                                         "their top two sentences are within --ig-margin.")]
 IgMargin = Annotated[float | None, o.opt("ig cascade margin (z-units).")]
-Format = Annotated[str, o.opt("squad, parquet, or both (comma-separated).", "--format")]
+Format = Annotated[str, o.opt(f"{', '.join(QA_PRODUCT.files)}, or several (comma-separated).", "--format")]
 OnBadAnswer = Annotated[str, o.opt(f"{', '.join(BAD_ANSWER_POLICIES)} (to the nearest occurrence).")]
 Engine = Annotated[str, o.opt(f"{' or '.join(ENGINES)} (pip install 'ids-extract[ray]').")]
 ShardSize = Annotated[int, o.opt("Paragraphs per shard: the unit of resume and of work for Ray.")]
@@ -96,9 +97,10 @@ def extract(
 def stats(directory: Folder, quiet: o.Quiet = False) -> None:
     """Print the per-level statistics table of an output folder (-q: nothing but the exit code
     says it can be read)."""
-    manifest = read_manifest(directory)
+    tables = stats_tables(read_manifest(directory))
     if not quiet:
-        print_stats(manifest)
+        for table in tables:
+            show(table.title, table.columns, table.rows)
 
 
 @command()

@@ -29,33 +29,18 @@ def show(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]],
 
 
 def print_stats(manifest: dict[str, Any]) -> None:
-    """The per-level table (and top-k recall per scorer) of an output folder; a classification
-    extraction's own table for its folder."""
-    from ..pipeline.validate import TEXTS_FORMAT
+    """The tables of an output folder that its product's statistics give (QA: the per-level
+    table and top-k recall per scorer; classification: its own per-level table)."""
+    for table in stats_tables(manifest):
+        show(table.title, table.columns, table.rows)
 
-    levels = [(e["name"], e["stats"]) for e in manifest.get("levels", [])]
-    if manifest.get("format") == TEXTS_FORMAT:
-        show(f"ids-extract: {manifest['input']['path']} ({manifest['input']['texts']} texts)",
-             ("level", "unchanged %", "over budget", "tokens", "kept tokens", "p90 kept",
-              "compression", "p50", "units kept/all"),
-             [(n, f"{s['unchanged_pct']:.1f}", str(s["over_budget"]), f"{s['tokens']['mean']:.1f}",
-               f"{s['kept_tokens']['mean']:.1f}", f"{s['kept_tokens']['p90']:.0f}",
-               f"{s['compression']['mean']:.3f}", f"{s['compression']['p50']:.3f}",
-               f"{s['kept_units_mean']:.2f}/{s['units_mean']:.2f}") for n, s in levels])
-        return
-    show(f"ids-extract: {manifest['input']['path']}",
-         ("level", "questions", "retention %", "lost", "dropped", "compression", "p50", "p90",
-          "kept tokens", "sentences kept/all"),
-         [(n, str(s["questions"]), f"{s['retention_pct']:.2f}", str(s["lost_after_policy"]),
-           str(s["dropped"]), f"{s['compression']['mean']:.3f}", f"{s['compression']['p50']:.3f}",
-           f"{s['compression']['p90']:.3f}", f"{s['kept_tokens']['mean']:.1f}",
-           f"{s['kept_sentences_mean']:.2f}/{s['sentences_mean']:.2f}") for n, s in levels])
-    recall = manifest.get("ranking", {}).get("top_k_recall_pct", {})
-    if recall:
-        show(f"top-k sentence recall % ({manifest['ranking']['answerable']} answerable)",
-             ("scorer", "top1", "top2", "top3"),
-             [(n, f"{r['top1']:.2f}", f"{r['top2']:.2f}", f"{r['top3']:.2f}")
-              for n, r in recall.items()])
+
+def stats_tables(manifest: dict[str, Any]) -> list[Any]:
+    """The tables ``stats`` prints, from the product the manifest's format names (a
+    :class:`~ids_extract.errors.DataError` for a folder of no registered product)."""
+    from ..pipeline.products import product_of
+
+    return product_of(manifest).statistics.tables(manifest)
 
 
 def report_run(summary: Any, quiet: bool, timings: bool = False) -> None:

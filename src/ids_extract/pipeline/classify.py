@@ -31,6 +31,8 @@ from ..select.step import Budget, Choice, Rules
 from ..textcls.model import TextDataset
 from ..textcls.units import SPLITS, TextUnits, text_units
 from .driver import Chosen, Driven, Driver, Tokenizers
+from .output import TEXTS_PRODUCT
+from .product import Product
 from .scoring import Scored
 from .selector import Selector
 
@@ -121,6 +123,11 @@ class TextTask:
 
     split: str
     unit: str
+
+    @property
+    def product(self) -> Product[Any]:
+        """Its levels on disk: files in the input's format (:data:`.output.TEXTS_PRODUCT`)."""
+        return TEXTS_PRODUCT
 
     def units(self, data: TextDataset, segmenter: str, *,
               spans: Sequence[list[Span]] | None = None, quiet: bool = True) -> TextUnits:

@@ -1,44 +1,32 @@
 """The classification output folder: one file per level in the input's format (ids, labels and
-other columns unchanged, texts shortened) plus ``manifest.json``; resumable.
+other columns unchanged, texts shortened: :data:`.output.TEXTS_PRODUCT`) plus ``manifest.json``;
+resumable, through the one output-folder engine (:func:`.run.run_to_dir`).
 
-Two passes, as the QA engine's (:mod:`.engine`):
-
-1. **score**: per shard of ``shard_size`` texts, segment and score, and save the spans and scores
-   to ``.cache/shards-<key>/shard-NNNNN.npz`` atomically (:mod:`.shards`); ``<key>`` hashes what
-   produced them (scorer configs with model content hashes, split, unit, segmenter, fusion, the
-   input's sha256, limit, columns, shard size). A killed run keeps every finished shard;
-2. **write**: select every unfinished level from the cached scores and write its file
-   atomically; a level already written with the same config and an intact file is skipped.
-
-The folder is the one output-folder engine's (:func:`.folder.write_folder`: lock, resume, another
-input or config refused unless ``overwrite``, leftovers of a killed run removed). Input problems
-are found when the file is read, before anything is written.
+What is classification's here: the input is read (and checked) whole before anything is
+written; its shards are ``shard_size`` texts; a level is selected over every text at once (its
+statistics are percentiles over the input), from the scores cached per shard. The score cache's
+key adds the columns to the scoring config, input sha256, limit and shard size.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import defaults
-from ..errors import ConfigError, DataError, check_limit
+from ..errors import DataError
 from ..files import check_out, fingerprint
 from ..models.classifier.evaluate import METRICS, evaluate_classifier, write_evaluation
 from ..models.classifier.folder import Classifier
 from ..models.hub import model_id
-from ..progress import track
 from ..textcls.model import Columns, TextDataset
 from ..textcls.read import load
-from ..textcls.units import TextUnits
-from ..textcls.write import target_name, write_like
 from .classify import TextExtractor
 from .folder import RunSummary, file_entry, package_versions, write_folder
-from .scoring import Scored
-from .shards import ShardCache, score_segmented, silenced
-from .validate import TEXTS_FORMAT
+from .run import Options, check_run, run_to_dir
 
 DEFAULT_TEXT_SHARD_SIZE = defaults.TEXT_SHARD_SIZE
 EVALUATION_FORMAT = "ids-extract-evaluation/1"
@@ -52,71 +40,54 @@ def extract_texts_to_dir(extractor: TextExtractor, source: str, out_dir: str | P
     """Compress ``source`` at every level of ``extractor`` into ``out_dir`` (see the module doc).
     ``dataset``: the file already read (with the same columns), to avoid reading it twice."""
     out = Path(out_dir)
-    check_out(out)
-    check_limit(limit, "texts")
-    if shard_size < 1:
-        raise ConfigError("shard size must be at least 1 text")
+    check_run(out, limit, shard_size, "texts")
     if dataset is None:
         dataset = read_input(source, extractor.split, columns, hf_split)
     dataset = dataset.limit(limit)
     digest = fingerprint(str(source))
-    manifest = _fresh_manifest(extractor, dataset, digest, limit, shard_size)
-    cache = ShardCache(out, {"scoring": extractor.scoring_config(), "sha": digest, "limit": limit,
-                             "columns": asdict(dataset.columns), "shard_size": shard_size})
+    return run_to_dir(
+        extractor.driver, TextSource(dataset, shard_size), out,
+        {"path": dataset.source, "sha256": digest, "format": dataset.format,
+         "texts": len(dataset), "labels": dataset.label_counts(), "limit": limit},
+        {**extractor.config(), "columns": asdict(dataset.columns), "shard_size": shard_size},
+        Options((dataset.format,), dataset, overwrite),
+        cache={"scoring": extractor.scoring_config(), "sha": digest, "limit": limit,
+               "columns": asdict(dataset.columns), "shard_size": shard_size})
 
-    def produce(todo: list[str]) -> dict[str, dict[str, Any]]:
-        """Score the shards not cached yet, then write the level files of ``todo``."""
-        units, scored = _scores(extractor, dataset, cache, shard_size)
-        done = {}
-        for result in extractor.select_all(units, scored, only=todo):
-            path = write_like(dataset, result.texts, out / target_name(dataset, result.name))
-            done[result.name] = {"name": result.name, "level": str(result.level),
-                                 "files": {dataset.format: file_entry(path)},
-                                 "stats": result.stats}
-        return done
 
-    return write_folder(out, manifest, extractor.level_names(), produce, overwrite=overwrite)
+@dataclass
+class TextSource:
+    """A classification file read whole, as the engine's source: ``shard_size`` texts a shard,
+    every level selected over the whole file."""
+
+    dataset: TextDataset
+    shard_size: int
+
+    @property
+    def items(self) -> int:
+        return len(self.dataset)
+
+    @property
+    def whole(self) -> TextDataset:
+        return self.dataset
+
+    @property
+    def n_shards(self) -> int:
+        return -(-len(self.dataset) // self.shard_size)
+
+    def shards(self) -> Iterator[TextDataset]:
+        n = len(self.dataset)
+        for start in range(0, n, self.shard_size):
+            yield self.dataset.select(range(start, min(start + self.shard_size, n)))
+
+    def count(self, shard: TextDataset) -> int:
+        return len(shard)
 
 
 def read_input(source: str, split: str, columns: Columns | None, hf_split: str) -> TextDataset:
     """The input, validated; labels are required on a training split (scorers may use them)."""
     return load(source, columns=columns, hf_split=hf_split,
                 labels="required" if split == "train" else "optional")
-
-
-def _fresh_manifest(extractor: TextExtractor, dataset: TextDataset, digest: str,
-                    limit: int | None, shard_size: int) -> dict[str, Any]:
-    return {
-        "format": TEXTS_FORMAT,
-        "input": {"path": dataset.source, "sha256": digest, "format": dataset.format,
-                  "texts": len(dataset), "labels": dataset.label_counts(), "limit": limit},
-        "config": {**extractor.config(), "columns": asdict(dataset.columns),
-                   "shard_size": shard_size},
-        "packages": package_versions(),
-        "levels": [],
-    }
-
-
-def _scores(extractor: TextExtractor, dataset: TextDataset, cache: ShardCache,
-            shard_size: int) -> tuple[TextUnits, Scored]:
-    """Score the shards not in the cache yet, then every shard's units and scores from it."""
-    n_shards = math.ceil(len(dataset) / shard_size)
-    bounds = [range(k * shard_size, min((k + 1) * shard_size, len(dataset)))
-              for k in range(n_shards)]
-    missing = [k for k in range(n_shards) if not cache.has(k)]
-    quiet, driver = extractor.quiet, extractor.driver
-    with silenced(driver):
-        for k in track(missing, "scoring shards", len(missing), quiet):
-            cache.save(k, score_segmented(driver, driver.units(dataset.select(bounds[k]))))
-        spans, parts = [], []
-        for k in range(n_shards):
-            shard_spans, scored = cache.read(k)
-            spans += shard_spans
-            parts.append(scored)
-        units = extractor.to_units(dataset, spans_given=spans)
-    merged = Scored({n: [a for p in parts for a in p.per_scorer[n]] for n in parts[0].per_scorer},
-                    [a for p in parts for a in p.fused])
-    return units, merged
 
 
 def evaluate_to_dir(clf: Classifier, data: TextDataset, source: str, out_dir: str | Path, *,

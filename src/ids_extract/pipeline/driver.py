@@ -8,11 +8,16 @@ rule in another). Now a task says only what is its own, through :class:`Task`:
 - ``units``: where its units come from (paragraphs and questions, texts, passages);
 - ``rules``: what it adds to the selection step (:class:`~ids_extract.select.step.Rules`: QA's
   keep-gold, classification's markup fillers), per level;
-- ``write``: what a level's choice becomes (a SQuAD dataset, shortened texts, a compression).
+- ``write``: what a level's choice becomes (a SQuAD dataset, shortened texts, a compression);
+- ``product`` (a task that writes a folder): what its levels become in an output folder
+  (:class:`.product.Product`: file formats with their writers and read-backs, the level's
+  manifest entry, the statistics ``stats`` prints), which the one folder engine (:mod:`.run`),
+  ``validate`` and ``stats`` use.
 
 How units are scored is a :class:`~.selector.Selector` (scorers, fusion, cascade, segmenter),
 built once; which tokenizer counts is a :class:`Tokenizers`. A new task is one class with these
-three methods (``tests/test_driver.py`` runs a toy third task through it).
+methods and its product (``tests/test_driver.py`` runs a toy third task through it, into a
+folder that ``validate`` and ``stats`` read).
 """
 
 from __future__ import annotations
@@ -65,7 +70,8 @@ class Chosen(Generic[U, R]):
 
 
 class Task(Protocol[D_contra, U_, R_, O_co]):
-    """What a task gives the driver (see the module doc): its units, its rules, its writer."""
+    """What a task gives the driver (see the module doc): its units, its rules, its writer (and,
+    to write a folder, its product: :class:`.product.Producing`)."""
 
     def units(self, data: D_contra, segmenter: str, *, spans: Sequence[list[Span]] | None,
               quiet: bool) -> U_:

@@ -32,9 +32,11 @@ from ..select.segment import Span, span_of
 from ..select.stats import LevelStats, RankingStats
 from ..select.step import Budget, Choice, Rules
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
-from ..squad.units import SPLITS, SquadUnits, answer_units, gold_units, squad_units
+from ..squad.units import SPLITS, SquadUnits, gold_units, squad_units
 from ..squad.write import output_version
 from .driver import Chosen, Driven, Driver, Tokenizers
+from .output import QA_PRODUCT, ranking_of
+from .product import Product
 from .scoring import Scored
 from .selector import Selector
 
@@ -180,8 +182,7 @@ class Extractor(Driven):
         datasets, kept indices and statistics."""
         selected = self.driver.select(dataset, units, scored, only)
         with stage("rank"):
-            ranking = RankingStats.measure(answer_units(units),
-                                           {**scored.per_scorer, "fused": selected.orders})
+            ranking = ranking_of(units, scored.per_scorer, selected.orders)
         return ExtractionResult(selected.outputs, ranking, self.config())
 
     def run(self, dataset: SquadDataset) -> ExtractionResult:
@@ -217,6 +218,11 @@ class QATask:
 
     split: Split
     lost: LostPolicy
+
+    @property
+    def product(self) -> Product[Any]:
+        """Its levels on disk: SQuAD files, the ranking recall tallied (:data:`.output.QA_PRODUCT`)."""
+        return QA_PRODUCT
 
     def units(self, data: SquadDataset, segmenter: str, *,
               spans: Sequence[list[Span]] | None = None, quiet: bool = True) -> SquadUnits:

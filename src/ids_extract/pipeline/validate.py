@@ -1,7 +1,8 @@
 """Checks of an output folder read back from disk (``ids-extract validate``), whichever task wrote
-it: every level file's checksum as in the manifest, the file read back by its task's own loader
-(QA: every answer equal to the text at its remapped offset, ids unique; classification: every
-record valid, ids unique), and the count of questions or texts as reported."""
+it: every level file's checksum as in the manifest, then the file read back by its format's own
+read-back (:class:`.product.FileFormat`, found through the manifest's ``format`` in
+:mod:`.products`; QA: every answer equal to the text at its remapped offset, ids unique;
+classification: every record valid, ids unique), with the count of items as reported."""
 
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from typing import Any
 
 from ..errors import DataError, IdsExtractError
 from ..files import fingerprint
-from ..squad.read import load
 from ..tabular import read_json
-from ..textcls.model import Columns
-from ..textcls.read import load as load_texts
 from .folder import MANIFEST
-
-TEXTS_FORMAT = "ids-extract-texts/1"
+from .product import Product
+from .products import product_of
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any]:
@@ -40,47 +38,32 @@ class Check:
 
 
 def validate_dir(out_dir: str | Path) -> list[Check]:
-    """Re-read every output: checksum as in the manifest, the file through its task's loader,
-    and the count of questions (QA) or texts (classification) as reported."""
+    """Re-read every output: checksum as in the manifest, then the file through its format's
+    read-back (see the module doc)."""
     out = Path(out_dir)
     manifest = read_manifest(out)
-    reread = _reread_texts if manifest.get("format") == TEXTS_FORMAT else _reread_squad
-    checks = []
-    for entry in manifest.get("levels", []):
-        for fmt, f in entry.get("files", {}).items():
-            path = out / f["path"]
-            try:
-                if not path.exists():
-                    raise IdsExtractError(f"{path}: missing")
-                if fingerprint(str(path)) != f["sha256"]:
-                    raise IdsExtractError(f"{path}: sha256 differs from the manifest")
-                found = reread(path, entry.get("stats", {}), manifest)
-                checks.append(Check(entry["name"], f["path"], True, f"{found} ({fmt})"))
-            except IdsExtractError as err:
-                checks.append(Check(entry["name"], f["path"], False, str(err)))
+    product = product_of(manifest, str(out / MANIFEST))
+    checks = [_check(out, product, entry, fmt, f, manifest)
+              for entry in manifest.get("levels", [])
+              for fmt, f in entry.get("files", {}).items()]
     if not checks:
         checks.append(Check("-", MANIFEST, False, "the manifest lists no level files"))
     return checks + _unknown_files(out, manifest)
 
 
-def _reread_squad(path: Path, stats: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """A QA level read back (the loader checks every answer at its offset)."""
-    expected = stats.get("questions", 0) - stats.get("dropped", 0)
-    ds = load(path)
-    if ds.num_questions != expected:
-        raise IdsExtractError(f"{path}: {ds.num_questions} questions, manifest says {expected}")
-    answers = sum(len(qa.answers) for _, _, qa in ds.iter_qas())
-    return f"{ds.num_questions} questions, {answers} answers at their offsets"
-
-
-def _reread_texts(path: Path, stats: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """A classification level read back with the columns it was written with."""
-    columns = Columns(**manifest.get("config", {}).get("columns", {}))
-    data = load_texts(path, columns=columns, labels="optional")
-    expected = stats.get("texts", manifest.get("input", {}).get("texts"))
-    if len(data) != expected:
-        raise IdsExtractError(f"{path}: {len(data)} texts, manifest says {expected}")
-    return f"{len(data)} texts, ids unique"
+def _check(out: Path, product: Product[Any], entry: dict[str, Any], fmt: str, f: dict[str, str],
+           manifest: dict[str, Any]) -> Check:
+    """One level file: there, as hashed in the manifest, and read back by its format."""
+    path = out / f["path"]
+    try:
+        if not path.exists():
+            raise IdsExtractError(f"{path}: missing")
+        if fingerprint(str(path)) != f["sha256"]:
+            raise IdsExtractError(f"{path}: sha256 differs from the manifest")
+        found = product.file_format(fmt).read(path, entry, manifest)
+        return Check(entry["name"], f["path"], True, f"{found} ({fmt})")
+    except IdsExtractError as err:
+        return Check(entry["name"], f["path"], False, str(err))
 
 
 def _unknown_files(out: Path, manifest: dict[str, Any]) -> list[Check]:

@@ -45,7 +45,10 @@ TOP = ("read + validate (scan)", "scoring pass", "levels pass")
 #: a stage's entry points in code of another shape, read when the first ones are not there: since
 #: the one driver, the selection step and the QA writer are called apart
 LATER: dict[str, list[tuple[str, str]]] = {
-    "  select + remap": [("select/step.py", "choose"), ("pipeline/extractor.py", "write")]}
+    "  select + remap": [("select/step.py", "choose"), ("pipeline/extractor.py", "write")],
+    # since the one output-folder engine (pipeline/run.py) runs both passes of every task
+    "scoring pass": [("pipeline/run.py", "_score")],
+    "levels pass": [("pipeline/run.py", "_write")]}
 
 CHILD = """
 import cProfile, sys

@@ -1,7 +1,9 @@
 """The trained-extractor file ``extractor.json``: which scorers, with which options and models, how
 their scores are fused, and how contexts are segmented. This module is the one owner of the format:
-``train-extractor`` writes it through :func:`save_spec`; ``Extractor.from_pretrained``,
-the ``extractor`` of every entry point read it through :func:`load_spec`.
+``train-extractor`` writes it through :func:`save_spec`; :class:`.trained.TrainedExtractor` (what
+``Extractor.from_pretrained`` and the ``extractor`` of every entry point load) reads it through
+:func:`load_spec`. It also holds the one rule of what an extractor rules out beside it
+(:func:`check_beside_extractor`, by library parameter name).
 
 Models are named in ``models`` by key: a ``path`` relative to the file's folder (the trained
 models inside the extractor folder), or a ``name`` (a hub name, or a folder elsewhere). Every
@@ -139,8 +141,9 @@ def check_beside_extractor(extractor: object, /, *, unasked: Mapping[str, Any] |
 
 class LoadedExtractor(Protocol):
     """What :meth:`.selector.Selector.from_pretrained` reads of a loaded extractor
-    (:class:`.trained.TrainedExtractor`, a floor above it): its spec, what it was loaded from
-    (``str()``: a manifest's name of it) and the check of a profile's files."""
+    (:class:`.trained.TrainedExtractor`, which imports this module and the selector, so the
+    selector cannot import it): its spec, what it was loaded from (``str()``: a manifest's name
+    of it) and the check of a profile's files."""
 
     spec: ExtractorSpec
 

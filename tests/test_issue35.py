@@ -111,14 +111,14 @@ def test_6_every_entry_point_refuses_scorers_beside_an_extractor(bm25_extractor:
                          ("ids_extract.integrations.llama_index", "IdsPostprocessor")):
         adapters.append(getattr(pytest.importorskip(module), name))
     for adapter in adapters:
-        with pytest.raises(ConfigError, match="leave out scorers"):
+        with pytest.raises(ConfigError, match="leave out `scorers`"):
             adapter(budget="tokens:256", extractor=ext, scorers=("bm25",))
-        with pytest.raises(ConfigError, match="leave out segmenter"):
+        with pytest.raises(ConfigError, match="leave out `segmenter`"):
             adapter(budget="tokens:256", extractor=ext, segmenter="pysbd")
         assert adapter(budget="tokens:256", extractor=ext).kept(QUESTION, [CONTEXT])
-    with pytest.raises(ConfigError, match="leave out scorers"):
+    with pytest.raises(ConfigError, match="leave out `scorers`"):
         compress(QUESTION, CONTEXT, extractor=ext, scorers=["bm25"])
-    with pytest.raises(ConfigError, match="leave out fast"):
+    with pytest.raises(ConfigError, match="leave out `fast`"):
         compress(QUESTION, CONTEXT, extractor=ext, fast=True)
     requests = tmp_path / "q.jsonl"
     requests.write_text(json.dumps({"question": QUESTION, "context": CONTEXT}) + "\n")
@@ -133,15 +133,37 @@ def test_6_every_entry_point_refuses_scorers_beside_an_extractor(bm25_extractor:
     assert not (tmp_path / "o").exists()
 
 
-def test_6_the_check_wants_every_entry_point_to_say_what_it_has() -> None:
-    from ids_extract.pipeline.pretrained import DECIDED, check_beside_extractor
+def test_6_the_check_knows_every_parameter_and_every_thing_an_extractor_decides(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One rule, by library parameter name: it knows which of DECIDED each parameter gives and
+    what counts as given; a name it does not know, or a new thing an extractor decides that no
+    parameter gives, is a TypeError (so every entry point's values reach it)."""
+    from ids_extract.pipeline import pretrained
+    from ids_extract.pipeline.pretrained import DECIDED, DECIDED_BY, check_beside_extractor
 
-    with pytest.raises(TypeError, match="say what is given"):
-        check_beside_extractor("x", {"scorers": {"`scorers`": None}})
-    nothing: dict[str, dict[str, Any]] = {what: {} for what in DECIDED}
-    check_beside_extractor("x", nothing)
-    with pytest.raises(ConfigError, match="leave out `weights`"):
-        check_beside_extractor("x", {**nothing, "fusion": {"`weights`": "bm25=2"}})
+    assert set(DECIDED_BY.values()) == set(DECIDED)
+    with pytest.raises(TypeError, match="not parameters"):
+        check_beside_extractor("x", scorerz=["bm25"])
+    check_beside_extractor("x", scorers=None, fast=False, weights=None, scorer_option=[],
+                           sbert={}, cascade_k=16)  # nothing given: each at its unasked value
+    with pytest.raises(ConfigError, match="leave out `weights`, `cascade_k`$"):
+        check_beside_extractor("x", scorers=(), weights="bm25=2", cascade_k=3)
+    with pytest.raises(ConfigError, match="leave out `cascade_k`"):  # unasked here: none
+        check_beside_extractor("x", unasked={"cascade_k": None}, cascade_k=16)
+    with pytest.raises(ConfigError, match="leave out `sbert`"):  # compress()'s sbert={...}
+        check_beside_extractor("x", sbert={"backend": "onnx"})
+    with monkeypatch.context() as m:
+        m.setattr(pretrained, "DECIDED", (*DECIDED, "readers"))
+        with pytest.raises(TypeError, match="no parameter gives \\['readers'\\]"):
+            check_beside_extractor("x", scorers=None)
+
+
+def test_6_no_entry_point_keeps_a_table_of_its_own() -> None:
+    """The entry points pass values by parameter; none maps DECIDED's categories itself."""
+    for module in ("apps/compress.py", "apps/compress_lines.py", "integrations/__init__.py",
+                   "pipeline/jobs.py", "apps/answer.py"):
+        text = (ROOT / "src" / "ids_extract" / module).read_text(encoding="utf-8")
+        assert '"scorer options"' not in text and "def _given" not in text, module
 
 
 # ------------------------------------------------------------------ 7: README and --help

@@ -287,7 +287,7 @@ def test_compress_and_the_adapters_use_a_trained_extractor_and_its_profiles(
     assert plain.cascade is not None and plain.cascade.k == 3
     assert list(plain.cascade.expensive) == ["dpr"]
     assert pretrained_selector(str(copy.resolve()), "plain", "cpu", None).cascade is None
-    with pytest.raises(ConfigError, match="leave out scorers"):
+    with pytest.raises(ConfigError, match="leave out `scorers`"):
         compress(question, CONTEXT, budget, extractor=extractor_dir, scorers=["bm25"])
     from ids_extract.pipeline import pretrained
 

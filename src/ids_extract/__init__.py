@@ -18,6 +18,7 @@ from .apps.compress import Compression, compress
 from .errors import ConfigError, DataError, IdsExtractError
 from .pipeline.engine import extract_to_dir
 from .pipeline.extractor import ExtractionResult, Extractor, LevelResult
+from .pipeline.trained import TrainedExtractor
 from .pipeline.validate import validate_dir
 from .scorers import Scorer, ScoringBatch, build_scorer
 from .select.levels import Level, parse_level, parse_levels
@@ -32,6 +33,7 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
 __all__ = [
     "QA", "Answer", "Article", "Compression", "ConfigError", "DataError", "ExtractionResult", "Extractor",
     "IdsExtractError", "Level", "LevelResult", "Paragraph", "Scorer", "ScoringBatch",
-    "SquadDataset", "build_scorer", "compress", "extract_to_dir", "load", "parse_level", "parse_levels",
+    "SquadDataset", "TrainedExtractor", "build_scorer", "compress", "extract_to_dir", "load",
+    "parse_level", "parse_levels",
     "split_sentences", "validate_dir", "write_parquet", "write_squad",
 ]

@@ -17,6 +17,7 @@ from ..tabular import text_given
 from .sanity import SCHEDULES
 
 if TYPE_CHECKING:
+    from ..pipeline.trained import TrainedExtractor
     from .explain import Explanation
     from .sanity import SanityResult
 
@@ -68,7 +69,8 @@ class ExplainJob(IgJob):
     ig_mode: str | None = None
     segmenter: str | None = None
 
-    def run(self, model: str | Path | None, extractor: Path | None, question: str | None,
+    def run(self, model: str | Path | None, extractor: str | Path | TrainedExtractor | None,
+            question: str | None,
             context: str | None, context_file: Path | None, out: Path
             ) -> tuple[Explanation, Path, Path]:
         """Check, attribute and write the page; a trained extractor's reader and segmenter may
@@ -81,10 +83,11 @@ class ExplainJob(IgJob):
             raise ConfigError("give exactly one of `model` and `extractor`")
         segmenter = self.segmenter
         if extractor is not None:
-            from ..pipeline.pretrained import load_spec
+            from ..pipeline.trained import TrainedExtractor
 
-            spec = load_spec(extractor)
-            model, segmenter = spec.reader_path(), segmenter or spec.segmenter
+            trained = TrainedExtractor.of(extractor)
+            trained.check()  # its reader among its models
+            model, segmenter = trained.reader_path(), segmenter or trained.spec.segmenter
         assert model is not None
         text = text_given(context, context_file)
         classifier = is_classifier(model)

@@ -22,6 +22,7 @@ from ..models.qa.features import Example
 from ..models.qa.reader import Reader
 from ..pipeline.extractor import Extractor
 from ..pipeline.pretrained import check_beside_extractor
+from ..pipeline.trained import TrainedExtractor
 from ..select.join import Joined, join
 from ..select.segment import Span
 from ..squad.model import QA, Article, Paragraph, SquadDataset
@@ -88,15 +89,15 @@ class ExtractThenRead:
         self.quiet = quiet
 
     @classmethod
-    def from_pretrained(cls, where: str | Path, *, level: str | None = None,
+    def from_pretrained(cls, where: str | Path | TrainedExtractor, *, level: str | None = None,
                         device: str = "auto", precision: str = "auto") -> ExtractThenRead:
-        """Extract with a trained extractor folder (``train-extractor``) and read with its
-        reader."""
-        from ..pipeline.pretrained import load_spec
-
-        reader = Reader.load(load_spec(where).reader_path(), device=device, precision=precision)
+        """Extract with a trained extractor (a ``train-extractor`` folder, or a loaded
+        :class:`~ids_extract.TrainedExtractor`) and read with its reader."""
+        trained = TrainedExtractor.of(where)
+        trained.check()  # the reader is read first: its hash, and every model's, now
+        reader = Reader.load(trained.reader_path(), device=device, precision=precision)
         level = level or f"tokens:{reader.config.max_seq_length}"
-        extractor = Extractor.from_pretrained(where, level, device=device, split="eval",
+        extractor = Extractor.from_pretrained(trained, level, device=device, split="eval",
                                               lost="unanswerable", quiet=True)
         return cls(reader, level=level, extractor=extractor)
 
@@ -241,7 +242,8 @@ class AnswerJob:
     precision: str = "auto"
     quiet: bool = False
 
-    def pipeline(self, model: str | Path | None, extractor: str | Path | None) -> ExtractThenRead:
+    def pipeline(self, model: str | Path | None,
+                 extractor: str | Path | TrainedExtractor | None) -> ExtractThenRead:
         """Extract-then-read with a trained extractor folder (its scorers, fusion and reader), or
         with a reader folder and the named scorers, their options handed as to every command."""
         from ..scorers import options_from
@@ -250,9 +252,7 @@ class AnswerJob:
         if self.levels is not None and len(names_of(self.levels)) != 1:
             raise ConfigError(f"`levels` {self.levels}: answer reads at one level")
         if extractor is not None:
-            check_beside_extractor(extractor, {
-                "scorers": {"`scorers`": self.scorers}, "fast": {}, "scorer options": {},
-                "models": {"`model`": model}, "fusion": {}, "segmenter": {}, "cascade": {}})
+            check_beside_extractor(extractor, scorers=self.scorers, model=model)
             if self.no_extract:
                 raise ConfigError("`extractor` extracts with its scorers: leave out `no_extract`")
             found = ExtractThenRead.from_pretrained(extractor, level=self.levels,

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,16 +47,12 @@ from .. import defaults
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
 from ..pipeline.driver import Chosen, Driver, Tokenizers
-from ..pipeline.pretrained import (
-    DEFAULT_PROFILE,
-    check_beside_extractor,
-    default_extractor,
-    resolve_extractor,
-)
+from ..pipeline.pretrained import DEFAULT_PROFILE, check_beside_extractor, default_extractor
 from ..pipeline.selector import Selector
+from ..pipeline.trained import TrainedExtractor, extractor_key
 from ..scorers.options import FAST_SCORERS, chosen_scorers
 from ..select.budget import count_tokens, ratio_room, rooms
-from ..select.cascade import DEFAULT_K, Cascade
+from ..select.cascade import DEFAULT_K
 from ..select.levels import Level, parse_level
 from ..select.segment import Span, split_sentences
 from ..select.step import Rules
@@ -147,7 +143,8 @@ def compress(question: str, context: str | Sequence[str], budget: str = defaults
              scorers: Sequence[str] | None = None, fast: bool = False,
              segmenter: str | None = None,
              weights: str | None = None, cascade_k: int | None = DEFAULT_K,
-             extractor: str | Path | None = None, profile: str | None = None,
+             extractor: str | Path | TrainedExtractor | None = None,
+             profile: str | None = None,
              device: str | None = None, **scorer_options: Any) -> Compression:
     """Keep the sentences of ``context`` (a text, or a list of passages) that matter for
     ``question``, within ``budget`` (see the module doc). With none of the options below, the
@@ -161,22 +158,20 @@ def compress(question: str, context: str | Sequence[str], budget: str = defaults
     every sentence); ``scorer_options`` go to the scorers by name, e.g.
     ``sbert={"backend": "onnx", "precision": "int8"}`` (any other keyword is an error).
 
-    ``extractor``: a ``train-extractor`` folder instead: its scorers, models, fusion, cascade
-    and segmenter (``profile``: one of its profiles, ``fast`` or ``best``; ``device`` for its
+    ``extractor``: a trained extractor instead (a ``train-extractor`` folder, a shipped one's
+    name or a loaded :class:`~ids_extract.TrainedExtractor`): its scorers, models, fusion,
+    cascade and segmenter (``profile``: one of its profiles, ``fast`` or ``best``; ``device`` for its
     models); the options above are then refused, as the folder decides them."""
     level = check_budget(budget)
     passages = checked_request(question, context)
     check_keywords(scorer_options)
-    given: dict[str, dict[str, Any]] = {"scorers": {"scorers": scorers}, "fast": {"fast": fast},
-             "scorer options": {f"{k}=": v for k, v in scorer_options.items()}, "models": {},
-             "fusion": {"weights": weights}, "segmenter": {"segmenter": segmenter},
-             "cascade": {"cascade_k": cascade_k not in (DEFAULT_K, None)}}
-    if extractor is None and (extractor := default_extractor(given)) is not None:
+    decided = {"scorers": scorers, "fast": fast, "weights": weights, "segmenter": segmenter,
+               "cascade_k": cascade_k, **scorer_options}
+    if extractor is None and (extractor := default_extractor(**decided)) is not None:
         profile = profile or DEFAULT_PROFILE
     if extractor is not None:
-        check_beside_extractor(extractor, given)
-        selector = pretrained_selector(str(resolve_extractor(extractor).resolve()), profile,
-                                       device, cascade_k)
+        check_beside_extractor(extractor, **decided)
+        selector = pretrained_selector(extractor_key(extractor), profile, device, cascade_k)
     elif profile is not None:
         raise ConfigError("compress: a profile is one of a trained extractor's; give extractor=")
     else:
@@ -302,18 +297,15 @@ def selector_for(names: tuple[str, ...], options: tuple[tuple[str, Any], ...],
 
 
 @lru_cache(maxsize=4)
-def pretrained_selector(where: str, profile: str | None, device: str | None,
-                        cascade_k: int | None = DEFAULT_K) -> Selector:
+def pretrained_selector(extractor: str | TrainedExtractor, profile: str | None,
+                        device: str | None, cascade_k: int | None = DEFAULT_K) -> Selector:
     """A trained extractor's selector (or one profile's), loaded once: later calls reuse its
-    models. Keyed by the folder's resolved path. When the extractor has no cascade of its own,
-    ``cascade_k`` gives it compress's (the signals that are not cheap, e.g. dpr, read only the
-    cheap ones' top k), so a long text costs them what a page does, as with the defaults; on
-    inputs of k sentences or fewer nothing changes."""
-    selector = Selector.from_pretrained(where, device, profile)
-    if selector.cascade is None and cascade_k:
-        cheap = [s.cheap for s in selector.scorers]
-        selector = replace(selector, cascade=Cascade.over(cascade_k, selector.names, cheap))
-    return selector
+    models. Keyed by :func:`~ids_extract.pipeline.trained.extractor_key` (a folder by its
+    resolved path, a loaded extractor by itself). When the extractor has no cascade of its
+    own, ``cascade_k`` gives it compress's (the signals that are not cheap, e.g. dpr, read only
+    the cheap ones' top k), so a long text costs them what a page does, as with the defaults;
+    on inputs of k sentences or fewer nothing changes."""
+    return TrainedExtractor.of(extractor).selector(profile, device, cascade_k=cascade_k)
 
 
 def _frozen(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .. import defaults
 from ..errors import ConfigError, DataError, IdsExtractError
@@ -31,6 +31,9 @@ from ..select.cascade import DEFAULT_K, check_k
 from ..select.fusion import parse_weights
 from ..select.segment import SEGMENTERS, check_segmenter
 from ..tabular import SURROGATE, check_strings
+
+if TYPE_CHECKING:
+    from ..pipeline.trained import TrainedExtractor
 
 DEFAULT_BUDGET = defaults.BUDGET
 #: the input that is standard input
@@ -51,7 +54,7 @@ class CompressJob:
     scorer_option: list[str] | None = None
     #: a train-extractor folder (or a shipped one's name) instead of the scorers; with neither,
     #: nor anything an extractor decides, the shipped one (squad-en, profile fast)
-    extractor: str | Path | None = None
+    extractor: str | Path | TrainedExtractor | None = None
     profile: str | None = None  # one of its profiles
     names: list[str] = field(default_factory=list, init=False)
     options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
@@ -59,11 +62,11 @@ class CompressJob:
     def check(self, out: Path | None = None, overwrite: bool = False) -> CompressJob:
         """Refuse now what would fail every line (see the module doc)."""
         from ..models.tokenizer import load_light_tokenizer
-        from ..pipeline.pretrained import DEFAULT_PROFILE, default_extractor
+        from ..pipeline.pretrained import DEFAULT_PROFILE, decided_of, default_extractor
         from .compress import check_budget
 
         level = check_budget(self.budget)
-        if self.extractor is None and (found := default_extractor(self._given())) is not None:
+        if self.extractor is None and (found := default_extractor(**decided_of(self))) is not None:
             self.extractor, self.profile = found, self.profile or DEFAULT_PROFILE
         if self.extractor is not None:
             self._pretrained()
@@ -83,21 +86,15 @@ class CompressJob:
         """A trained extractor decides the scorers, fusion, cascade and segmenter: options
         that would say otherwise are refused (:func:`~ids_extract.pipeline.pretrained.
         check_beside_extractor`); the folder and the profile are read now."""
-        from ..pipeline.pretrained import check_beside_extractor, resolve_extractor
+        from ..pipeline.pretrained import check_beside_extractor, decided_of
+        from ..pipeline.trained import extractor_key
         from .compress import pretrained_selector
 
-        check_beside_extractor(self.extractor, self._given())
+        check_beside_extractor(self.extractor, **decided_of(self))
         # built now (and cached) with the key compress() uses, so the folder is read once
         settings = self.settings()
-        pretrained_selector(str(resolve_extractor(settings["extractor"]).resolve()),
-                            self.profile, settings["device"], settings["cascade_k"])
-
-    def _given(self) -> dict[str, dict[str, Any]]:
-        """What of the things an extractor decides this run was given, by flag."""
-        return {"scorers": {"`scorers`": self.scorers}, "fast": {"`fast`": self.fast},
-                "scorer options": {"`scorer_option`": self.scorer_option}, "models": {},
-                "fusion": {"`weights`": self.weights}, "segmenter": {"`segmenter`": self.segmenter},
-                "cascade": {"`cascade_k`": self.cascade_k != DEFAULT_K}}
+        pretrained_selector(extractor_key(settings["extractor"]), self.profile,
+                            settings["device"], settings["cascade_k"])
 
     def _scorers(self) -> None:
         """The scorers by name, their weights, segmenter, cascade and options, checked."""

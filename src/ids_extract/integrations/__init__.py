@@ -6,7 +6,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import defaults
 from ..apps.compress import (
@@ -18,6 +18,7 @@ from ..apps.compress import (
 )
 from ..errors import ConfigError
 from ..models.tokenizer import load_light_tokenizer
+from ..pipeline.trained import TrainedExtractor, extractor_key
 from ..select.segment import check_segmenter
 
 #: metadata keys both adapters add to what they return (kept out of what an LLM or an embedding
@@ -33,15 +34,18 @@ class CompressSettings(BaseModel):
     ``fast``), as :func:`~ids_extract.compress` does. A bad budget, tokenizer or segmenter is a
     :class:`~ids_extract.errors.ConfigError` when the adapter is made, not at its first query."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # extractor: a TrainedExtractor
+
     budget: str = defaults.BUDGET
     scorers: tuple[str, ...] = defaults.SCORERS
     #: bm25 and static embeddings instead of the scorers
     fast: bool = False
     segmenter: str = defaults.SEGMENTER
     scorer_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    #: a ``train-extractor`` folder instead of ``scorers`` (its scorers, fusion, cascade and
+    #: a trained extractor instead of ``scorers`` (a ``train-extractor`` folder, a shipped one's
+    #: name or a loaded :class:`~ids_extract.TrainedExtractor`: its scorers, fusion, cascade and
     #: segmenter), and one of its profiles (``fast``, ``best``)
-    extractor: str | None = None
+    extractor: str | TrainedExtractor | None = None
     profile: str | None = None
 
     @model_validator(mode="after")
@@ -50,7 +54,6 @@ class CompressSettings(BaseModel):
             DEFAULT_PROFILE,
             check_beside_extractor,
             default_extractor,
-            resolve_extractor,
         )
 
         level = check_budget(self.budget)
@@ -58,21 +61,20 @@ class CompressSettings(BaseModel):
         check_segmenter(self.segmenter)
         check_keywords(self.scorer_options)
         fields = self.model_fields_set  # a field left at its default is not given
-        given: dict[str, dict[str, Any]] = {
-            "scorers": {"scorers": "scorers" in fields}, "fast": {"fast": self.fast},
-            "scorer options": {"scorer_options": self.scorer_options}, "models": {},
-            "fusion": {}, "segmenter": {"segmenter": "segmenter" in fields}, "cascade": {}}
-        if self.extractor is None and (found := default_extractor(given)) is not None:
+        decided: dict[str, Any] = {
+            "scorers": self.scorers if "scorers" in fields else None, "fast": self.fast,
+            "scorer_options": self.scorer_options,
+            "segmenter": self.segmenter if "segmenter" in fields else None}
+        if self.extractor is None and (found := default_extractor(**decided)) is not None:
             self.extractor, self.profile = found, self.profile or DEFAULT_PROFILE
         if self.extractor is not None:  # read now, once: compress() reuses the cached selector
             from ..apps.compress import pretrained_selector
             from ..select.cascade import DEFAULT_K
 
-            check_beside_extractor(self.extractor, given)
-            pretrained_selector(str(resolve_extractor(self.extractor).resolve()), self.profile,
-                                None, DEFAULT_K)
+            check_beside_extractor(self.extractor, **decided)
+            pretrained_selector(extractor_key(self.extractor), self.profile, None, DEFAULT_K)
         elif self.profile is not None:
-            raise ConfigError("profile is one of a trained extractor's: give extractor= too")
+            raise ConfigError("`profile` is one of a trained extractor's: give `extractor` too")
         else:
             scorer_names(self._scorers(), self.fast, self.scorer_options)
         return self

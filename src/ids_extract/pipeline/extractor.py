@@ -39,6 +39,7 @@ from .output import QA_PRODUCT, ranking_of
 from .product import Product
 from .scoring import Scored
 from .selector import Selector
+from .trained import TrainedExtractor
 
 Split = Literal["train", "eval"]
 LostPolicy = Literal["keep-gold", "drop", "unanswerable"]
@@ -121,17 +122,18 @@ class Extractor(Driven):
                              chunk_size=chunk_size, quiet=quiet)
 
     @classmethod
-    def from_pretrained(cls, where: str | Path, levels: str | Sequence[str] = DEFAULT_LEVELS, *,
+    def from_pretrained(cls, where: str | Path | TrainedExtractor,
+                        levels: str | Sequence[str] = DEFAULT_LEVELS, *,
                         device: str | None = None, profile: str | None = None,
                         **options: Any) -> Extractor:
-        """The extractor of a ``train-extractor`` folder (or of an ``extractor.json``): its
-        scorers, models (checked by content hash), fusion and segmenter, or those of one of its
-        ``profile``s (``fast``, ``best``); ``options`` are the other constructor arguments
-        (``split``, ``lost``, ``quiet``, …).
+        """The extractor of a ``train-extractor`` folder (or of an ``extractor.json``, or a
+        loaded :class:`~.trained.TrainedExtractor`): its scorers, models (checked by content
+        hash), fusion and segmenter, or those of one of its ``profile``s (``fast``, ``best``);
+        ``options`` are the other constructor arguments (``split``, ``lost``, ``quiet``, …).
 
         >>> ex = Extractor.from_pretrained("models/extractor", "tokens:128")  # doctest: +SKIP
         """
-        selector = Selector.from_pretrained(where, device, profile)
+        selector = TrainedExtractor.of(where).selector(profile, device)
         return cls(levels=levels, selector=selector, **options)
 
     # ------------------------------------------------------------------ configuration

@@ -35,13 +35,21 @@ from .classify_output import DEFAULT_TEXT_SHARD_SIZE, extract_texts_to_dir, read
 from .engine import DEFAULT_SHARD_SIZE, ENGINES, extract_to_dir
 from .extractor import DEFAULT_LEVELS, Extractor
 from .folder import RunSummary
-from .pretrained import DEFAULT_PROFILE, check_beside_extractor, default_extractor
+from .pretrained import (
+    DEFAULT_PROFILE,
+    check_beside_extractor,
+    decided_of,
+    default_extractor,
+)
+from .trained import TrainedExtractor
 
 BAD_ANSWER_POLICIES = ("error", "repair", "skip")
 #: the values a QA command hands its scorers (each scorer takes those it declares it reads)
 QA_SCORER_VALUES = ("sbert_model", "static_model", "dpr_model", "reader_model", "cross_model",
                     "device", "batch_size", "precision", "backend", "ig_steps", "ig_mode",
                     "ig_target", "ig_cascade", "ig_margin")
+#: what ExtractJob has unasked, beyond None, of what a trained extractor decides: no cascade
+UNASKED: dict[str, Any] = {"cascade_k": None}
 
 
 @dataclass
@@ -49,7 +57,7 @@ class ExtractJob:
     """``extract``: the level ladder of a SQuAD input, written to an output folder."""
 
     levels: str = DEFAULT_LEVELS
-    extractor: str | Path | None = None
+    extractor: str | Path | TrainedExtractor | None = None
     profile: str | None = None
     scorers: str | None = None
     fast: bool = False
@@ -101,29 +109,15 @@ class ExtractJob:
         check_k(self.cascade_k)
         pick_device(self.device)  # a device that is not there fails now, whichever scorers use it
         if self.extractor is not None:
-            check_beside_extractor(self.extractor, self._given())
+            check_beside_extractor(self.extractor, unasked=UNASKED, **decided_of(self))
         elif self.profile is not None and self.default() is None:
             raise ConfigError("`profile` names a profile of a trained extractor: give `extractor`")
 
-    def _given(self) -> dict[str, dict[str, Any]]:
-        """What of the things an extractor decides this job was given, by flag."""
-        return {
-            "scorers": {"`scorers`": self.scorers}, "fast": {"`fast`": self.fast},
-            "scorer options": {"`scorer_option`": self.scorer_option, **self._flags(
-                "batch_size", "precision", "backend", "ig_mode", "ig_target", "ig_cascade",
-                "ig_margin")},
-            "models": self._flags("reader_model", "cross_model", "dpr_model", "sbert_model",
-                                  "static_model"),
-            "fusion": self._flags("weights", "fusion", "fusion_model"),
-            "segmenter": self._flags("segmenter"), "cascade": self._flags("cascade_k")}
-
     def default(self) -> str | None:
         """The shipped extractor, when no extractor and nothing it decides was given."""
-        return None if self.extractor is not None else default_extractor(self._given())
-
-    def _flags(self, *names: str) -> dict[str, Any]:
-        """``{"`reader_model`": value, …}``: settings by the parameters that give them."""
-        return {f"`{n}`": getattr(self, n) for n in names}
+        if self.extractor is not None:
+            return None
+        return default_extractor(unasked=UNASKED, **decided_of(self))
 
     def build(self) -> Extractor:
         """The extractor: a trained one (``extractor``), or the named scorers with their

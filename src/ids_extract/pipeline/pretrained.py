@@ -1,7 +1,9 @@
 """The trained-extractor file ``extractor.json``: which scorers, with which options and models, how
 their scores are fused, and how contexts are segmented. This module is the one owner of the format:
-``train-extractor`` writes it through :func:`save_spec`; ``Extractor.from_pretrained``,
-the ``extractor`` of every entry point read it through :func:`load_spec`.
+``train-extractor`` writes it through :func:`save_spec`; :class:`.trained.TrainedExtractor` (what
+``Extractor.from_pretrained`` and the ``extractor`` of every entry point load) reads it through
+:func:`load_spec`. It also holds the one rule of what an extractor rules out beside it
+(:func:`check_beside_extractor`, by library parameter name).
 
 Models are named in ``models`` by key: a ``path`` relative to the file's folder (the trained
 models inside the extractor folder), or a ``name`` (a hub name, or a folder elsewhere). Every
@@ -25,9 +27,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import defaults
 from ..errors import ConfigError
@@ -60,19 +62,53 @@ def resolve_extractor(where: str | Path) -> Path:
 
 
 #: what a trained extractor decides, so that no entry point takes it beside one (it would be
-#: dropped without a word): the scorers (and so ``--fast``), their options and models, their
+#: dropped without a word): the scorers (and so ``fast``), their options and models, their
 #: fusion, the segmenter and the cascade
 DECIDED = ("scorers", "fast", "scorer options", "models", "fusion", "segmenter", "cascade")
 
+#: every library parameter, of any entry point, that gives one of :data:`DECIDED`: what it
+#: decides (``compress()``'s keywords named after a scorer, ``sbert={...}``, are scorer options
+#: too). One table, so that a parameter an entry point gains is refused beside an extractor by
+#: all of them, and a new thing an extractor decides must be given its parameters here.
+DECIDED_BY: dict[str, str] = {
+    "scorers": "scorers", "fast": "fast",
+    **dict.fromkeys(("scorer_option", "scorer_options", "batch_size", "precision", "backend",
+                     "ig_mode", "ig_target", "ig_cascade", "ig_margin"), "scorer options"),
+    **dict.fromkeys(("model", "reader_model", "cross_model", "dpr_model", "sbert_model",
+                     "static_model"), "models"),
+    **dict.fromkeys(("weights", "fusion", "fusion_model"), "fusion"),
+    "segmenter": "segmenter", "cascade_k": "cascade"}
 
-def chosen_here(given: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Which of :data:`DECIDED` an entry point was given (``given`` as for
-    :func:`check_beside_extractor`): a value is given when it is not None, False or empty."""
-    if set(given) != set(DECIDED):
-        raise TypeError(f"say what is given of {', '.join(DECIDED)}")
-    return [name for what in DECIDED for name, value in given[what].items()
-            if value is not None and value is not False and value != {} and value != []
-            and value != ()]
+#: the values a parameter has when it was not asked for, beyond None, False and empty:
+#: ``cascade_k`` is compress's cascade unless changed (an entry point with another one says so
+#: with ``unasked``)
+UNASKED: dict[str, Any] = {"cascade_k": defaults.CASCADE_K}
+
+
+def ruled_out(*, unasked: Mapping[str, Any] | None = None, **values: Any) -> list[str]:
+    """Which of the values an entry point has (by library parameter name: ``scorers=…,
+    weights=…``) a trained extractor decides and were given, as ```name```: a value is given
+    when it is not None, False, empty or its parameter's :data:`UNASKED` value (``unasked``:
+    this entry point's own, where its default differs). A name this module does not know, or
+    a thing of :data:`DECIDED` no parameter gives, is a :class:`TypeError`: the rule must know
+    every parameter and every category."""
+    from ..scorers import REGISTRY
+
+    missing = [what for what in DECIDED if what not in DECIDED_BY.values()]
+    unknown = [name for name in values if name not in DECIDED_BY and name not in REGISTRY]
+    if missing or unknown:
+        raise TypeError(f"ruled_out: no parameter gives {missing}, or {unknown} are not "
+                        "parameters of what an extractor decides (pipeline.pretrained.DECIDED_BY)")
+    skip = {**UNASKED, **(unasked or {})}
+    return [f"`{name}`" for name, value in values.items()
+            if value is not None and value is not False and value not in ({}, [], ())
+            and not (name in skip and value == skip[name])]
+
+
+def decided_of(job: Any) -> dict[str, Any]:
+    """A job's (a dataclass of settings) values of what an extractor decides: every field
+    :data:`DECIDED_BY` knows, so a field a job gains is checked as soon as the table knows it."""
+    return {f.name: getattr(job, f.name) for f in fields(job) if f.name in DECIDED_BY}
 
 
 #: the extractor ``extract``, ``compress()``, ``compress`` and both RAG adapters use when they
@@ -80,26 +116,38 @@ def chosen_here(given: Mapping[str, Mapping[str, Any]]) -> list[str]:
 DEFAULT_EXTRACTOR, DEFAULT_PROFILE = defaults.EXTRACTOR, defaults.PROFILE
 
 
-def default_extractor(given: Mapping[str, Mapping[str, Any]]) -> str | None:
+def default_extractor(*, unasked: Mapping[str, Any] | None = None,
+                      **values: Any) -> str | None:
     """The shipped extractor's name when an entry point chose nothing an extractor decides
-    (``given`` as for :func:`check_beside_extractor`), else None: the scorers it named, or the
-    paper's ``bm25,sbert``. None too when the package ships no such extractor."""
-    if chosen_here(given) or DEFAULT_EXTRACTOR not in shipped_extractors():
+    (``values`` as for :func:`ruled_out`), else None: the scorers it named, or the paper's
+    ``bm25,sbert``. None too when the package ships no such extractor."""
+    if ruled_out(unasked=unasked, **values) or DEFAULT_EXTRACTOR not in shipped_extractors():
         return None
     return DEFAULT_EXTRACTOR
 
 
-def check_beside_extractor(extractor: object, given: Mapping[str, Mapping[str, Any]]) -> None:
+def check_beside_extractor(extractor: object, /, *, unasked: Mapping[str, Any] | None = None,
+                           **values: Any) -> None:
     """The one rule every entry point (the command line, ``compress()``, both RAG adapters, the
-    jobs) asks before it uses a trained extractor: none of :data:`DECIDED` may be given beside
-    it. ``given`` maps each of them to the entry point's own spellings of it and their values
-    (an empty mapping where it has none: every entry point says what it has of each, so a new
-    thing an extractor decides reaches them all); a value is given when it is not None, False
-    or empty."""
-    clash = chosen_here(given)
+    jobs, ``answer``) asks before it uses a trained extractor: none of :data:`DECIDED` may be
+    given beside it. Each passes every value it has of them by parameter name (see
+    :func:`ruled_out`); the message names the given ones as ```name```, which the command line
+    shows as its flags."""
+    clash = ruled_out(unasked=unasked, **values)
     if clash:
         raise ConfigError(f"the extractor {extractor} decides the scorers, their options, models "
                           f"and fusion, the segmenter and the cascade: leave out {', '.join(clash)}")
+
+
+class LoadedExtractor(Protocol):
+    """What :meth:`.selector.Selector.from_pretrained` reads of a loaded extractor
+    (:class:`.trained.TrainedExtractor`, which imports this module and the selector, so the
+    selector cannot import it): its spec, what it was loaded from (``str()``: a manifest's name
+    of it) and the check of a profile's files."""
+
+    spec: ExtractorSpec
+
+    def check(self, profile: str | None = None) -> None: ...
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import defaults
 from ..errors import ConfigError
@@ -24,6 +24,9 @@ from ..select.learned import LearnedFusion
 from ..select.segment import check_segmenter
 from ..select.units import Units
 from .scoring import Scored, score_units
+
+if TYPE_CHECKING:
+    from .pretrained import LoadedExtractor
 
 FUSIONS: tuple[str, ...] = ("weighted", "learned")
 
@@ -69,21 +72,32 @@ class Selector:
         return cls(built, fuser, cascade, segmenter)
 
     @classmethod
-    def from_pretrained(cls, where: str | Path, device: str | None = None,
-                        profile: str | None = None) -> Selector:
-        """The selector of a ``train-extractor`` folder (or of an ``extractor.json``): its
-        scorers with their models (checked by content hash), fusion, cascade and segmenter; or
-        those of one of its ``profile``s (``fast``, ``best``: chosen on held-out articles)."""
+    def from_pretrained(cls, where: str | Path | LoadedExtractor, device: str | None = None,
+                        profile: str | None = None, *, cascade_k: int | None = None) -> Selector:
+        """The selector of a ``train-extractor`` folder (or of an ``extractor.json``, or of a
+        loaded :class:`~.trained.TrainedExtractor`, whose :meth:`~.trained.TrainedExtractor.
+        selector` this is): its scorers with their models (checked by content hash), fusion,
+        cascade and segmenter; or those of one of its ``profile``s (``fast``, ``best``: chosen
+        on held-out articles). ``cascade_k``: when it has no cascade of its own, the scorers
+        that are not cheap read only the cheap ones' top ``cascade_k`` units (as ``compress``
+        does with its own scorers)."""
         from .pretrained import load_spec, origin_of, verify
 
-        spec = load_spec(where, check=False).profile(profile)
-        verify(spec)  # the models this profile reads
+        if isinstance(where, str | Path):
+            spec = load_spec(where, check=False).profile(profile)
+            verify(spec)  # the models this profile reads
+        else:
+            where.check(profile)
+            spec = where.spec.profile(profile)
         learned = spec.fusion_model()
         built = cls.build(spec.scorer_names(), options=spec.scorer_options(device),
                           fusion="learned" if learned is not None else "weighted",
                           fusion_model=learned, weights=spec.fusion.get("weights"),
                           cascade=Cascade.from_config(spec.cascade), segmenter=spec.segmenter)
-        built.origin = origin_of(where, spec, profile)
+        if built.cascade is None and cascade_k:
+            cheap = [s.cheap for s in built.scorers]
+            built.cascade = Cascade.over(cascade_k, built.names, cheap)
+        built.origin = origin_of(str(where), spec, profile)
         return built
 
     @property

@@ -40,7 +40,8 @@ from ids_extract import Extractor, load
 from ids_extract.apps.benchkit import Bench, add_smoke, timed
 from ids_extract.apps.stages import read_state
 from ids_extract.models.runtime import cpu_flags, cpu_has_native_bf16
-from ids_extract.pipeline.robustness import compare, distractor_units, fused, signal_scores
+from ids_extract.pipeline.robustness import compare, distractor_units, fused
+from ids_extract.pipeline.selector import Selector
 from ids_extract.select.cascade import candidates
 from ids_extract.select.fusion import WeightedFusion
 from ids_extract.squad.model import SquadDataset
@@ -157,8 +158,8 @@ def main() -> None:
     print(f"stress set: {100 * stress.coverage:.1f} % of the questions got a distractor")
     stress_units = squad_units(stress.dataset, "eval", ex.segmenter)
     began = time.perf_counter()
-    stressed = signal_scores(stress_units, ex.scorers, args.work / "stress-scores", ex.cascade,
-                             quiet=False)
+    stressed = Selector(ex.scorers, ex.fuser, ex.cascade).score(
+        stress_units, cache=args.work / "stress-scores", quiet=False).per_scorer
     stress_s = time.perf_counter() - began
     for table in (clean, stressed):
         table["fused (extractor)"] = fused(table, ex.fuser)

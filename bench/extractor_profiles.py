@@ -60,7 +60,9 @@ def dev_scores(model: Path, work: Path, limit: int | None) -> tuple[Any, dict[st
     from ids_extract.pipeline.fit_fusion import sentence_labels
     from ids_extract.pipeline.pretrained import load_spec
     from ids_extract.pipeline.profiles import Scores
-    from ids_extract.pipeline.robustness import distractor_units, scoring_seconds, signal_scores
+    from ids_extract.pipeline.robustness import distractor_units
+    from ids_extract.pipeline.scoring import ScoreCache
+    from ids_extract.pipeline.selector import Selector
     from ids_extract.scorers import build_scorer
     from ids_extract.squad.stress import stress_set
     from ids_extract.squad.units import answer_units, squad_units
@@ -72,13 +74,14 @@ def dev_scores(model: Path, work: Path, limit: int | None) -> tuple[Any, dict[st
     clean_units = squad_units(dev, "eval", spec.segmenter)
     stress_units = squad_units(stress.dataset, "eval", spec.segmenter)
     cache = work / "dev-scores"
-    clean = signal_scores(clean_units, scorers, cache, None, quiet=False)
-    stressed = signal_scores(stress_units, scorers, cache, None, quiet=False)
+    selector = Selector.build(scorers)  # every unit read: each subset's cascade comes after
+    clean = selector.score(clean_units, cache=cache, quiet=False).per_scorer
+    stressed = selector.score(stress_units, cache=cache, quiet=False).per_scorer
     titles = [u.titles[p] for u in (clean_units, stress_units) for p in u.owner]
     scores = Scores(clean, stressed, sentence_labels(clean_units) + sentence_labels(stress_units),
                     titles, answer_units(clean_units), answer_units(stress_units),
                     distractor_units(stress_units, stress))
-    timings = {s.name: scoring_seconds(clean_units, s, cache) for s in scorers}
+    timings = {s.name: ScoreCache(cache).timing(clean_units, s) for s in scorers}
     return scores, {"timings": timings, "questions": len(clean_units),
                     "stress_coverage_pct": round(100 * stress.coverage, 2)}
 

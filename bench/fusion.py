@@ -29,8 +29,9 @@ import numpy as np
 
 from ids_extract.apps.benchkit import Bench, add_smoke, scores_for
 from ids_extract.pipeline.fit_fusion import sentence_labels
+from ids_extract.pipeline.scoring import Scored
 from ids_extract.scorers import build_scorer
-from ids_extract.select import fusion
+from ids_extract.select.fusion import WeightedFusion
 from ids_extract.select.learned import fit
 from ids_extract.select.stats import RankingStats
 from ids_extract.squad.model import Article, SquadDataset
@@ -132,14 +133,17 @@ def main() -> None:
     models = {c: fit({n: scores["train"][n] for n in ns}, labels, fitted_on={"combo": c})
               for c, ns in combos.items()}
     dev = scores["dev"]
-    ranked: dict[str, list[np.ndarray]] = {n: dev[n] for n in names}
     n_dev = splits["dev"].num_questions
+    fusers: dict[str, tuple[list[str], Any]] = {n: ([n], WeightedFusion([n])) for n in names}
     for c, ns in combos.items():
-        ranked[f"weighted:{c}"] = [fusion.weighted({n: dev[n][q] for n in ns}, {})
-                                   for q in range(n_dev)]
-        ranked[f"learned:{c}"] = [models[c].score({n: dev[n][q] for n in ns})
-                                  for q in range(n_dev)]
-    recall = RankingStats.measure(answer_units(segs["dev"]), ranked)
+        fusers[f"weighted:{c}"] = (ns, WeightedFusion(ns))
+        fusers[f"learned:{c}"] = (ns, models[c])
+    ranked: dict[str, list[np.ndarray]] = {}  # as the driver ranks (Scored.rankings)
+    for row, (ns, fuser) in fusers.items():
+        chosen = {n: dev[n] for n in ns}
+        fused = [fuser.score({n: v[q] for n, v in chosen.items()}) for q in range(n_dev)]
+        ranked[row] = Scored(chosen, fused).rankings(ns)
+    recall = RankingStats.of_rankings(answer_units(segs["dev"]), ranked)
     for row, r in recall.recall_pct.items():
         print(f"{row:28s} {r}")
     best = recall.recall_pct.get("learned:all", {}).get("top1")

@@ -383,7 +383,6 @@ def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
     import numpy as np
 
     from ids_extract.apps.package_extractor import package
-    from ids_extract.pipeline.robustness import signal_scores
     from ids_extract.pipeline.selector import Selector
     from ids_extract.squad.units import squad_units
 
@@ -405,7 +404,7 @@ def test_a_packaged_extractor_ships_int8_graphs_that_score_as_the_trained_one(
         extractor_dir).models["cross"]["sha256"]
     units = squad_units(load(squad_file).limit(8), "eval", spec.segmenter)
     def every_unit(folder: Path) -> dict[str, list[np.ndarray]]:  # no cascade: all units read
-        return signal_scores(units, Selector.from_pretrained(folder).scorers, None)
+        return Selector.build(Selector.from_pretrained(folder).scorers).score(units).per_scorer
 
     got, want = every_unit(out), every_unit(extractor_dir)
     for name in ("dpr", "cross", "cross-small"):

@@ -32,9 +32,10 @@ import numpy as np
 
 from ..files import atomic_path
 from ..models.runtime import speed_flags
-from ..pipeline.robustness import timed_scores
+from ..pipeline.scoring import Scored
+from ..pipeline.selector import Selector
 from ..scorers.base import Scorer
-from ..select import fusion
+from ..select.fusion import weighted
 from ..select.stats import RankingStats
 from ..select.units import Units
 from ..squad.units import SquadUnits, answer_units
@@ -229,22 +230,20 @@ def scores_for(units: Units, scorer: Scorer, folder: Path) -> tuple[list[np.ndar
     """One scorer over every item, cached in ``folder`` by its config (every option that can
     change a score, models by content) and the units; the seconds the scoring took (0 for a
     cache written before they were recorded)."""
-    scores, seconds = timed_scores(units, scorer, folder, quiet=True)
-    return scores, seconds or 0.0
+    scored = Selector.build([scorer]).score(units, cache=folder)
+    return scored.per_scorer[scorer.name], scored.seconds[scorer.name] or 0.0
 
 
 def recall(units: SquadUnits, per_scorer: dict[str, list[np.ndarray]], combo: Sequence[str],
            weights: dict[str, float] | None = None) -> dict[str, float]:
     """Top-k recall of one scorer, or of the z-score fusion of several (equal weights unless
-    given; ties broken by the scorers' own z-scores in the order given, as the driver does)."""
-    if len(combo) == 1:
-        return RankingStats.measure(answer_units(units), {"x": per_scorer[combo[0]]}).recall_pct["x"]
-    weights = weights or dict.fromkeys(combo, 1.0)
-    orders = []
-    for q in range(len(units)):
-        fused = fusion.weighted({n: per_scorer[n][q] for n in combo}, weights)
-        orders.append(fusion.ranking(fused, *(fusion.zscore(per_scorer[n][q]) for n in combo)))
-    return RankingStats.measure(answer_units(units), {"fused": orders}).recall_pct["fused"]
+    given), ranked as the driver ranks (:meth:`Scored.rankings`: ties broken by the scorers'
+    own z-scores in the order given, then by position)."""
+    chosen = {n: per_scorer[n] for n in combo}
+    given = weights or dict.fromkeys(combo, 1.0)  # a weight may be 0 here (a grid search)
+    fused = [weighted({n: v[q] for n, v in chosen.items()}, given) for q in range(len(units))]
+    orders = Scored(chosen, fused).rankings(combo)
+    return RankingStats.of_rankings(answer_units(units), {"x": orders}).recall_pct["x"]
 
 
 def tiny_tokenizer(texts: Sequence[str], out: Path, vocab_size: int = 400) -> Path:

@@ -24,13 +24,9 @@ from ..files import write_json
 from ..pipeline.fit_fusion import sentence_labels
 from ..pipeline.pretrained import ExtractorSpec
 from ..pipeline.profiles import Objective, Scores, cascade_of, choose, frontier, out_of_fold
-from ..pipeline.robustness import (
-    compare,
-    distractor_units,
-    figures,
-    scoring_seconds,
-    signal_scores,
-)
+from ..pipeline.robustness import compare, distractor_units, figures
+from ..pipeline.scoring import ScoreCache
+from ..pipeline.selector import Selector
 from ..scorers import build_scorer
 from ..select.cascade import Cascade
 from ..squad.passages import multi_passage
@@ -74,7 +70,8 @@ class HeldOut:
     def scores(self) -> Scores:
         """Every signal over every unit of the clean and the stressed questions."""
         sets = (self.clean, self.stressed, self.multi)
-        clean, stressed, multi = (signal_scores(u, self.scorers, self.cache, None, self.quiet)
+        selector = Selector.build(self.scorers)  # every unit read: the cascade comes after
+        clean, stressed, multi = (selector.score(u, cache=self.cache, quiet=self.quiet).per_scorer
                                   for u in sets)
         titles = [u.titles[p] for u in sets for p in u.owner]
         labels = [y for u in sets for y in sentence_labels(u)]
@@ -86,7 +83,7 @@ class HeldOut:
         """The seconds each signal took on the clean questions (every unit read)."""
         out = {}
         for scorer in self.scorers:
-            found = scoring_seconds(self.clean, scorer, self.cache)
+            found = ScoreCache(self.cache).timing(self.clean, scorer)
             if found is not None:
                 out[scorer.name] = found
         return out

@@ -41,9 +41,8 @@ from ..models.runtime import pick_device
 from ..pipeline.pretrained import ExtractorSpec, ScorerSpec, save_spec
 from ..pipeline.profiles import Objective, Targets, cascade_of
 from ..pipeline.robustness import distractor_units
-from ..pipeline.scoring import score_units
-from ..scorers import build_scorer, options_from
-from ..select.fusion import WeightedFusion
+from ..pipeline.selector import Selector
+from ..scorers import options_from
 from ..squad.model import SquadDataset
 from ..squad.passages import multi_passage
 from ..squad.read import load
@@ -283,9 +282,8 @@ class Pipeline:
         data = multi_passage(self.train_data, others=c.multi_passage_others, seed=c.seed,
                              ids=self.multi_ids) if self.multi_ids else self.train_data
         units = squad_units(mixed(data, stress, ids), "train", c.segmenter, quiet=self.quiet)
-        bm25 = build_scorer("bm25")
-        scored = score_units(units, [bm25], WeightedFusion([bm25.name]), quiet=self.quiet)
-        return units, scored.rankings([bm25.name])
+        scored = Selector.build(["bm25"]).score(units, quiet=self.quiet)
+        return units, scored.rankings(["bm25"])
 
     @functools.lru_cache(maxsize=2)  # noqa: B019 (one Pipeline per run)
     def groups(self, candidates: int) -> list[Any]:

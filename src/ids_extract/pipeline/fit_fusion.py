@@ -12,13 +12,11 @@ from typing import Any
 import numpy as np
 
 from .. import defaults
-from ..scorers import build_scorer
-from ..select.fusion import WeightedFusion
 from ..select.learned import LearnedFusion, fit
 from ..select.segment import check_segmenter
 from ..squad.model import SquadDataset
 from ..squad.units import SquadUnits, squad_units
-from .scoring import score_units
+from .selector import Selector
 from .sentences import unit_rows
 
 
@@ -40,8 +38,8 @@ def fit_on_dataset(dataset: SquadDataset, scorers: Sequence[str],
                    quiet: bool = True) -> LearnedFusion:
     """Score a training file with every scorer (evaluation-split units) and fit the fusion."""
     units = squad_units(dataset, "eval", check_segmenter(segmenter), quiet=quiet)
-    built = [build_scorer(n, **(scorer_options or {}).get(n, {})) for n in scorers]
-    scored = score_units(units, built, WeightedFusion([s.name for s in built]), quiet=quiet)
+    selector = Selector.build(scorers, options=scorer_options)
+    scored = selector.score(units, quiet=quiet)
     info = {"source": source or dataset.source, "segmenter": segmenter,
-            "scorer_configs": [s.config() for s in built]}
+            "scorer_configs": [s.config() for s in selector.scorers]}
     return fit(scored.per_scorer, sentence_labels(units), C=C, fitted_on=info)

@@ -2,19 +2,28 @@
 documents, then one fused score and one ranking per item.
 
 The result (:class:`Scored`) is what a shard's cache file holds, so a resumed run rebuilds it
-without running a model.
+without running a model. :func:`score_cached` is the same pass one scorer at a time, each
+scorer's scores kept on their own (:class:`ScoreCache`): the held-out stages of
+``train-extractor`` and the benches measure every subset of signals from one such pass, and a
+killed pass resumes with the scorers already done.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ScorerError
-from ..progress import Meter, stage
+from ..files import config_key, write_bytes, write_json
+from ..models.runtime import speed_flags
+from ..progress import Meter, console, stage
 from ..scorers.base import Scorer
 from ..select import fusion
 from ..select.cascade import Cascade, masked
@@ -29,6 +38,9 @@ class Scored:
 
     per_scorer: dict[str, list[np.ndarray]]
     fused: list[np.ndarray]
+    #: the seconds each scorer took (:func:`score_cached`: as measured now, or as its cache
+    #: file recorded; None for a file written before times were kept); empty for one pass
+    seconds: dict[str, float | None] = field(default_factory=dict)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat form for the on-disk cache (``np.savez``)."""
@@ -89,6 +101,94 @@ def score_units(units: Units, scorers: Sequence[Scorer], fuser: Fusion, *,
     with stage("fuse"):
         fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
     return Scored(per_scorer, fused)
+
+
+def score_cached(units: Units, scorers: Sequence[Scorer], fuser: Fusion, cache: Path, *,
+                 cascade: Cascade | None = None, quiet: bool = True) -> Scored:
+    """:func:`score_units`, one scorer at a time over every item, each scorer's scores read
+    from ``cache`` or scored and kept there (:class:`ScoreCache`); with ``cascade``, the
+    expensive scorers read each item's top-k units of the cheap ones, as in one pass."""
+    if cascade is not None:
+        cascade.check([s.name for s in scorers])
+    store = ScoreCache(cache)
+    per_scorer: dict[str, list[np.ndarray]] = {}
+    seconds: dict[str, float | None] = {}
+    for scorer in sorted(scorers, key=lambda s: cascade is not None and s.name in cascade.expensive):
+        chosen = None
+        if cascade is not None and scorer.name in cascade.expensive:
+            chosen = cascade_candidates({n: v for n, v in per_scorer.items()
+                                         if n not in cascade.expensive}, cascade.k)
+        per_scorer[scorer.name], seconds[scorer.name] = store.scores(units, scorer, chosen, quiet)
+    per_scorer = {s.name: per_scorer[s.name] for s in scorers}
+    with stage("fuse"):
+        fused = [fuser.score({n: v[q] for n, v in per_scorer.items()}) for q in range(len(units))]
+    return Scored(per_scorer, fused, {s.name: seconds[s.name] for s in scorers})
+
+
+def units_key(units: Units) -> str:
+    """A short hash of what is scored: texts, unit spans, queries and which text each reads."""
+    return config_key([units.texts, units.spans, units.queries, units.owner])
+
+
+@dataclass
+class ScoreCache:
+    """One scorer's scores of some units, in ``folder/<scorer>-<key>.npz``, keyed by the
+    scorer's config (every option that can change a score, models by content hash), the units
+    and, under a cascade, the units it read; beside it ``.time.json``: the seconds scoring took,
+    the items, the units read and the CPU flags."""
+
+    folder: Path
+
+    def path(self, units: Units, scorer: Scorer, chosen: Sequence[np.ndarray] | None = None
+             ) -> Path:
+        key: list[Any] = [scorer.config(), units_key(units)]
+        if chosen is not None:
+            key.append(config_key([c.tolist() for c in chosen]))
+        return self.folder / f"{scorer.name}-{config_key(key)}.npz"
+
+    def scores(self, units: Units, scorer: Scorer, chosen: Sequence[np.ndarray] | None = None,
+               quiet: bool = True) -> tuple[list[np.ndarray], float | None]:
+        """The scorer's scores of every item (read, or scored now and kept) and their seconds."""
+        path = self.path(units, scorer, chosen)
+        if path.is_file():
+            with np.load(path) as z:
+                flat, lengths = z["flat"], z["lengths"]
+                seconds = float(z["seconds"]) if "seconds" in z.files else None
+            bounds = np.cumsum(np.concatenate([[0], lengths]))
+            return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], seconds
+        if not quiet:
+            console.print(f"scoring {len(units)} items with {scorer.name}")
+        began = time.perf_counter()
+        scores = score_units(units, [scorer], _Only(scorer.name), quiet=quiet,
+                             candidates=chosen).per_scorer[scorer.name]
+        took = time.perf_counter() - began
+        buffer = io.BytesIO()
+        np.savez(buffer, flat=np.concatenate(scores) if scores else np.zeros(0),
+                 lengths=np.array([len(s) for s in scores], dtype=np.int64), seconds=took)
+        write_bytes(buffer.getvalue(), path)
+        read = sum(len(c) for c in chosen) if chosen is not None else sum(len(s) for s in scores)
+        write_json({"seconds": round(took, 3), "items": len(scores), "units_read": read,
+                    "cpu_flags": speed_flags()}, path.with_suffix(".time.json"))
+        return scores, took
+
+    def timing(self, units: Units, scorer: Scorer) -> dict[str, Any] | None:
+        """What scoring these units (every unit read) cost when it was kept: seconds, items,
+        units read, CPU flags; None when it was not timed."""
+        path = self.path(units, scorer).with_suffix(".time.json")
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+class _Only:
+    """The identity 'fusion' of one scorer (the scoring pass wants one)."""
+
+    def __init__(self, name: str) -> None:
+        self.scorers = [name]
+
+    def score(self, per_scorer: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(per_scorer[self.scorers[0]])
+
+    def config(self) -> dict[str, Any]:
+        return {"method": "none"}
 
 
 def _chosen(name: str, cascade: Cascade | None, found: Mapping[str, list[np.ndarray]],

@@ -23,7 +23,7 @@ from ..select.fusion import Fusion, WeightedFusion, parse_weights
 from ..select.learned import LearnedFusion
 from ..select.segment import check_segmenter
 from ..select.units import Units
-from .scoring import Scored, score_units
+from .scoring import Scored, score_cached, score_units
 
 if TYPE_CHECKING:
     from .pretrained import LoadedExtractor
@@ -112,10 +112,15 @@ class Selector:
                 **({"cascade": self.cascade.config()} if self.cascade else {}),
                 **({"extractor": self.origin} if self.origin else {})}
 
-    def score(self, units: Units, *, chunk_size: int = 4096, quiet: bool = True,
-              meter: Meter | None = None) -> Scored:
-        """Every scorer over the units in batches of whole documents, then fused
-        (:func:`.scoring.score_units`)."""
+    def score(self, units: Units, *, cache: Path | None = None, chunk_size: int = 4096,
+              quiet: bool = True, meter: Meter | None = None) -> Scored:
+        """Every scorer over the units, then fused: in one pass of batches of whole documents
+        (:func:`.scoring.score_units`: the engines, which keep whole passes per shard), or,
+        with ``cache``, one scorer at a time, each kept in that folder on its own
+        (:func:`.scoring.score_cached`: held-out scoring and the benches)."""
+        if cache is not None:
+            return score_cached(units, self.scorers, self.fusion, cache, cascade=self.cascade,
+                                quiet=quiet)
         return score_units(units, self.scorers, self.fusion, chunk_size=chunk_size, quiet=quiet,
                            meter=meter, cascade=self.cascade)
 

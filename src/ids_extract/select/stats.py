@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .fusion import ranking
+
 TOP_K = (1, 2, 3)
 
 
@@ -122,18 +124,26 @@ class RankingStats:
     def measure(cls, gold: Sequence[set[int]],
                 scores: Mapping[str, Sequence[np.ndarray]]) -> RankingStats:
         """``gold[q]``: the units holding an answer start of item ``q`` (empty: the item is not
-        counted); ``scores[name][q]``: a score per unit, or (name ``fused``) the ranking itself."""
-        hits = {name: dict.fromkeys(TOP_K, 0) for name in scores}
+        counted); ``scores[name][q]``: a score per unit (ranked by :func:`.fusion.ranking`), or
+        (name ``fused``) the ranking itself."""
+        return cls.of_rankings(gold, {
+            name: per_q if name == "fused" else [ranking(np.asarray(s)) for s in per_q]
+            for name, per_q in scores.items()})
+
+    @classmethod
+    def of_rankings(cls, gold: Sequence[set[int]],
+                    rankings: Mapping[str, Sequence[np.ndarray]]) -> RankingStats:
+        """:meth:`measure` of rankings (``rankings[name][q]``: item ``q``'s units best first,
+        e.g. :meth:`ids_extract.pipeline.scoring.Scored.rankings`)."""
+        hits = {name: dict.fromkeys(TOP_K, 0) for name in rankings}
         n = 0
         for q, units in enumerate(gold):
             if not units:
                 continue
             n += 1
-            for name, per_q in scores.items():
-                order = (per_q[q] if name == "fused"
-                         else np.argsort(-np.asarray(per_q[q], dtype=np.float64), kind="stable"))
+            for name, orders in rankings.items():
                 for k in TOP_K:
-                    hits[name][k] += bool(units & set(order[:k].tolist()))
+                    hits[name][k] += bool(units & set(orders[q][:k].tolist()))
         return cls(n, hits)
 
     def to_dict(self) -> dict[str, Any]:

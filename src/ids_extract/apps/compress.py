@@ -34,7 +34,6 @@ that is neither an option nor the options of a scorer in use (``sbert={"backend"
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -45,15 +44,14 @@ import numpy as np
 
 from .. import defaults
 from ..errors import ConfigError
-from ..models.tokenizer import load_light_tokenizer
-from ..pipeline.driver import Chosen, Driver, Tokenizers
+from ..pipeline.driver import Chosen, Driver
 from ..pipeline.pretrained import DEFAULT_PROFILE, check_beside_extractor, default_extractor
 from ..pipeline.selector import Selector
 from ..pipeline.trained import TrainedExtractor, extractor_key
 from ..scorers.options import FAST_SCORERS, chosen_scorers
-from ..select.budget import count_tokens, ratio_room, rooms
+from ..select.budget import count_tokens
 from ..select.cascade import DEFAULT_K
-from ..select.levels import Level, parse_level
+from ..select.levels import Level
 from ..select.segment import Span, split_sentences
 from ..select.step import Rules
 from ..select.units import Units
@@ -162,7 +160,6 @@ def compress(question: str, context: str | Sequence[str], budget: str = defaults
     name or a loaded :class:`~ids_extract.TrainedExtractor`): its scorers, models, fusion,
     cascade and segmenter (``profile``: one of its profiles, ``fast`` or ``best``; ``device`` for its
     models); the options above are then refused, as the folder decides them."""
-    level = check_budget(budget)
     passages = checked_request(question, context)
     check_keywords(scorer_options)
     decided = {"scorers": scorers, "fast": fast, "weights": weights, "segmenter": segmenter,
@@ -178,10 +175,10 @@ def compress(question: str, context: str | Sequence[str], budget: str = defaults
         names = scorer_names(scorers, fast, scorer_options)
         selector = selector_for(tuple(names), _frozen(scorer_options), weights, cascade_k,
                                 segmenter or defaults.SEGMENTER)
-    tokenizer = load_light_tokenizer(level.tokenizer)
-    _check_room(level, question, passages, tokenizer)
-    driver = Driver(_Request(question), selector, [level], Tokenizers(tokenizer), exact=True,
-                    quiet=True)
+    # the budget goes down once: the driver reads it (select.levels.parse_budget), loads its
+    # tokenizer (models.tokenizer) and checks its room (select.budget.check_room)
+    driver = Driver(_Request(question), selector, [budget], exact=True, quiet=True,
+                    room_for=[question], texts=[SEPARATOR.join(passages)])
     [out] = driver.run(passages).outputs
     return out
 
@@ -221,39 +218,6 @@ def scorer_names(scorers: Sequence[str] | None, fast: bool,
                           f"{'is' if len(unused) == 1 else 'are'} not among the scorers "
                           f"({', '.join(names)})")
     return names
-
-
-def _check_room(level: Level, question: str, passages: Sequence[str], tokenizer: Any) -> None:
-    """A budget with no room for any text is an error (an empty result would look like an
-    answer): ``tokens:L`` after the question and the special tokens, ``max-ratio:R`` of the
-    text's own tokens."""
-    if level.kind == "tokens":
-        [room] = rooms(int(level.value), [question], tokenizer)
-        if room < 1:
-            raise ConfigError(f"budget {level}: the question and the special tokens take "
-                              f"{int(level.value) - room} tokens, leaving no room for text; give "
-                              "a larger L")
-    elif level.kind == "max-ratio":
-        whole = int(count_tokens([SEPARATOR.join(passages)], tokenizer)[0])
-        if ratio_room(level.value, whole) < 1:
-            raise ConfigError(f"budget {level}: {level.value} of this text's {whole} tokens is "
-                              "less than one token, leaving no room for text; give a larger R")
-
-
-def check_budget(spec: str) -> Level:
-    """The budget's level: ``tokens:L[@tokenizer]``, ``max-ratio:R`` or ``ratio:R`` (at least R,
-    as everywhere: a :class:`FutureWarning` says, for one release, that compress read it as at
-    most R before and spells that ``max-ratio:R`` now). Anything else is a
-    :class:`ConfigError`."""
-    level = parse_level(spec)
-    if level.kind == "ratio":
-        warnings.warn(f"budget {spec!r} keeps at least {level.value} of the text, as ratio:R does "
-                      f"everywhere; compress read it as at most {level.value} before this "
-                      f"release: for that, give max-ratio:{level.value}", FutureWarning,
-                      stacklevel=1)
-    if level.kind not in ("tokens", "max-ratio", "ratio"):
-        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer], max-ratio:R or ratio:R")
-    return level
 
 
 def checked_request(question: object, context: object) -> list[str]:

@@ -61,21 +61,21 @@ class CompressJob:
 
     def check(self, out: Path | None = None, overwrite: bool = False) -> CompressJob:
         """Refuse now what would fail every line (see the module doc)."""
-        from ..models.tokenizer import load_light_tokenizer
+        from ..models.tokenizer import Tokenizers
         from ..pipeline.pretrained import DEFAULT_PROFILE, decided_of, default_extractor
-        from .compress import check_budget
+        from ..select.levels import parse_budget
 
-        level = check_budget(self.budget)
+        level = parse_budget(self.budget)
+        try:  # its tokenizer loaded by the loader compress() uses, once, now
+            Tokenizers.load([level])
+        except ConfigError as err:
+            raise ConfigError(f"`budget` {self.budget}: {err}") from None
         if self.extractor is None and (found := default_extractor(**decided_of(self))) is not None:
             self.extractor, self.profile = found, self.profile or DEFAULT_PROFILE
         if self.extractor is not None:
             self._pretrained()
         else:
             self._scorers()
-        try:
-            load_light_tokenizer(level.tokenizer)
-        except ConfigError as err:
-            raise ConfigError(f"`budget` {self.budget}: {err}") from None
         if out is not None:
             check_out(out, folder=False)
             if out.exists() and not overwrite:

@@ -11,14 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .. import defaults
 from ..apps.compress import (
     KeptPassage,
-    check_budget,
     check_keywords,
     compress_passages,
     scorer_names,
 )
 from ..errors import ConfigError
-from ..models.tokenizer import load_light_tokenizer
+from ..models.tokenizer import Tokenizers
 from ..pipeline.trained import TrainedExtractor, extractor_key
+from ..select.levels import parse_budget
 from ..select.segment import check_segmenter
 
 #: metadata keys both adapters add to what they return (kept out of what an LLM or an embedding
@@ -56,8 +56,7 @@ class CompressSettings(BaseModel):
             default_extractor,
         )
 
-        level = check_budget(self.budget)
-        load_light_tokenizer(level.tokenizer)
+        Tokenizers.load([parse_budget(self.budget)])  # as compress() reads it, now
         check_segmenter(self.segmenter)
         check_keywords(self.scorer_options)
         fields = self.model_fields_set  # a field left at its default is not given

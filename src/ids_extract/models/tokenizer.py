@@ -10,11 +10,15 @@ dev-v1.1 contexts). A model without a ``tokenizer.json`` gets the transformers t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+from ..select.budget import check_room
+from ..select.levels import Level, parse_budget, parse_level
 from .hub import load_tokenizer, resolve_model, transformer_folder
 from .openai_tokens import is_tiktoken, load_tiktoken
 
@@ -65,3 +69,52 @@ def load_light_tokenizer(name: str | None = None) -> Any:
     if (folder / TOKENIZER_FILE).is_file():
         return RustTokenizer.from_file(folder / TOKENIZER_FILE)
     return load_tokenizer(name)
+
+
+@dataclass
+class Tokenizers:
+    """Which tokenizer counts: ``base`` every unit (statistics, ``ratio``/``max-ratio``
+    levels), ``levels[str(level)]`` a ``tokens:L`` level's own (absent: ``base``)."""
+
+    base: Any
+    levels: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, levels: Sequence[Level], base: str | None = None) -> Tokenizers:
+        """``base`` (None: the default model's) and every ``tokens:L@name`` level's tokenizer,
+        loaded now by the one loader (:func:`load_light_tokenizer`): a name that cannot be
+        loaded is a :class:`ConfigError` before any work, not after scoring."""
+        names = {str(lv): lv.tokenizer or base for lv in levels if lv.kind == "tokens"}
+        loaded: dict[str | None, Any] = {}
+        for name in {*names.values(), base}:
+            try:
+                loaded[name] = load_light_tokenizer(name)
+            except (OSError, ValueError) as err:
+                what = f"tokenizer {name!r}" if name else "the default tokenizer"
+                raise ConfigError(f"{what} cannot be loaded ({str(err).splitlines()[0]}); give "
+                                  "a tokenizer folder, or a hub name with internet") from None
+        return cls(loaded[base], {level: loaded[name] for level, name in names.items()})
+
+
+def levels_with_tokenizers(specs: str | Sequence[str | Level], base: str | None = None, *,
+                           budgets: bool = False, room_for: Sequence[str] | None = None,
+                           texts: Sequence[str] | None = None
+                           ) -> tuple[list[Level], Tokenizers]:
+    """The levels named by ``specs`` (each a :class:`Level` or its text; ``budgets``: read as
+    ``compress`` budgets, :func:`~ids_extract.select.levels.parse_budget`) and the tokenizers
+    that count them: one path from a level's text to what counts it, for every entry point.
+    With ``room_for`` (queries) each level's room is checked now, by its own tokenizer
+    (:func:`~ids_extract.select.budget.check_room`; ``texts`` for ``max-ratio``)."""
+    given = specs.split(",") if isinstance(specs, str) else list(specs)
+    parse = parse_budget if budgets else parse_level
+    levels = [s if isinstance(s, Level) else parse(s) for s in given
+              if isinstance(s, Level) or s.strip()]
+    if not levels:
+        raise ConfigError("no levels given")
+    if len({lv.name for lv in levels}) != len(levels):
+        raise ConfigError(f"levels {specs!r}: a level is given twice")
+    tokenizers = Tokenizers.load(levels, base)
+    for level in levels if room_for is not None else []:
+        check_room(level, room_for or [], tokenizers.levels.get(str(level), tokenizers.base),
+                   texts=texts)
+    return levels, tokenizers

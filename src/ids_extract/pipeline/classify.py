@@ -30,7 +30,7 @@ from ..select.segment import Span, check_segmenter
 from ..select.step import Budget, Choice, Rules
 from ..textcls.model import TextDataset
 from ..textcls.units import SPLITS, TextUnits, text_units
-from .driver import Chosen, Driven, Driver, Tokenizers
+from .driver import Chosen, Driven, Driver
 from .output import TEXTS_PRODUCT
 from .product import Product
 from .scoring import Scored
@@ -77,10 +77,8 @@ class TextExtractor(Driven):
         self.stats_tokenizer = stats_tokenizer
         # the dataset is Any: only units() reads it (the texts are in the units), so selecting
         # from cached scores needs no dataset
-        self.driver = Driver(
-            TextTask(split, self.unit), self.selector, parsed,
-                             Tokenizers.load(parsed, stats_tokenizer), chunk_size=chunk_size,
-                             quiet=quiet)
+        self.driver = Driver(TextTask(split, self.unit), self.selector, parsed,
+                             stats_tokenizer=stats_tokenizer, chunk_size=chunk_size, quiet=quiet)
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output (manifest and cache key)."""
@@ -89,10 +87,6 @@ class TextExtractor(Driven):
                 "fusion": self.fuser.config(), "levels": [str(lv) for lv in self.levels],
                 "stats_tokenizer": self.stats_tokenizer or "default"}
 
-    def scoring_config(self) -> dict[str, Any]:
-        """The part of the config the scores depend on (key of the score cache)."""
-        cfg = self.config()
-        return {k: cfg[k] for k in ("split", "unit", "segmenter", "scorers", "fusion")}
 
     def level_names(self) -> list[str]:
         return self.driver.level_names
@@ -123,6 +117,10 @@ class TextTask:
 
     split: str
     unit: str
+
+    def scoring_fields(self) -> dict[str, Any]:
+        """What of the task its units and scores depend on (labels on a training split)."""
+        return {"split": self.split, "unit": self.unit}
 
     @property
     def product(self) -> Product[Any]:

@@ -22,16 +22,17 @@ folder that ``validate`` and ``stats`` read).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.hub import load_tokenizer
+from ..models.tokenizer import Tokenizers, levels_with_tokenizers
 from ..progress import Meter, stage
 from ..scorers.base import Scorer
+from ..select.budget import check_room
 from ..select.cascade import Cascade
 from ..select.fusion import Fusion
 from ..select.levels import Level
@@ -89,31 +90,6 @@ class Task(Protocol[D_contra, U_, R_, O_co]):
 
 
 @dataclass
-class Tokenizers:
-    """Which tokenizer counts: ``base`` every unit (statistics, ``ratio``/``max-ratio``
-    levels), ``levels[str(level)]`` a ``tokens:L`` level's own (absent: ``base``)."""
-
-    base: Any
-    levels: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, levels: Sequence[Level], base: str | None = None) -> Tokenizers:
-        """``base`` (None: the default model's) and every ``tokens:L@name`` level's tokenizer,
-        loaded now: a name that cannot be loaded is a :class:`ConfigError` before any work, not
-        after scoring."""
-        names = {str(lv): lv.tokenizer or base for lv in levels if lv.kind == "tokens"}
-        loaded: dict[str | None, Any] = {}
-        for name in {*names.values(), base}:
-            try:
-                loaded[name] = load_tokenizer(name)
-            except (OSError, ValueError) as err:
-                what = f"tokenizer {name!r}" if name else "the default tokenizer"
-                raise ConfigError(f"{what} cannot be loaded ({str(err).splitlines()[0]}); give "
-                                  "a tokenizer folder, or a hub name with internet") from None
-        return cls(loaded[base], {level: loaded[name] for level, name in names.items()})
-
-
-@dataclass
 class Selection(Generic[O]):
     """Every level's output (in level order) and, per item, the ranking the levels used."""
 
@@ -126,17 +102,39 @@ class Driver(Generic[D, U, R, O]):
     part, which engines cache per shard), :meth:`select` (every level from the scores), or all
     three with :meth:`run`.
 
-    ``exact``: a unit cut to fit is counted again and cut tighter until it fits (``compress``'s
-    promise of never exceeding the budget); ``quiet`` turns the progress bars off."""
+    ``levels``: :class:`Level` objects or their text; their tokenizers are loaded here (base:
+    ``stats_tokenizer``) unless ``tokenizers`` are given. ``exact``: the levels are budgets
+    (:func:`~ids_extract.select.levels.parse_budget`), and a unit cut to fit is counted again and
+    cut tighter until it fits (``compress``'s promise of never exceeding the budget); ``quiet``
+    turns the progress bars off. ``room_for``: queries whose room is checked now (``texts``:
+    the texts, for ``max-ratio``), as :meth:`check_room` does."""
 
-    def __init__(self, task: Task[D, U, R, O], selector: Selector, levels: Sequence[Level],
-                 tokenizers: Tokenizers, *, exact: bool = False, chunk_size: int = 4096,
-                 quiet: bool = False) -> None:
-        if not levels:
+    def __init__(self, task: Task[D, U, R, O], selector: Selector,
+                 levels: str | Sequence[Level | str], tokenizers: Tokenizers | None = None, *,
+                 stats_tokenizer: str | None = None, exact: bool = False,
+                 room_for: Sequence[str] | None = None, texts: Sequence[str] | None = None,
+                 chunk_size: int = 4096, quiet: bool = False) -> None:
+        if tokenizers is None:
+            parsed, tokenizers = levels_with_tokenizers(levels, stats_tokenizer, budgets=exact,
+                                                        room_for=room_for, texts=texts)
+        else:
+            parsed = [lv for lv in levels if isinstance(lv, Level)]
+            if len(parsed) != len(levels) or isinstance(levels, str):
+                raise TypeError("levels are Level objects when their tokenizers are given")
+        if not parsed:
             raise ConfigError("no levels given")
-        self.task, self.selector, self.levels = task, selector, list(levels)
+        self.task, self.selector, self.levels = task, selector, parsed
         self.tokenizers, self.exact = tokenizers, exact
         self.chunk_size, self.quiet = chunk_size, quiet
+
+    def check_room(self, queries: Sequence[str], *, ids: Sequence[str] | None = None,
+                   texts: Sequence[str] | None = None) -> None:
+        """Refuse, before any work, a level that leaves a query no room for text
+        (:func:`~ids_extract.select.budget.check_room`, with the level's own tokenizer)."""
+        for level in self.levels:
+            check_room(level, queries, self.tokenizers.levels.get(str(level),
+                                                                  self.tokenizers.base),
+                       ids=ids, texts=texts)
 
     @property
     def level_names(self) -> list[str]:
@@ -184,6 +182,14 @@ class Driven:
 
     selector: Selector
     driver: Driver[Any, Any, Any, Any]
+
+    def scoring_config(self) -> dict[str, Any]:
+        """What the scores depend on, and so the score cache's key: the task's part (its
+        ``scoring_fields``) and the whole :meth:`Selector.config` (scorers with their models'
+        hashes, fusion, cascade, segmenter, extractor), so that nothing the selector holds can
+        drop out of the key."""
+        fields = getattr(self.driver.task, "scoring_fields", dict)
+        return {**fields(), **self.selector.config()}
 
     @property
     def scorers(self) -> list[Scorer]:

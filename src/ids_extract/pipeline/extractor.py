@@ -23,7 +23,6 @@ from .. import defaults
 from ..errors import ConfigError
 from ..progress import Meter, stage
 from ..scorers import Scorer
-from ..select import budget
 from ..select.budget import count_tokens
 from ..select.cascade import Cascade
 from ..select.join import Joined, with_cut
@@ -34,7 +33,7 @@ from ..select.step import Budget, Choice, Rules
 from ..squad.model import QA, Answer, Article, Paragraph, SquadDataset
 from ..squad.units import SPLITS, SquadUnits, gold_units, squad_units
 from ..squad.write import output_version
-from .driver import Chosen, Driven, Driver, Tokenizers
+from .driver import Chosen, Driven, Driver
 from .output import QA_PRODUCT, ranking_of
 from .product import Product
 from .scoring import Scored
@@ -117,9 +116,9 @@ class Extractor(Driven):
             scorers, options=scorer_options, weights=weights, fusion=fusion,
             fusion_model=fusion_model, cascade=cascade, segmenter=segmenter)
         self.stats_tokenizer = stats_tokenizer
-        tokenizers = Tokenizers.load(levels, stats_tokenizer)  # resolved before any work
-        self.driver = Driver(QATask(self.split, self.lost), self.selector, levels, tokenizers,
-                             chunk_size=chunk_size, quiet=quiet)
+        # the levels' tokenizers are loaded now: a bad name fails before any work
+        self.driver = Driver(QATask(self.split, self.lost), self.selector, levels,
+                             stats_tokenizer=stats_tokenizer, chunk_size=chunk_size, quiet=quiet)
 
     @classmethod
     def from_pretrained(cls, where: str | Path | TrainedExtractor,
@@ -153,11 +152,6 @@ class Extractor(Driven):
             **({"extractor": scoring["extractor"]} if "extractor" in scoring else {}),
         }
 
-    def scoring_config(self) -> dict[str, Any]:
-        """The part of the config the scores depend on (key of the score cache)."""
-        cfg = self.config()
-        return {k: cfg[k] for k in ("split", "segmenter", "scorers", "fusion", "cascade",
-                                    "extractor") if k in cfg}
 
     # ------------------------------------------------------------------ pipeline stages
 
@@ -197,19 +191,7 @@ class Extractor(Driven):
     def check_questions(self, questions: Sequence[tuple[str, str]]) -> None:
         """Refuse, before any work, a ``tokens:L`` level that leaves a question (id, text) no
         room for context at all: the level could not be made for that model size."""
-        for level in self.levels:
-            if level.kind != "tokens":
-                continue
-            tokenizer = self.driver.tokenizers.levels[str(level)]
-            room = budget.rooms(int(level.value), [q for _, q in questions], tokenizer)
-            worst = int(np.argmin(room)) if room else 0
-            if room and room[worst] < 1:
-                qid, text = questions[worst]
-                need = int(level.value) - room[worst] + 1
-                raise ConfigError(f"level {level}: question id {qid} ({text[:60]!r}) with the "
-                                  f"special tokens takes {need - 1} of the {int(level.value)} "
-                                  f"tokens, leaving no room for its context; use tokens:{need} or "
-                                  "more")
+        self.driver.check_room([q for _, q in questions], ids=[i for i, _ in questions])
 
 
 @dataclass
@@ -220,6 +202,10 @@ class QATask:
 
     split: Split
     lost: LostPolicy
+
+    def scoring_fields(self) -> dict[str, Any]:
+        """What of the task its units depend on (the split guides segmentation)."""
+        return {"split": self.split}
 
     @property
     def product(self) -> Product[Any]:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
+from .levels import Level
 from .segment import Span
 
 
@@ -94,6 +96,30 @@ def ratio_room(share: float, whole: int) -> int:
     """The tokens a ``max-ratio:R`` budget leaves of a text of ``whole`` tokens: R of them,
     rounded down (at most R)."""
     return math.floor(share * whole)
+
+
+def check_room(level: Level, queries: Sequence[str], tokenizer: Any, *,
+               ids: Sequence[str] | None = None, texts: Sequence[str] | None = None) -> None:
+    """The one room check: a level that leaves no room for any text is a :class:`ConfigError`
+    before any work (an empty output would look like an answer). ``tokens:L``: after each query
+    (``ids`` name them) and the special tokens; ``max-ratio:R``: of each text's own tokens
+    (``texts``, when known); other levels always keep something."""
+    if level.kind == "tokens" and queries:
+        room = rooms(int(level.value), list(queries), tokenizer)
+        worst = int(np.argmin(room))
+        if room[worst] < 1:
+            who = f"question id {ids[worst]}" if ids is not None else "the question"
+            need = int(level.value) - room[worst] + 1
+            raise ConfigError(f"level {level}: {who} ({queries[worst][:60]!r}) with the special "
+                              f"tokens takes {need - 1} of the {int(level.value)} tokens, leaving "
+                              f"no room for text; give a larger L: tokens:{need} or more")
+    elif level.kind == "max-ratio" and texts:
+        whole = count_tokens(list(texts), tokenizer)
+        worst = int(np.argmin(whole))
+        if ratio_room(level.value, int(whole[worst])) < 1:
+            raise ConfigError(f"level {level}: {level.value} of this text's {int(whole[worst])} "
+                              "tokens is less than one token, leaving no room for text; give a "
+                              "larger R")
 
 
 def enforce(kept: list[list[int]], orders: Sequence[np.ndarray], budgets: Sequence[int],

@@ -19,6 +19,7 @@ cut) is :mod:`.step`'s.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,22 @@ def parse_level(spec: str) -> Level:
     if tokenizer and kind != "tokens":
         raise ConfigError(f"level {spec!r}: only tokens:L takes @tokenizer")
     return Level(kind, value, tokenizer or None)
+
+
+def parse_budget(spec: str) -> Level:
+    """A budget, as ``compress`` takes one: ``tokens:L[@tokenizer]``, ``max-ratio:R`` or
+    ``ratio:R`` (at least R, as everywhere: a :class:`FutureWarning` says, for one release, that
+    compress read it as at most R before and spells that ``max-ratio:R`` now). Anything else is
+    a :class:`ConfigError`."""
+    level = parse_level(spec)
+    if level.kind == "ratio":
+        warnings.warn(f"budget {spec!r} keeps at least {level.value} of the text, as ratio:R does "
+                      f"everywhere; compress read it as at most {level.value} before this "
+                      f"release: for that, give max-ratio:{level.value}", FutureWarning,
+                      stacklevel=1)
+    if level.kind not in ("tokens", "max-ratio", "ratio"):
+        raise ConfigError(f"budget {spec!r}: give tokens:L[@tokenizer], max-ratio:R or ratio:R")
+    return level
 
 
 def parse_levels(spec: str | Sequence[str]) -> list[Level]:

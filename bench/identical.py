@@ -6,7 +6,8 @@ every output file compared by sha256.
     python bench/identical.py --smoke                     # HEAD against this tree, 20 of each
 
 Each tree is a ``git worktree`` of its revision (the working tree itself for ``--after .``), run
-as ``python -m ids_extract`` with ``PYTHONPATH`` at its ``src/``, in a process of its own. The jobs:
+as ``python -m ids_extract`` with ``PYTHONPATH`` at its ``src/`` (and ``PYTHONHASHSEED=0``, as the
+earlier checks ran), in a process of its own. The jobs:
 
 1. ``extract dev-v1.1.json``: the default (the shipped extractor's ``fast`` profile), every
    default level;
@@ -41,7 +42,8 @@ def tree(rev: str) -> Path:
     if rev == ".":
         return B.root
     found = B.work / f"tree-{rev}"
-    if not found.is_dir():
+    if not found.is_dir():  # a worktree whose folder was removed by hand is pruned first
+        subprocess.run(["git", "-C", str(B.root), "worktree", "prune"], check=True)
         subprocess.run(["git", "-C", str(B.root), "worktree", "add", "--detach", str(found), rev],
                        check=True, capture_output=True)
     return found
@@ -55,7 +57,7 @@ def jobs(texts: Path, limit: int | None) -> dict[str, list[str]]:
 
 
 def run(root: Path, args: list[str], out: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "PYTHONHASHSEED": "0"}
     subprocess.run([sys.executable, "-m", "ids_extract", *args, "--out", str(out), "--quiet",
                     "--overwrite"], check=True, env=env)
 
@@ -69,7 +71,7 @@ def digest(folder: Path, root: Path) -> dict[str, str]:
             continue
         data = path.read_bytes()
         if path.name == "manifest.json":
-            text = data.decode("utf-8").replace(str(root), "<tree>")
+            text = data.decode("utf-8").replace(str(root / "src"), "<tree>/src")
             manifest = {k: v for k, v in json.loads(text).items() if k not in VOLATILE}
             data = json.dumps(manifest, sort_keys=True).encode()
         found[path.name] = hashlib.sha256(data).hexdigest()
@@ -82,6 +84,8 @@ def main() -> None:
     ap.add_argument("--before", default="HEAD", help="a git revision [default: HEAD]")
     ap.add_argument("--after", default=".", help="a git revision, or . for this checkout")
     ap.add_argument("--texts", type=int, default=300)
+    ap.add_argument("--reuse", action="store_true",
+                    help="compare the outputs of an earlier run again, running only the missing")
     args = ap.parse_args()
     B = Bench.of(__file__, args.smoke)
     limit, n_texts = (20, 20) if args.smoke else (None, args.texts)
@@ -98,7 +102,8 @@ def main() -> None:
             hashes = {}
             for side, root in trees.items():
                 out = B.work / side / name
-                run(root, job, out)
+                if not (args.reuse and (out / "manifest.json").is_file()):
+                    run(root, job, out)
                 hashes[side] = digest(out, root)
             same = hashes["before"] == hashes["after"]
             found[name] = {"args": job, "identical": same, **hashes}

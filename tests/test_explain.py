@@ -50,5 +50,5 @@ def test_cli_explain(tiny_qa_dir: Path, tmp_path: Path) -> None:
     one = ["explain", "-m", str(tiny_qa_dir), "-q", "When?", "--context-file", str(ctx), "--out",
            str(out), "--ig-steps", "1", "--device", "cpu"]
     res = runner.invoke(app, one)  # the message names an option explain has
-    assert res.exit_code == 2 and "--mode gxi" in res.output
+    assert res.exit_code == 2 and "--ig-mode gxi" in res.output
     assert runner.invoke(app, [*one, "--ig-mode", "gxi"]).exit_code == 0

@@ -103,8 +103,8 @@ class IGScorer(Scorer):
                 raise ConfigError(f"ig {what} {value!r}: choose from {', '.join(allowed)}")
         if n_steps < 2 and mode == "ig":
             raise ConfigError(f"ig: {n_steps} integration step is too few: IG needs 2 or more (the "
-                              "one-step variant is gradient x input: mode gxi, `ig_mode` gxi / "
-                              "`mode` gxi)")
+                              "one-step variant is gradient x input: `ig_mode` gxi, the ig scorer's "
+                              "mode)")
         if n_steps < 1 or internal_batch_size < 1 or batch_size < 1:
             raise ConfigError("ig: n_steps, internal_batch_size and batch_size must be >= 1")
         self.qa = load_qa_model(model, device, max_seq_length)

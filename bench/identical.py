@@ -97,6 +97,9 @@ def main() -> None:
                      encoding="utf-8")
     found: dict[str, Any] = {}
     trees = {side: tree(rev) for side, rev in (("before", args.before), ("after", args.after))}
+    heads = {side: subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+             for side, root in trees.items()}  # "after" on this checkout: its HEAD (and edits)
     try:
         for name, job in jobs(texts, limit).items():
             hashes = {}
@@ -116,6 +119,7 @@ def main() -> None:
                                 str(root)], check=False, capture_output=True)
     verdict = all(f["identical"] for f in found.values())
     B.write_result("identical.json", {"before": args.before, "after": args.after,
+                                      "commits": heads,
                                       "compared_without": list(VOLATILE), "jobs": found,
                                       "identical": verdict})
     sys.exit(0 if verdict else 1)

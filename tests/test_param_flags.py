@@ -65,3 +65,24 @@ def test_at_most_ten_source_lines_outside_the_cli_spell_a_flag() -> None:
     found = {f"{p.relative_to(SRC)}:{n}" for p in SRC.rglob("*.py")
              if "cli" not in p.relative_to(SRC).parts for n in _flag_lines(p)}
     assert len(found) <= 10, sorted(found)
+
+
+def test_trainers_lock_their_own_output_folder(tmp_path: Path) -> None:
+    """A trainer called from Python (not only its command) refuses a folder another run holds,
+    before any work; the lock is the folder's, so the folder is usable again afterwards."""
+    from ids_extract.files import folder_lock
+    from ids_extract.models.cross.train import train_cross
+    from ids_extract.models.dpr.train import TrainConfig, train_retriever
+    from ids_extract.models.static.train import StaticTrainConfig, train_static
+    from ids_extract.squad.model import SquadDataset
+
+    out = tmp_path / "model"
+    with folder_lock(out):
+        for call in (lambda: train_retriever(TrainConfig(train_file="none.json"), out),
+                     lambda: train_static(SquadDataset("1.1", []), out, StaticTrainConfig()),
+                     lambda: train_cross([], out)):
+            with pytest.raises(ConfigError, match="being written by another"):
+                call()
+    with pytest.raises(ConfigError, match="no training question"):  # free again: it runs
+        train_cross([], out)
+    assert not out.exists()  # a folder the lock made and nothing was written into is gone

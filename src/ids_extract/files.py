@@ -8,15 +8,19 @@ either the old file or none, never a half-written one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 TEMP_SUFFIX = ".tmp"
 HOME_ENV = "IDS_EXTRACT_HOME"
@@ -116,6 +120,24 @@ def folder_lock(folder: Path) -> Iterator[None]:
     finally:
         if made and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+
+
+def locks_output(param: str) -> Callable[[F], F]:
+    """A trainer that locks its own output folder (its argument ``param``) while it runs
+    (:func:`folder_lock`): a second run into the same folder is refused, whoever calls it (a
+    command, a pipeline stage, a Python caller)."""
+
+    def wrap(func: F) -> F:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with folder_lock(Path(signature.bind(*args, **kwargs).arguments[param])):
+                return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
 
 
 def _take(fh: Any, folder: Path, path: Path) -> bool:

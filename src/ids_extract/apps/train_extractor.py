@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from ..files import fingerprint, sha256_file
+from ..files import fingerprint, folder_lock, sha256_file
 from ..models.cross.folder import InputFormat
 from ..models.cross.train import TrainConfig as CrossConfig
 from ..models.cross.train import build_groups as cross_groups
@@ -134,9 +134,11 @@ class Pipeline:
         return [split, *chosen_trainers, score, fuse, profiles, card]
 
     def run(self) -> dict[str, Record]:
-        """Run (or resume) every stage; the records of all of them (the folder is made by the
-        first stage, so bad input leaves nothing behind)."""
-        return run_stages(self.out, self.stages(), overwrite=self.overwrite, quiet=self.quiet)
+        """Run (or resume) every stage under the folder's lock (a second run into it is
+        refused); the records of all of them (bad input leaves nothing behind: the lock removes
+        a folder it made that nothing was written into)."""
+        with folder_lock(self.out):
+            return run_stages(self.out, self.stages(), overwrite=self.overwrite, quiet=self.quiet)
 
     # ------------------------------------------------------------------ data
 

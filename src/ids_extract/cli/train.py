@@ -14,7 +14,7 @@ import typer
 
 from ..apps.extractor_config import SIGNALS, ExtractorTrainConfig, settings
 from ..errors import check_limit
-from ..files import check_out, folder_lock
+from ..files import check_out
 from ..models.classifier.features import MODES as CLASSIFIER_MODES
 from ..models.classifier.features import ClassifierConfig
 from ..models.dpr.train import TrainConfig as DprConfig
@@ -42,11 +42,10 @@ Passes = Annotated[float, o.opt("Passes over the training data.")]
 
 
 def trained(out: Path, train: Callable[[], Any]) -> None:
-    """Run a trainer into ``out`` under the folder's lock (a second run into it is refused); say
-    when it was trained already, and print its summary as JSON."""
+    """Run a trainer into ``out`` (it locks the folder itself); say when it was trained already,
+    and print its summary as JSON."""
     check_out(out)
-    with folder_lock(out):
-        summary = train()
+    summary = train()
     if summary.skipped:
         err_console.print(f"{out} is already trained with these settings: nothing to do")
     typer.echo(json.dumps(summary.to_dict(), indent=1))
@@ -242,9 +241,8 @@ def train_extractor_cmd(
     config = of(X, locals(), train_file=train, signals=tuple(names_of(stages)), backbone=init,
                 **settings(set_ or []))
     check_out(out)
-    with folder_lock(out):  # a second run into the same folder is refused
-        records = Pipeline(config, out, device=device, quiet=quiet, overwrite=overwrite,
-                           keep_checkpoints=keep_checkpoints).run()
+    records = Pipeline(config, out, device=device, quiet=quiet, overwrite=overwrite,
+                       keep_checkpoints=keep_checkpoints).run()  # it locks the folder
     for line in summary_lines(records, out):
         err_console.print(line, highlight=False)
 

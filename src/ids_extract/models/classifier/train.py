@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
+from ...files import locks_output
 from ...textcls.model import TextDataset
 from .. import training as run
 from ..hub import model_id
@@ -23,6 +24,7 @@ from .features import ClassifierConfig, encode
 from .folder import load_backbone, read_meta, save_meta
 
 
+@locks_output("out_dir")
 def train_classifier(train: TextDataset, init: str | None, out_dir: str | Path,
                      cfg: ClassifierConfig, train_cfg: TrainConfig, *, overwrite: bool = False,
                      quiet: bool = False, keep_checkpoints: bool = False) -> TrainSummary:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
+from ...files import locks_output
 from ...squad.units import SquadUnits
 from .. import training as runs
 from ..hub import model_id, resolve_model, transformer_folder
@@ -210,6 +211,7 @@ def _padded(values: Any, sizes: Any) -> Any:
     return padded
 
 
+@locks_output("out")
 def train_cross(groups: Sequence[Group], out: str | Path, *, backbone: str | None = None,
                 fmt: InputFormat | None = None, config: TrainConfig | None = None,
                 overwrite: bool = False, quiet: bool = False,

@@ -27,7 +27,7 @@ import numpy as np
 
 from ... import defaults
 from ...errors import ConfigError
-from ...files import fingerprint
+from ...files import fingerprint, locks_output
 from ...progress import console
 from ...squad.model import SquadDataset
 from ...squad.read import load
@@ -247,6 +247,7 @@ def heldout_top1(model: Any, collator: Collator, groups: Sequence[Group], device
 # ------------------------------------------------------------------------------------ training
 
 
+@locks_output("out")
 def train_retriever(config: TrainConfig, out: str | Path, *, device: str = "auto",
                     quiet: bool = False, overwrite: bool = False, keep_checkpoints: bool = False,
                     groups: Sequence[Group] | None = None) -> TrainSummary:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
+from ...files import locks_output
 from ...squad.model import SquadDataset
 from ..hub import model_id
 from ..runtime import keep_first_layers
@@ -28,6 +29,7 @@ from .features import ReaderConfig, examples_of, train_features
 from .folder import backbone_path, load_model, read_meta, save_meta
 
 
+@locks_output("out_dir")
 def train_reader(
     train: SquadDataset,
     init: str | None,

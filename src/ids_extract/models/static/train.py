@@ -25,7 +25,7 @@ import numpy as np
 
 from ... import defaults
 from ...errors import ConfigError
-from ...files import write_json
+from ...files import locks_output, write_json
 from ...squad.model import SquadDataset
 from ...squad.stress import stress_set
 from ...squad.units import answer_start_units, squad_units
@@ -80,13 +80,14 @@ def examples(dataset: SquadDataset, config: StaticTrainConfig, quiet: bool = Tru
     return out
 
 
+@locks_output("out")
 def train_static(dataset: SquadDataset, out: Path, config: StaticTrainConfig, *,
                  overwrite: bool = False, quiet: bool = True) -> dict[str, Any]:
     """Fine-tune the base model's vectors on ``dataset`` and save a model2vec folder at ``out``
     (with ``ids_extract_static.json``: the config and what the run cost). Returns the summary."""
     import torch
 
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    if out.exists() and any(p.name != ".lock" for p in out.iterdir()) and not overwrite:
         raise ConfigError(f"{out} is not empty: choose another folder or pass `overwrite`")
     base = load_static(str(static_folder(config.base, quiet=quiet)))
     if base.token_mapping is not None or base.weights is not None:

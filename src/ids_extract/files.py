@@ -128,6 +128,7 @@ def locks_output(param: str) -> Callable[[F], F]:
     command, a pipeline stage, a Python caller)."""
 
     def wrap(func: F) -> F:
+        """``func`` run under the lock of the folder its ``param`` names."""
         signature = inspect.signature(func)
 
         @functools.wraps(func)

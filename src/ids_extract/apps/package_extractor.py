@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..files import sha256_file, temp_beside
+from ..files import atomic_folder, sha256_file
 from ..pipeline.pretrained import FILE, ExtractorSpec, load_spec, save_spec
 
 #: the files of a trained folder that a packaged one keeps as they are (besides the models)
@@ -38,9 +38,7 @@ def package(source: str | Path, out: str | Path, *, command: str = "", trained_b
     spec = load_spec(source)
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; give overwrite=True to replace it")
-    tmp = temp_beside(out)
-    tmp.unlink()
-    try:
+    with atomic_folder(out) as tmp:
         sizes = {key: _model(spec, key, tmp) for key, ref in spec.models.items() if "path" in ref}
         for name in KEPT:
             _copy(source / name, tmp / name)
@@ -48,12 +46,6 @@ def package(source: str | Path, out: str | Path, *, command: str = "", trained_b
                     "trained_by": trained_by, "sizes_mb": sizes}
         save_spec(replace(spec, folder=tmp, info={**spec.info, "packaged": packaged}), tmp)
         _append_card(tmp, spec, packaged)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {"out": str(out), "models_mb": sizes, "total_mb": folder_mb(out)}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..files import temp_beside
+from ..files import atomic_folder
 from .pretrained import (
     FILE,
     ExtractorSpec,
@@ -122,17 +122,9 @@ class TrainedExtractor:
         if out.resolve() == self.folder.resolve():
             raise ConfigError(f"{out} is the extractor's own folder")
         verify(self.spec)
-        tmp = temp_beside(out)
-        tmp.unlink()
-        try:
+        with atomic_folder(out) as tmp:
             tmp.mkdir()
             save_spec(self._copied(tmp), tmp)
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out
 
     def _copied(self, out: Path) -> ExtractorSpec:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
-from ...files import config_key, home, temp_beside, wait_lock
+from ...files import atomic_folder, config_key, home, wait_lock
 from ..hub import content_hash, display_name, quiet_transformers, resolve_model, transformer_folder
 
 #: dimensions kept by the distillation's PCA (model2vec's default)
@@ -106,16 +105,8 @@ def distil_to(source: str, target: Path, quiet: bool = True) -> None:
 def save_static(static: Any, target: Path, base: str) -> None:
     """Write a model2vec model to ``target`` whole or not at all (a temporary folder beside it,
     renamed into place)."""
-    tmp = temp_beside(target)
-    tmp.unlink()
-    try:
+    with atomic_folder(target) as tmp:
         static.save_pretrained(tmp, model_name=base)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @lru_cache(maxsize=4)
